@@ -1,0 +1,75 @@
+package dev.catnap.engine.gguf;
+
+/**
+ * ggml tensor element types as numbered in GGUF files. Quantized types store {@code blockSize} elements in
+ * {@code blockBytes} bytes; plain types have a block of one element.
+ */
+public enum GGMLType {
+    F32(0, 1, 4),
+    F16(1, 1, 2),
+    Q4_0(2, 32, 18),
+    Q4_1(3, 32, 20),
+    Q5_0(6, 32, 22),
+    Q5_1(7, 32, 24),
+    Q8_0(8, 32, 34),
+    Q8_1(9, 32, 36),
+    Q2_K(10, 256, 84),
+    Q3_K(11, 256, 110),
+    Q4_K(12, 256, 144),
+    Q5_K(13, 256, 176),
+    Q6_K(14, 256, 210),
+    Q8_K(15, 256, 292),
+    I8(24, 1, 1),
+    I16(25, 1, 2),
+    I32(26, 1, 4),
+    I64(27, 1, 8),
+    F64(28, 1, 8),
+    BF16(30, 1, 2);
+
+    private static final GGMLType[] BY_ID = new GGMLType[64];
+
+    static {
+        for (GGMLType t : values()) BY_ID[t.id] = t;
+    }
+
+    private final int id;
+    private final int blockSize;
+    private final int blockBytes;
+
+    GGMLType(int id, int blockSize, int blockBytes) {
+        this.id = id;
+        this.blockSize = blockSize;
+        this.blockBytes = blockBytes;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    /** Elements per block. */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** Bytes per block. */
+    public int blockBytes() {
+        return blockBytes;
+    }
+
+    public boolean isQuantized() {
+        return blockSize > 1;
+    }
+
+    /** Bytes taken by {@code elements} values; {@code elements} must be a multiple of the block size. */
+    public long bytesFor(long elements) {
+        if (elements % blockSize != 0) {
+            throw new IllegalArgumentException(name() + " needs a multiple of " + blockSize + " elements, got " + elements);
+        }
+        return Math.multiplyExact(elements / blockSize, (long) blockBytes);
+    }
+
+    /** The type with this GGUF id, or null when the id is unknown. */
+    public static GGMLType byId(int id) {
+        return id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
+    }
+}

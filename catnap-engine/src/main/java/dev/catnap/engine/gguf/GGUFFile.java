@@ -1,0 +1,357 @@
+package dev.catnap.engine.gguf;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A GGUF file (version 2 or 3), memory-mapped read-only. Metadata and tensor infos are parsed at open; tensor data
+ * stays in the mapping and is read in place. Closing unmaps the file: tensors must not be used afterwards.
+ */
+public final class GGUFFile implements AutoCloseable {
+    static final int MAGIC = 0x46554747; // "GGUF" little-endian
+    static final int DEFAULT_ALIGNMENT = 32;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int MAX_DIMS = 4;
+    private static final long MAX_STRING = 1L << 24;
+
+    private final Path path;
+    private final Arena arena;
+    private final int version;
+    private final GGUFMetadata metadata;
+    private final Map<String, GGUFTensor> tensors;
+    private final long dataOffset;
+    private final int alignment;
+
+    private GGUFFile(Path path, Arena arena, int version, GGUFMetadata metadata, Map<String, GGUFTensor> tensors,
+                     long dataOffset, int alignment) {
+        this.path = path;
+        this.arena = arena;
+        this.version = version;
+        this.metadata = metadata;
+        this.tensors = tensors;
+        this.dataOffset = dataOffset;
+        this.alignment = alignment;
+    }
+
+    /** Opens and maps {@code path}. Any structural problem is a {@link GGUFFormatException} naming the file. */
+    public static GGUFFile open(Path path) throws IOException {
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment file;
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+                file = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            }
+            GGUFFile f = new Parser(path, file).parse(arena);
+            return f;
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public int version() {
+        return version;
+    }
+
+    public GGUFMetadata metadata() {
+        return metadata;
+    }
+
+    /** Tensors by name, in file order. */
+    public Map<String, GGUFTensor> tensors() {
+        return tensors;
+    }
+
+    public GGUFTensor tensor(String name) {
+        GGUFTensor t = tensors.get(name);
+        if (t == null) throw new IllegalArgumentException(path + ": no tensor named " + name);
+        return t;
+    }
+
+    /** File offset where tensor data starts. */
+    public long dataOffset() {
+        return dataOffset;
+    }
+
+    public int alignment() {
+        return alignment;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    /** Reads the header, metadata and tensor infos with bounds checks on every count and offset. */
+    private static final class Parser {
+        private final Path path;
+        private final MemorySegment seg;
+        private final long size;
+        private long pos;
+
+        Parser(Path path, MemorySegment seg) {
+            this.path = path;
+            this.seg = seg;
+            this.size = seg.byteSize();
+        }
+
+        private GGUFFormatException error(String problem) {
+            return new GGUFFormatException(path, problem);
+        }
+
+        private void need(long bytes, String what) throws GGUFFormatException {
+            if (bytes < 0 || pos + bytes > size || pos + bytes < 0) {
+                throw error("truncated: " + what + " needs " + bytes + " bytes at offset " + pos + " but the file has " + size);
+            }
+        }
+
+        private int u8(String what) throws GGUFFormatException {
+            need(1, what);
+            return seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xff;
+        }
+
+        private short i16(String what) throws GGUFFormatException {
+            need(2, what);
+            short v = seg.get(I16, pos);
+            pos += 2;
+            return v;
+        }
+
+        private int i32(String what) throws GGUFFormatException {
+            need(4, what);
+            int v = seg.get(I32, pos);
+            pos += 4;
+            return v;
+        }
+
+        private long i64(String what) throws GGUFFormatException {
+            need(8, what);
+            long v = seg.get(I64, pos);
+            pos += 8;
+            return v;
+        }
+
+        private float f32(String what) throws GGUFFormatException {
+            need(4, what);
+            float v = seg.get(F32, pos);
+            pos += 4;
+            return v;
+        }
+
+        private double f64(String what) throws GGUFFormatException {
+            need(8, what);
+            double v = seg.get(F64, pos);
+            pos += 8;
+            return v;
+        }
+
+        /** A count that must fit the remaining bytes when every item takes at least {@code minItemBytes}. */
+        private long count(String what, long minItemBytes) throws GGUFFormatException {
+            long n = i64(what);
+            if (n < 0 || (minItemBytes > 0 && n > (size - pos) / minItemBytes)) {
+                throw error("absurd " + what + " " + Long.toUnsignedString(n) + " at offset " + (pos - 8)
+                        + ": more than the " + (size - pos) + " bytes left could hold");
+            }
+            return n;
+        }
+
+        private String string(String what) throws GGUFFormatException {
+            long len = i64(what + " length");
+            if (len < 0 || len > MAX_STRING || len > size - pos) {
+                throw error("absurd " + what + " length " + Long.toUnsignedString(len) + " at offset " + (pos - 8));
+            }
+            byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
+            pos += len;
+            return new String(b, StandardCharsets.UTF_8);
+        }
+
+        GGUFFile parse(Arena arena) throws GGUFFormatException {
+            if (size < 4) throw error("not a GGUF file: only " + size + " bytes");
+            int magic = i32("magic");
+            if (magic != MAGIC) {
+                throw error(String.format("not a GGUF file: bad magic 0x%08x (expected \"GGUF\")", magic));
+            }
+            int version = i32("version");
+            if (version != 2 && version != 3) {
+                throw error("unsupported GGUF version " + version + " (supported: 2, 3)");
+            }
+            long tensorCount = count("tensor count", 8 + 4 + 8 + 4 + 8);
+            long kvCount = count("metadata count", 8 + 4 + 1);
+            Map<String, Object> kv = new LinkedHashMap<>();
+            for (long i = 0; i < kvCount; i++) {
+                String key = string("metadata key");
+                int typeId = i32("type of " + key);
+                GGUFValueType type = GGUFValueType.byId(typeId);
+                if (type == null) throw error("metadata key " + key + " has unknown value type " + typeId);
+                kv.put(key, value(type, key, 0));
+            }
+            GGUFMetadata metadata = new GGUFMetadata(kv);
+            int alignment = DEFAULT_ALIGNMENT;
+            if (metadata.has("general.alignment")) {
+                long a = metadata.getLong("general.alignment");
+                if (a <= 0 || a > (1 << 20) || (a & (a - 1)) != 0) throw error("general.alignment " + a + " is not a power of two");
+                alignment = (int) a;
+            }
+
+            record Info(String name, GGMLType type, long[] shape, long offset) {}
+            List<Info> infos = new ArrayList<>();
+            for (long i = 0; i < tensorCount; i++) {
+                String name = string("tensor name");
+                int dims = i32("dimension count of " + name);
+                if (dims < 1 || dims > MAX_DIMS) throw error("tensor " + name + " has " + dims + " dimensions (1 to 4 allowed)");
+                long[] shape = new long[dims];
+                long elements = 1;
+                for (int d = 0; d < dims; d++) {
+                    shape[d] = i64("shape of " + name);
+                    if (shape[d] <= 0 || shape[d] > (1L << 40)) throw error("tensor " + name + " has absurd dimension " + shape[d]);
+                    elements = Math.multiplyHigh(elements, shape[d]) != 0 ? -1 : elements * shape[d];
+                    if (elements < 0 || elements > (1L << 42)) throw error("tensor " + name + " has absurd element count");
+                }
+                int typeId = i32("type of " + name);
+                GGMLType type = GGMLType.byId(typeId);
+                if (type == null) throw error("tensor " + name + " has unknown type " + typeId);
+                if (shape[0] % type.blockSize() != 0) {
+                    throw error("tensor " + name + " row of " + shape[0] + " is not a multiple of the " + type + " block size " + type.blockSize());
+                }
+                long offset = i64("offset of " + name);
+                infos.add(new Info(name, type, shape, offset));
+            }
+            long dataOffset = alignUp(pos, alignment);
+            // vocabulary-only files end right after the header, without padding
+            if (!infos.isEmpty() && dataOffset > size) throw error("truncated: tensor data would start at " + dataOffset + " past the end " + size);
+            Map<String, GGUFTensor> tensors = new LinkedHashMap<>();
+            Map<String, Boolean> seen = new HashMap<>();
+            for (Info in : infos) {
+                if (seen.put(in.name, true) != null) throw error("duplicate tensor name " + in.name);
+                long elements = 1;
+                for (long d : in.shape) elements *= d;
+                long bytes = in.type.bytesFor(elements);
+                if (in.offset < 0 || in.offset % alignment != 0) {
+                    throw error("tensor " + in.name + " has misaligned or negative offset " + in.offset);
+                }
+                long start = dataOffset + in.offset;
+                if (start < dataOffset || start > size || bytes > size - start) {
+                    throw error("truncated: tensor " + in.name + " needs bytes " + start + ".." + (start + bytes) + " but the file has " + size);
+                }
+                tensors.put(in.name, new GGUFTensor(in.name, in.type, in.shape, seg.asSlice(start, bytes)));
+            }
+            return new GGUFFile(path, arena, version, metadata, Collections.unmodifiableMap(tensors), dataOffset, alignment);
+        }
+
+        private Object value(GGUFValueType type, String key, int depth) throws GGUFFormatException {
+            return switch (type) {
+                case UINT8 -> u8(key);
+                case INT8 -> (byte) u8(key);
+                case UINT16 -> i16(key) & 0xffff;
+                case INT16 -> i16(key);
+                case UINT32 -> i32(key) & 0xffffffffL;
+                case INT32 -> i32(key);
+                case FLOAT32 -> f32(key);
+                case BOOL -> {
+                    int b = u8(key);
+                    if (b > 1) throw error("metadata key " + key + " has bool value " + b);
+                    yield b == 1;
+                }
+                case STRING -> string(key);
+                case UINT64, INT64 -> i64(key);
+                case FLOAT64 -> f64(key);
+                case ARRAY -> array(key, depth);
+            };
+        }
+
+        private Object array(String key, int depth) throws GGUFFormatException {
+            if (depth > 8) throw error("metadata key " + key + " nests arrays more than 8 deep");
+            int typeId = i32("array type of " + key);
+            GGUFValueType type = GGUFValueType.byId(typeId);
+            if (type == null) throw error("metadata key " + key + " is an array of unknown type " + typeId);
+            int n = Math.toIntExact(Math.min(count("array length of " + key, type.minBytes), Integer.MAX_VALUE - 8));
+            long bytes = (long) n * type.minBytes;
+            switch (type) {
+                case UINT8, INT8 -> {
+                    byte[] a = seg.asSlice(pos, bytes).toArray(ValueLayout.JAVA_BYTE);
+                    pos += bytes;
+                    return a;
+                }
+                case UINT16, INT16 -> {
+                    short[] a = new short[n];
+                    for (int i = 0; i < n; i++) a[i] = seg.get(I16, pos + 2L * i);
+                    pos += bytes;
+                    return a;
+                }
+                case INT32 -> {
+                    int[] a = new int[n];
+                    for (int i = 0; i < n; i++) a[i] = seg.get(I32, pos + 4L * i);
+                    pos += bytes;
+                    return a;
+                }
+                case UINT32 -> {
+                    long[] a = new long[n];
+                    for (int i = 0; i < n; i++) a[i] = seg.get(I32, pos + 4L * i) & 0xffffffffL;
+                    pos += bytes;
+                    return a;
+                }
+                case UINT64, INT64 -> {
+                    long[] a = new long[n];
+                    for (int i = 0; i < n; i++) a[i] = seg.get(I64, pos + 8L * i);
+                    pos += bytes;
+                    return a;
+                }
+                case FLOAT32 -> {
+                    float[] a = new float[n];
+                    for (int i = 0; i < n; i++) a[i] = seg.get(F32, pos + 4L * i);
+                    pos += bytes;
+                    return a;
+                }
+                case FLOAT64 -> {
+                    double[] a = new double[n];
+                    for (int i = 0; i < n; i++) a[i] = seg.get(F64, pos + 8L * i);
+                    pos += bytes;
+                    return a;
+                }
+                case BOOL -> {
+                    boolean[] a = new boolean[n];
+                    for (int i = 0; i < n; i++) a[i] = seg.get(ValueLayout.JAVA_BYTE, pos + i) != 0;
+                    pos += bytes;
+                    return a;
+                }
+                case STRING -> {
+                    List<String> a = new ArrayList<>(n);
+                    for (int i = 0; i < n; i++) a.add(string(key + "[" + i + "]"));
+                    return Collections.unmodifiableList(a);
+                }
+                case ARRAY -> {
+                    List<Object> a = new ArrayList<>(n);
+                    for (int i = 0; i < n; i++) a.add(array(key + "[" + i + "]", depth + 1));
+                    return Collections.unmodifiableList(a);
+                }
+            }
+            throw new AssertionError(type);
+        }
+
+        private static long alignUp(long v, int alignment) {
+            return (v + alignment - 1) / alignment * alignment;
+        }
+    }
+}

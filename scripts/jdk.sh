@@ -1,0 +1,27 @@
+# Sourced by ./catnap and ./test: finds a JDK 25 or newer and exports JAVA_HOME.
+# Order: $JAVA_HOME, the java on PATH, then the usual install folders.
+catnap_java_major() { # prints the major version of the java binary $1
+  "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
+}
+
+catnap_find_jdk() {
+  local candidates=() c
+  [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
+  if command -v java >/dev/null 2>&1; then
+    c=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+    candidates+=("$c")
+  fi
+  for c in /usr/lib/jvm/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/* /Library/Java/JavaVirtualMachines/*/Contents/Home; do
+    [ -d "$c" ] && candidates+=("$c")
+  done
+  for c in "${candidates[@]}"; do
+    [ -x "$c/bin/java" ] && [ -x "$c/bin/javac" -o "${1:-}" = "runtime" ] || continue
+    local major
+    major=$(catnap_java_major "$c/bin/java")
+    if [ -n "$major" ] && [ "$major" -ge 25 ]; then
+      export JAVA_HOME="$c"
+      return 0
+    fi
+  done
+  return 1
+}
