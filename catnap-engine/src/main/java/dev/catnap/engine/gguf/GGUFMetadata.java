@@ -1,6 +1,7 @@
 package dev.catnap.engine.gguf;
 
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,9 +17,54 @@ import java.util.Set;
  */
 public final class GGUFMetadata {
     private final Map<String, Object> values;
+    private final Map<String, GGUFValueType> types;
+    private final Map<String, GGUFValueType> elementTypes;
 
+    /** Metadata built in memory: value types are inferred from the Java values (see {@link #type}). */
     public GGUFMetadata(Map<String, Object> values) {
         this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+        this.types = new HashMap<>();
+        this.elementTypes = new HashMap<>();
+        for (var e : this.values.entrySet()) {
+            GGUFValueType t = inferScalarType(e.getValue());
+            if (t == null) {
+                t = GGUFValueType.ARRAY;
+                elementTypes.put(e.getKey(), GGUFArray.of(e.getValue()).elementType());
+            }
+            types.put(e.getKey(), t);
+        }
+    }
+
+    /** Metadata read from a file, with the types the file recorded. */
+    GGUFMetadata(Map<String, Object> values, Map<String, GGUFValueType> types, Map<String, GGUFValueType> elementTypes) {
+        this.values = Collections.unmodifiableMap(values);
+        this.types = types;
+        this.elementTypes = elementTypes;
+    }
+
+    /** The GGUF type of a value, or null when the key is missing. Inferred when built in memory: Integer is INT32, Long INT64, Float FLOAT32, Double FLOAT64, Short INT16, Byte INT8. */
+    public GGUFValueType type(String key) {
+        return types.get(key);
+    }
+
+    /** The element type of an array value, or null when the key is missing or not an array. */
+    public GGUFValueType arrayElementType(String key) {
+        return elementTypes.get(key);
+    }
+
+    static GGUFValueType inferScalarType(Object v) {
+        return switch (v) {
+            case String s -> GGUFValueType.STRING;
+            case Boolean b -> GGUFValueType.BOOL;
+            case Byte b -> GGUFValueType.INT8;
+            case Short b -> GGUFValueType.INT16;
+            case Integer b -> GGUFValueType.INT32;
+            case Long b -> GGUFValueType.INT64;
+            case Float b -> GGUFValueType.FLOAT32;
+            case Double b -> GGUFValueType.FLOAT64;
+            case null -> throw new IllegalArgumentException("metadata values cannot be null");
+            default -> null;
+        };
     }
 
     public Set<String> keys() {
