@@ -1,0 +1,233 @@
+package dev.catnap.engine.cpu;
+
+import dev.catnap.engine.backend.Backend;
+import dev.catnap.engine.gguf.GGMLType;
+import dev.catnap.engine.gguf.GGUFTensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** The Vector API backend: all operations run on a persistent pool of compute threads. */
+public final class CpuBackend implements Backend {
+    private static final VectorSpecies<Float> F = MatMul.F;
+    /** Below this many multiply-adds a loop is not worth waking the other threads. */
+    private static final long PARALLEL_WORK = 1 << 15;
+
+    private final WorkerPool pool;
+
+    public CpuBackend(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
+        this.pool = new WorkerPool(threads);
+    }
+
+    @Override
+    public String description() {
+        return "cpu, " + pool.threads() + " threads, " + F.vectorBitSize() + "-bit vectors";
+    }
+
+    @Override
+    public boolean supports(GGMLType type) {
+        return MatMul.supports(type);
+    }
+
+    @Override
+    public void matmul(GGUFTensor w, float[] x, float[] out, int n) {
+        int cols = (int) w.dim(0);
+        int rows = (int) w.dim(1);
+        if (x.length < (long) n * cols || out.length < (long) n * rows) {
+            throw new IllegalArgumentException("matmul " + w.name() + ": buffers too small for " + n + " rows");
+        }
+        GGMLType type = w.type();
+        if (type.isQuantized() && cols % 32 != 0) {
+            throw new IllegalArgumentException("tensor " + w.name() + ": row length " + cols + " is not a multiple of 32");
+        }
+        // Chunks of output rows: enough for load balance, large enough that each thread streams long runs of weights.
+        int threads = pool.threads();
+        int chunkRows = Math.max(16, rows / (threads * 8));
+        chunkRows = (chunkRows + 15) & ~15;
+        int chunks = (rows + chunkRows - 1) / chunkRows;
+        if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
+        int size = chunks == 1 ? rows : chunkRows;
+        var data = w.data();
+        pool.run(chunks, c -> {
+            int r0 = c * size;
+            int r1 = Math.min(rows, r0 + size);
+            MatMul.rows(type, data, cols, rows, r0, r1, x, n, out);
+        });
+    }
+
+    @Override
+    public void embed(GGUFTensor table, int[] ids, float[] out) {
+        int cols = (int) table.dim(0);
+        long rows = table.dim(1);
+        for (int t = 0; t < ids.length; t++) {
+            if (ids[t] < 0 || ids[t] >= rows) {
+                throw new IllegalArgumentException("token id " + ids[t] + " is outside the vocabulary of " + rows);
+            }
+            Rows.dequantize(table, (long) ids[t] * cols, out, t * cols, cols);
+        }
+    }
+
+    @Override
+    public void layerNorm(float[] x, int n, int dim, float[] weight, float[] bias, float eps) {
+        rowsInParallel(n, dim, t -> {
+            int o = t * dim;
+            double sum = 0;
+            for (int i = 0; i < dim; i++) sum += x[o + i];
+            float mean = (float) (sum / dim);
+            double sq = 0;
+            for (int i = 0; i < dim; i++) {
+                float v = x[o + i] - mean;
+                x[o + i] = v;
+                sq += (double) v * v;
+            }
+            float scale = (float) (1.0 / Math.sqrt((float) (sq / dim) + eps));
+            for (int i = 0; i < dim; i++) x[o + i] = x[o + i] * scale * weight[i] + (bias == null ? 0f : bias[i]);
+        });
+    }
+
+    @Override
+    public void rmsNorm(float[] x, int n, int dim, float[] weight, float eps) {
+        rowsInParallel(n, dim, t -> {
+            int o = t * dim;
+            double sq = 0;
+            for (int i = 0; i < dim; i++) sq += (double) x[o + i] * x[o + i];
+            float scale = (float) (1.0 / Math.sqrt((float) (sq / dim) + eps));
+            for (int i = 0; i < dim; i++) x[o + i] = x[o + i] * scale * weight[i];
+        });
+    }
+
+    @Override
+    public void addBias(float[] x, int n, float[] bias) {
+        int dim = bias.length;
+        for (int t = 0; t < n; t++) {
+            int o = t * dim;
+            for (int i = 0; i < dim; i++) x[o + i] += bias[i];
+        }
+    }
+
+    @Override
+    public void add(float[] x, float[] y, int count) {
+        int i = 0;
+        for (int bound = F.loopBound(count); i < bound; i += F.length()) {
+            FloatVector.fromArray(F, x, i).add(FloatVector.fromArray(F, y, i)).intoArray(x, i);
+        }
+        for (; i < count; i++) x[i] += y[i];
+    }
+
+    @Override
+    public void gelu(float[] x, int count) {
+        for (int i = 0; i < count; i++) x[i] = Gelu.apply(x[i]);
+    }
+
+    @Override
+    public void swiglu(float[] gate, float[] up, int count) {
+        for (int i = 0; i < count; i++) {
+            float g = gate[i];
+            gate[i] = g / (1.0f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+
+    @Override
+    public void rope(float[] x, int n, int width, int offset, int heads, int headDim, int[] positions, float freqBase,
+                     boolean neox) {
+        int half = headDim / 2;
+        // ggml advances theta by repeated float multiplication; doing the same keeps the angles bit-compatible.
+        float thetaScale = (float) Math.pow(freqBase, -2.0 / headDim);
+        float[] cos = new float[half];
+        float[] sin = new float[half];
+        for (int t = 0; t < n; t++) {
+            float theta = positions[t];
+            for (int i = 0; i < half; i++) {
+                cos[i] = (float) Math.cos(theta);
+                sin[i] = (float) Math.sin(theta);
+                theta *= thetaScale;
+            }
+            for (int h = 0; h < heads; h++) {
+                int o = t * width + offset + h * headDim;
+                for (int i = 0; i < half; i++) {
+                    int a = neox ? o + i : o + 2 * i;
+                    int b = neox ? o + i + half : o + 2 * i + 1;
+                    float x0 = x[a], x1 = x[b];
+                    x[a] = x0 * cos[i] - x1 * sin[i];
+                    x[b] = x0 * sin[i] + x1 * cos[i];
+                }
+            }
+        }
+    }
+
+    @Override
+    public void attention(float[] q, int qWidth, int qOffset, int n, float[][] keys, float[][] values, int[] lengths,
+                          int heads, int kvHeads, int headDim, float scale, float[] out) {
+        int group = heads / kvHeads;
+        int kvWidth = kvHeads * headDim;
+        int outWidth = heads * headDim;
+        int tasks = n * heads;
+        long work = 0;
+        for (int t = 0; t < n; t++) work += (long) lengths[t] * outWidth * 2;
+        boolean serial = work < PARALLEL_WORK;
+        pool.run(serial ? 1 : tasks, c -> {
+            int from = serial ? 0 : c;
+            int to = serial ? tasks : c + 1;
+            for (int task = from; task < to; task++) {
+                int t = task / heads, h = task % heads;
+                attendOne(q, t * qWidth + qOffset + h * headDim, keys[t], values[t], lengths[t],
+                        (h / group) * headDim, kvWidth, headDim, scale, out, t * outWidth + h * headDim);
+            }
+        });
+    }
+
+    private static void attendOne(float[] q, int qo, float[] k, float[] v, int len, int kvo, int kvWidth, int headDim,
+                                  float scale, float[] out, int oo) {
+        float[] scores = new float[len];
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) {
+            float s = dot(q, qo, k, j * kvWidth + kvo, headDim) * scale;
+            scores[j] = s;
+            if (s > max) max = s;
+        }
+        double sum = 0;
+        for (int j = 0; j < len; j++) {
+            float e = (float) Math.exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        java.util.Arrays.fill(out, oo, oo + headDim, 0f);
+        int bound = F.loopBound(headDim);
+        for (int j = 0; j < len; j++) {
+            float p = scores[j] * inv;
+            int vo = j * kvWidth + kvo;
+            int i = 0;
+            FloatVector pv = FloatVector.broadcast(F, p);
+            for (; i < bound; i += F.length()) {
+                FloatVector.fromArray(F, v, vo + i).fma(pv, FloatVector.fromArray(F, out, oo + i)).intoArray(out, oo + i);
+            }
+            for (; i < headDim; i++) out[oo + i] += p * v[vo + i];
+        }
+    }
+
+    private static float dot(float[] a, int ao, float[] b, int bo, int len) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += F.length()) {
+            acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) s += a[ao + i] * b[bo + i];
+        return s;
+    }
+
+    private void rowsInParallel(int n, int dim, java.util.function.IntConsumer row) {
+        if ((long) n * dim < PARALLEL_WORK || n < 2) {
+            for (int t = 0; t < n; t++) row.accept(t);
+        } else {
+            pool.run(n, row::accept);
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}

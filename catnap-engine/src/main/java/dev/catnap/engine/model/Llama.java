@@ -1,0 +1,129 @@
+package dev.catnap.engine.model;
+
+import dev.catnap.engine.backend.Backend;
+import dev.catnap.engine.gguf.GGUFFile;
+import dev.catnap.engine.gguf.GGUFTensor;
+
+/**
+ * Llama-family decoders (llama, qwen2): RMSNorm, rotary positions (NEOX pairs for qwen2, adjacent pairs for llama),
+ * grouped-query attention, SwiGLU feed-forward; qwen2 adds Q/K/V biases. The output head is {@code output.weight},
+ * or the token embedding when that is absent.
+ */
+final class Llama implements Decoder {
+    private record Layer(float[] attnNorm, GGUFTensor q, float[] qBias, GGUFTensor k, float[] kBias, GGUFTensor v,
+                         float[] vBias, GGUFTensor out, float[] outBias, float[] ffnNorm, GGUFTensor gate, GGUFTensor up,
+                         GGUFTensor down) {
+    }
+
+    private final ModelConfig c;
+    private final Backend backend;
+    private final boolean neox;
+    private final GGUFTensor tokenEmbedding;
+    private final Layer[] layers;
+    private final float[] outputNorm;
+    private final GGUFTensor output;
+    private final Scratch scratch = new Scratch();
+
+    Llama(GGUFFile file, ModelConfig c, Backend backend, boolean neox) {
+        this.c = c;
+        this.backend = backend;
+        this.neox = neox;
+        var w = new Tensors(file, backend);
+        int e = c.embedding(), kv = c.kvWidth(), ff = c.feedForward(), qw = c.heads() * c.headDim();
+        tokenEmbedding = w.table("token_embd.weight", e, c.vocabSize());
+        layers = new Layer[c.layers()];
+        for (int l = 0; l < layers.length; l++) {
+            String p = "blk." + l + ".";
+            layers[l] = new Layer(w.vector(p + "attn_norm.weight", e),
+                    w.matrix(p + "attn_q.weight", e, qw), w.optionalVector(p + "attn_q.bias", qw),
+                    w.matrix(p + "attn_k.weight", e, kv), w.optionalVector(p + "attn_k.bias", kv),
+                    w.matrix(p + "attn_v.weight", e, kv), w.optionalVector(p + "attn_v.bias", kv),
+                    w.matrix(p + "attn_output.weight", qw, e), w.optionalVector(p + "attn_output.bias", e),
+                    w.vector(p + "ffn_norm.weight", e),
+                    w.matrix(p + "ffn_gate.weight", e, ff), w.matrix(p + "ffn_up.weight", e, ff),
+                    w.matrix(p + "ffn_down.weight", ff, e));
+        }
+        outputNorm = w.vector("output_norm.weight", e);
+        output = w.has("output.weight") ? w.matrix("output.weight", e, c.vocabSize())
+                : w.matrix("token_embd.weight", e, c.vocabSize());
+    }
+
+    @Override
+    public ModelConfig config() {
+        return c;
+    }
+
+    @Override
+    public SequenceCache newCache(int capacity) {
+        return new SequenceCache(c.layers(), capacity, c.kvWidth());
+    }
+
+    @Override
+    public long cacheBytesPerPosition() {
+        return 2L * c.layers() * c.kvWidth() * Float.BYTES;
+    }
+
+    @Override
+    public void forward(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows, float[] logits) {
+        int n = tokens.length;
+        int e = c.embedding(), kv = c.kvWidth(), ff = c.feedForward(), qw = c.heads() * c.headDim();
+        float[] x = scratch.get(0, n * e);
+        float[] h = scratch.get(1, n * Math.max(e, qw));
+        float[] q = scratch.get(2, n * qw);
+        float[] k = scratch.get(3, n * kv);
+        float[] v = scratch.get(4, n * kv);
+        float[] att = scratch.get(5, n * qw);
+        float[] gate = scratch.get(6, n * ff);
+        float[] up = scratch.get(7, n * ff);
+        float[][] keys = new float[n][];
+        float[][] values = new float[n][];
+        int[] lengths = new int[n];
+        for (int t = 0; t < n; t++) lengths[t] = positions[t] + 1;
+
+        backend.embed(tokenEmbedding, tokens, x);
+        for (int l = 0; l < layers.length; l++) {
+            Layer L = layers[l];
+            System.arraycopy(x, 0, h, 0, n * e);
+            backend.rmsNorm(h, n, e, L.attnNorm, c.normEps());
+            backend.matmul(L.q, h, q, n);
+            backend.matmul(L.k, h, k, n);
+            backend.matmul(L.v, h, v, n);
+            if (L.qBias != null) backend.addBias(q, n, L.qBias);
+            if (L.kBias != null) backend.addBias(k, n, L.kBias);
+            if (L.vBias != null) backend.addBias(v, n, L.vBias);
+            backend.rope(q, n, qw, 0, c.heads(), c.headDim(), positions, c.ropeBase(), neox);
+            backend.rope(k, n, kv, 0, c.kvHeads(), c.headDim(), positions, c.ropeBase(), neox);
+            for (int t = 0; t < n; t++) {
+                float[] kc = caches[t].keys[l], vc = caches[t].values[l];
+                System.arraycopy(k, t * kv, kc, positions[t] * kv, kv);
+                System.arraycopy(v, t * kv, vc, positions[t] * kv, kv);
+                keys[t] = kc;
+                values[t] = vc;
+            }
+            backend.attention(q, qw, 0, n, keys, values, lengths, c.heads(), c.kvHeads(), c.headDim(),
+                    (float) (1.0 / Math.sqrt(c.headDim())), att);
+            backend.matmul(L.out, att, h, n);
+            if (L.outBias != null) backend.addBias(h, n, L.outBias);
+            backend.add(x, h, n * e);
+
+            System.arraycopy(x, 0, h, 0, n * e);
+            backend.rmsNorm(h, n, e, L.ffnNorm, c.normEps());
+            backend.matmul(L.gate, h, gate, n);
+            backend.matmul(L.up, h, up, n);
+            backend.swiglu(gate, up, n * ff);
+            backend.matmul(L.down, gate, h, n);
+            backend.add(x, h, n * e);
+        }
+
+        int m = logitRows.length;
+        if (m == 0) return;
+        for (int i = 0; i < m; i++) System.arraycopy(x, logitRows[i] * e, h, i * e, e);
+        backend.rmsNorm(h, m, e, outputNorm, c.normEps());
+        backend.matmul(output, h, logits, m);
+    }
+
+    @Override
+    public void close() {
+        backend.close();
+    }
+}
