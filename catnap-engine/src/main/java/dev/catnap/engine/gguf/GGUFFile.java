@@ -52,16 +52,18 @@ public final class GGUFFile implements AutoCloseable {
     private final int version;
     private final GGUFMetadata metadata;
     private final Map<String, GGUFTensor> tensors;
+    private final Map<String, Long> offsets;
     private final long dataOffset;
     private final int alignment;
 
     private GGUFFile(List<Path> parts, Arena arena, int version, GGUFMetadata metadata, Map<String, GGUFTensor> tensors,
-                     long dataOffset, int alignment) {
+                     Map<String, Long> offsets, long dataOffset, int alignment) {
         this.parts = List.copyOf(parts);
         this.arena = arena;
         this.version = version;
         this.metadata = metadata;
         this.tensors = tensors;
+        this.offsets = offsets;
         this.dataOffset = dataOffset;
         this.alignment = alignment;
     }
@@ -76,7 +78,7 @@ public final class GGUFFile implements AutoCloseable {
             Part first = Part.read(path, arena);
             int count = first.splitCount();
             if (count <= 1) {
-                return new GGUFFile(List.of(path), arena, first.version, first.metadata, first.tensors, first.dataOffset, first.alignment);
+                return new GGUFFile(List.of(path), arena, first.version, first.metadata, first.tensors, first.offsets, first.dataOffset, first.alignment);
             }
             return openSplit(path, first, count, arena);
         } catch (IOException | RuntimeException | Error e) {
@@ -110,9 +112,11 @@ public final class GGUFFile implements AutoCloseable {
         }
         Part first = parts.getFirst();
         Map<String, GGUFTensor> tensors = new LinkedHashMap<>();
+        Map<String, Long> offsets = new HashMap<>();
         for (int i = 0; i < count; i++) {
             for (GGUFTensor t : parts.get(i).tensors.values()) {
                 if (tensors.put(t.name(), t) != null) throw new GGUFFormatException(paths.get(i), "tensor " + t.name() + " is also in an earlier part");
+                offsets.put(t.name(), parts.get(i).offsets.get(t.name()));
             }
         }
         long expected = first.metadata.getLong(SPLIT_TENSORS_COUNT, tensors.size());
@@ -120,7 +124,7 @@ public final class GGUFFile implements AutoCloseable {
             throw new GGUFFormatException(paths.getFirst(), SPLIT_TENSORS_COUNT + " is " + expected + " but the "
                     + count + " parts hold " + tensors.size() + " tensors");
         }
-        return new GGUFFile(paths, arena, first.version, first.metadata, Collections.unmodifiableMap(tensors), first.dataOffset, first.alignment);
+        return new GGUFFile(paths, arena, first.version, first.metadata, Collections.unmodifiableMap(tensors), offsets, first.dataOffset, first.alignment);
     }
 
     /** The first (or only) part's path. */
@@ -152,6 +156,12 @@ public final class GGUFFile implements AutoCloseable {
         return t;
     }
 
+    /** Where a tensor's data starts in its file (its part, for a split model). */
+    long fileOffset(String tensorName) {
+        tensor(tensorName);
+        return offsets.get(tensorName);
+    }
+
     /** File offset where tensor data starts (in the first part). */
     public long dataOffset() {
         return dataOffset;
@@ -167,7 +177,8 @@ public final class GGUFFile implements AutoCloseable {
     }
 
     /** One parsed file. */
-    private record Part(Path path, int version, GGUFMetadata metadata, Map<String, GGUFTensor> tensors, long dataOffset, int alignment) {
+    private record Part(Path path, int version, GGUFMetadata metadata, Map<String, GGUFTensor> tensors, Map<String, Long> offsets,
+                        long dataOffset, int alignment) {
         static Part read(Path path, Arena arena) throws IOException {
             if (!Files.isRegularFile(path)) {
                 if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
@@ -371,10 +382,12 @@ public final class GGUFFile implements AutoCloseable {
                 if (a.offset + a.bytes > b.offset) throw error("tensors " + a.name + " and " + b.name + " overlap");
             }
             Map<String, GGUFTensor> tensors = new LinkedHashMap<>();
+            Map<String, Long> offsets = new HashMap<>();
             for (Info in : infos) {
                 tensors.put(in.name, new GGUFTensor(in.name, in.type, in.shape, seg.asSlice(dataOffset + in.offset, in.bytes)));
+                offsets.put(in.name, dataOffset + in.offset);
             }
-            return new Part(path, version, metadata, Collections.unmodifiableMap(tensors), dataOffset, alignment);
+            return new Part(path, version, metadata, Collections.unmodifiableMap(tensors), offsets, dataOffset, alignment);
         }
 
         private Object value(GGUFValueType type, String key, int depth) throws GGUFFormatException {
