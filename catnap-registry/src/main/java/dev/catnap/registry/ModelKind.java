@@ -28,6 +28,14 @@ public enum ModelKind {
         }
     }
 
+    void requireSupportedOrThrow(ModelId id, java.util.Optional<String> promptTemplate, java.util.Optional<String> chatTemplate) throws DownloadException {
+        try {
+            requireSupported(id, promptTemplate, chatTemplate);
+        } catch (IllegalArgumentException e) {
+            throw new DownloadException(DownloadException.Kind.BAD_INPUT, e.getMessage());
+        }
+    }
+
     public void requireSupported(LocalModel model) {
         requireSupported(model.id(), model.promptTemplate(), model.chatTemplate());
     }
