@@ -70,9 +70,9 @@ public final class BatchedModel implements LanguageModel {
             backend.close();
             throw e;
         }
-        log.log(System.Logger.Level.INFO, "loaded {0} model {1} ({2} layers, context {3}) on {4}",
+        log.log(System.Logger.Level.INFO, String.format("loaded %s model %s (%d layers, context %d) on %s",
                 file.metadata().architecture(), file.path().getFileName(), decoder.config().layers(),
-                decoder.config().contextLength(), backend.description());
+                decoder.config().contextLength(), backend.description()));
         return new BatchedModel(file, tokenizer, decoder, options);
     }
 

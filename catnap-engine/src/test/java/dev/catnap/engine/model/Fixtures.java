@@ -4,11 +4,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Where the shared llama.cpp fixtures live: -Dcatnap.fixtures, else ../shared/fixtures from the checkout. */
-final class Fixtures {
+public final class Fixtures {
     private Fixtures() {
     }
 
-    static Path root() {
+    public static Path root() {
         String p = System.getProperty("catnap.fixtures");
         if (p != null) return Path.of(p);
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
@@ -20,11 +20,11 @@ final class Fixtures {
         throw new IllegalStateException("fixtures not found; set -Dcatnap.fixtures");
     }
 
-    static Path model(String name) {
+    public static Path model(String name) {
         return root().resolve("models").resolve(name);
     }
 
-    static Path expected(String name) {
+    public static Path expected(String name) {
         return root().resolve("expected").resolve(name);
     }
 }

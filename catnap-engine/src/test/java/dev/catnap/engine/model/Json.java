@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 /** A small JSON reader for the fixture files (objects, arrays, strings, numbers, booleans, null). */
-final class Json {
+public final class Json {
     private final String s;
     private int i;
 
@@ -17,7 +17,7 @@ final class Json {
         this.s = s;
     }
 
-    static Object read(Path path) throws IOException {
+    public static Object read(Path path) throws IOException {
         var j = new Json(Files.readString(path));
         Object v = j.value();
         j.space();
@@ -26,20 +26,20 @@ final class Json {
     }
 
     @SuppressWarnings("unchecked")
-    static Map<String, Object> object(Object o) {
+    public static Map<String, Object> object(Object o) {
         return (Map<String, Object>) o;
     }
 
     @SuppressWarnings("unchecked")
-    static List<Object> array(Object o) {
+    public static List<Object> array(Object o) {
         return (List<Object>) o;
     }
 
-    static int[] ints(Object o) {
+    public static int[] ints(Object o) {
         return array(o).stream().mapToInt(v -> ((Number) v).intValue()).toArray();
     }
 
-    static float[] floats(Object o) {
+    public static float[] floats(Object o) {
         List<Object> a = array(o);
         float[] f = new float[a.size()];
         for (int k = 0; k < f.length; k++) f[k] = (float) ((Number) a.get(k)).doubleValue();
