@@ -1,0 +1,111 @@
+package dev.catnap.server;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Builds the text a completion model sees, the way Tabby does: client snippets rendered as comments above
+ * the prefix (768-byte budget), the model's FIM template, CRLF folded to LF, then clipped to 1536 bytes from
+ * the front. Unlike Tabby, clipping keeps the template's leading special token (such as {@code <fim_prefix>}),
+ * without which a FIM model no longer sees a FIM prompt.
+ */
+final class CompletionPrompt {
+    static final int SNIPPET_BUDGET_BYTES = 768;
+    static final int MAX_PROMPT_BYTES = 1536;
+
+    record Snippet(String filepath, String body, double score) {}
+
+    record Segments(String prefix, Optional<String> suffix, List<Snippet> declarations,
+                    List<Snippet> changedFiles, List<Snippet> recentlyOpenedFiles) {}
+
+    /** text: what the model gets; crlf: the input used CRLF, so the output must too. */
+    record Built(String text, List<Snippet> snippets, boolean crlf) {}
+
+    private CompletionPrompt() {}
+
+    static Built build(Segments segments, Language language, Optional<String> template, boolean disableSnippets) {
+        List<Snippet> snippets = disableSnippets ? List.of() : collect(segments);
+        if (language.lineComment().isEmpty()) snippets = List.of();
+        String prefix = withSnippets(segments.prefix(), snippets, language.lineComment().orElse(""));
+        String suffix = segments.suffix().filter(s -> !s.isEmpty()).orElse("\n");
+        String prompt = template.map(t -> t.replace("{prefix}", prefix).replace("{suffix}", suffix)).orElse(prefix);
+        boolean crlf = segments.prefix().contains("\r\n") || segments.suffix().orElse("").contains("\r\n");
+        if (crlf) prompt = prompt.replace("\r\n", "\n");
+        return new Built(clip(prompt, template.map(CompletionPrompt::leadingToken).orElse("")), snippets, crlf);
+    }
+
+    /** Declarations, then snippets from changed files, then from recently opened ones; each list stops at the first that does not fit. */
+    static List<Snippet> collect(Segments s) {
+        var out = new ArrayList<Snippet>();
+        int remaining = SNIPPET_BUDGET_BYTES;
+        for (List<Snippet> list : List.of(s.declarations(), s.changedFiles(), s.recentlyOpenedFiles())) {
+            for (Snippet snippet : list) {
+                int size = utf8Length(snippet.body());
+                if (size > remaining) break;
+                remaining -= size;
+                out.add(new Snippet(snippet.filepath(), snippet.body(), 1.0));
+            }
+        }
+        return out;
+    }
+
+    static String withSnippets(String prefix, List<Snippet> snippets, String comment) {
+        if (snippets.isEmpty()) return prefix;
+        var lines = new ArrayList<String>();
+        for (int i = 0; i < snippets.size(); i++) {
+            if (i > 0) lines.add("");
+            lines.add("Path: " + snippets.get(i).filepath());
+            snippets.get(i).body().lines().forEach(lines::add);
+        }
+        var sb = new StringBuilder();
+        for (String line : lines) {
+            sb.append(line.isEmpty() ? comment : comment + " " + line).append('\n');
+        }
+        return sb.append(prefix).toString();
+    }
+
+    /** The template text before {@code {prefix}}: the special token(s) that open a FIM prompt. */
+    static String leadingToken(String template) {
+        int at = template.indexOf("{prefix}");
+        return at <= 0 ? "" : template.substring(0, at);
+    }
+
+    /** Keeps the last bytes of the prompt, on a UTF-8 boundary, re-attaching the leading token if it was cut. */
+    static String clip(String prompt, String leading) {
+        byte[] bytes = prompt.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length <= MAX_PROMPT_BYTES) return prompt;
+        boolean keepLeading = !leading.isEmpty() && prompt.startsWith(leading);
+        int leadBytes = keepLeading ? utf8Length(leading) : 0;
+        int start = bytes.length - (MAX_PROMPT_BYTES - leadBytes);
+        while (start < bytes.length && (bytes[start] & 0xC0) == 0x80) start++;
+        String tail = new String(bytes, start, bytes.length - start, StandardCharsets.UTF_8);
+        return keepLeading ? leading + tail : tail;
+    }
+
+    /** Tabby's CRLF rule for output: every LF not already preceded by CR becomes CRLF. */
+    static String restoreCrlf(String text) {
+        var sb = new StringBuilder(text.length() + 8);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\n' && (i == 0 || text.charAt(i - 1) != '\r')) sb.append('\r');
+            sb.append(c);
+        }
+        return sb.toString();
+    }
+
+    static int utf8Length(String s) {
+        int n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) n += 1;
+            else if (c < 0x800) n += 2;
+            else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else n += 3;
+        }
+        return n;
+    }
+}

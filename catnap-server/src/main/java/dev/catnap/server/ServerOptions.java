@@ -1,0 +1,35 @@
+package dev.catnap.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How {@code catnap serve} listens and admits work.
+ *
+ * @param parallelism generations that run together per model (the engine's batch)
+ * @param queueLimit  requests per model that may wait for a slot beyond those; more are answered 503
+ * @param token       when present every {@code /v1*} path needs {@code Authorization: Bearer <token>}
+ * @param eventsDir   where {@code /v1/events} appends one JSON-lines file per UTC day
+ * @param version     reported in {@code /v1/health}
+ */
+public record ServerOptions(String host, int port, int parallelism, int queueLimit, Optional<String> token,
+                            Path eventsDir, Duration completionTimeout, String device, String version) {
+    public ServerOptions {
+        Objects.requireNonNull(host, "host");
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be in 0..65535, got " + port);
+        if (parallelism < 1) throw new IllegalArgumentException("parallelism must be at least 1, got " + parallelism);
+        if (queueLimit < 0) throw new IllegalArgumentException("queue limit must not be negative, got " + queueLimit);
+        if (completionTimeout.isNegative() || completionTimeout.isZero())
+            throw new IllegalArgumentException("completion timeout must be positive, got " + completionTimeout);
+        token.ifPresent(t -> {
+            if (t.isBlank()) throw new IllegalArgumentException("token must not be blank");
+        });
+    }
+
+    /** The queue Catnap uses unless told otherwise: four waiting requests per running one. */
+    public static int defaultQueueLimit(int parallelism) {
+        return 4 * parallelism;
+    }
+}
