@@ -109,8 +109,13 @@ final class TokenizerLoader {
             };
         }
 
-        bos = specialId(md, "bos_token_id", bos, n);
-        eos = specialId(md, "eos_token_id", eos, n);
+        // the per-kind defaults above assume a full-size vocabulary
+        bos = specialId(md, "bos_token_id", bos < n ? bos : -1, n);
+        eos = specialId(md, "eos_token_id", eos < n ? eos : -1, n);
+        unk = unk < n ? unk : -1;
+        sep = sep < n ? sep : -1;
+        pad = pad < n ? pad : -1;
+        mask = mask < n ? mask : -1;
         int eot = specialId(md, "eot_token_id", -1, n);
         int eom = specialId(md, "eom_token_id", -1, n);
         unk = specialId(md, "unknown_token_id", unk, n);
