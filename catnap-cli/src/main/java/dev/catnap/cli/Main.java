@@ -11,6 +11,11 @@ import picocli.CommandLine.Command;
         description = "Self-hosted, scale-to-zero coding assistant server (Tabby-compatible).",
         subcommands = {
             CommandLine.HelpCommand.class,
+            DownloadCommand.class,
+            ModelsCommand.class,
+            GenerateCommand.class,
+            EmbedCommand.class,
+            BenchCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
