@@ -13,9 +13,6 @@ import picocli.CommandLine.Command;
             CommandLine.HelpCommand.class,
             DownloadCommand.class,
             ModelsCommand.class,
-            GenerateCommand.class,
-            EmbedCommand.class,
-            BenchCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
