@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             CommandLine.HelpCommand.class,
             DownloadCommand.class,
             ModelsCommand.class,
+            TokenizeCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
