@@ -13,6 +13,9 @@ import picocli.CommandLine.Command;
             CommandLine.HelpCommand.class,
             DownloadCommand.class,
             ModelsCommand.class,
+            GenerateCommand.class,
+            EmbedCommand.class,
+            BenchCommand.class,
             TokenizeCommand.class,
         })
 public final class Main implements Runnable {

@@ -1,0 +1,181 @@
+package dev.catnap.cli;
+
+import dev.catnap.engine.EngineOptions;
+import dev.catnap.engine.FinishReason;
+import dev.catnap.engine.GenerationRequest;
+import dev.catnap.engine.LanguageModel;
+import dev.catnap.engine.SamplingParams;
+import dev.catnap.engine.TokenSink;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code catnap bench}: prompt processing and generation speed through the same continuous batch the server uses,
+ * printed as one JSON object. Prompts are random token ids (seeded), so the model's tokenizer is not involved.
+ */
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Measure a GGUF model's speed: prompt tokens/s, time to first token, aggregate generated tokens/s for each",
+            "batch size (that many sequences decoding together), and peak resident memory. Prints one JSON object.",
+        })
+final class BenchCommand implements Callable<Integer> {
+    /** Prompt of each generation sequence: short, so the generation figures measure decoding. */
+    private static final int GENERATION_PROMPT = 16;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model file.")
+    Path model;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: physical cores).")
+    Integer threads;
+
+    @Option(names = "--prompt-tokens", defaultValue = "512", paramLabel = "N", description = "Prompt length for prompt processing (default ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = "--gen-tokens", defaultValue = "128", paramLabel = "N", description = "Tokens generated per sequence (default ${DEFAULT-VALUE}).")
+    int genTokens;
+
+    @Option(names = "--batch", defaultValue = "1,10", split = ",", paramLabel = "N[,N...]",
+            description = "Sequences decoding together, one measurement each (default ${DEFAULT-VALUE}).")
+    List<Integer> batches;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isRegularFile(model)) throw new UserError("model file not found: " + model);
+        if (promptTokens < 1) throw new UserError("--prompt-tokens must be at least 1");
+        if (genTokens < 2) throw new UserError("--gen-tokens must be at least 2");
+        int maxBatch = 1;
+        for (int b : batches) {
+            if (b < 1 || b > 64) throw new UserError("--batch sizes must be between 1 and 64, got " + b);
+            maxBatch = Math.max(maxBatch, b);
+        }
+        var options = EngineOptions.defaults().withMaxSequences(maxBatch);
+        if (threads != null) {
+            if (threads < 1) throw new UserError("--threads must be at least 1");
+            options = options.withThreads(threads);
+        }
+        options = new EngineOptions(options.threads(), options.maxSequences(), Long.MAX_VALUE / 4);
+        long loadStart = System.nanoTime();
+        try (LanguageModel lm = GenerateCommand.load(model, options)) {
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+            int context = lm.contextLength();
+            if (promptTokens + 1 > context) throw new UserError("--prompt-tokens exceeds the context of " + context);
+            if (GENERATION_PROMPT + genTokens > context) throw new UserError("--gen-tokens exceeds the context of " + context);
+            int vocab = lm.tokenizer().vocabSize();
+            var random = new SplittableRandom(1234);
+
+            // Warm-up: compiles the kernels for both the one-token and the batched paths.
+            run(lm, List.of(randomPrompt(random, vocab, 64)), 4);
+            run(lm, List.of(randomPrompt(random, vocab, 8), randomPrompt(random, vocab, 8), randomPrompt(random, vocab, 8),
+                    randomPrompt(random, vocab, 8), randomPrompt(random, vocab, 8)), 8);
+
+            Timing prompt = run(lm, List.of(randomPrompt(random, vocab, promptTokens)), 1);
+            double ttft = prompt.firstTokenSeconds;
+
+            List<String> generation = new ArrayList<>();
+            for (int b : batches) {
+                List<int[]> prompts = new ArrayList<>();
+                for (int i = 0; i < b; i++) prompts.add(randomPrompt(random, vocab, GENERATION_PROMPT));
+                Timing t = run(lm, prompts, genTokens);
+                double seconds = t.endSeconds - t.allStartedSeconds;
+                // Tokens after each sequence's first; a random-weight model may rarely end a sequence early.
+                double tokens = t.tokens;
+                generation.add(String.format(Locale.ROOT, "{\"batch\":%d,\"tokens_per_second\":%.2f,\"per_sequence_tokens_per_second\":%.2f}",
+                        b, tokens / seconds, tokens / seconds / b));
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(String.format(Locale.ROOT,
+                    "{\"model\":\"%s\",\"architecture\":\"%s\",\"threads\":%d,\"load_seconds\":%.2f,\"prompt_tokens\":%d,"
+                            + "\"prompt_tokens_per_second\":%.2f,\"time_to_first_token_ms\":%.1f,\"gen_tokens\":%d,"
+                            + "\"generation\":[%s],\"peak_rss_mib\":%.1f}",
+                    jsonEscape(model.getFileName().toString()), lm.architecture(), options.threads(), loadSeconds, promptTokens,
+                    promptTokens / ttft, ttft * 1000, genTokens, String.join(",", generation), peakRssKiB() / 1024.0));
+            out.flush();
+        }
+        return 0;
+    }
+
+    private record Timing(double firstTokenSeconds, double allStartedSeconds, double endSeconds, long tokens) {
+    }
+
+    /** Submits all prompts at once and waits for them; times are from submission. */
+    private static Timing run(LanguageModel lm, List<int[]> prompts, int newTokens) throws Exception {
+        long start = System.nanoTime();
+        long[] first = new long[prompts.size()];
+        var produced = new java.util.concurrent.atomic.AtomicLong();
+        List<CompletableFuture<FinishReason>> done = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            int index = i;
+            var finished = new CompletableFuture<FinishReason>();
+            done.add(finished);
+            lm.submit(new GenerationRequest(prompts.get(i), newTokens, SamplingParams.greedy()), new TokenSink() {
+                int count;
+
+                @Override
+                public boolean accept(int token) {
+                    if (count++ == 0) first[index] = System.nanoTime();
+                    else produced.incrementAndGet();
+                    return true;
+                }
+
+                @Override
+                public void finished(FinishReason reason, Throwable errorOrNull) {
+                    if (errorOrNull != null) finished.completeExceptionally(errorOrNull);
+                    else finished.complete(reason);
+                }
+            });
+        }
+        for (var f : done) {
+            FinishReason reason = f.get(1, TimeUnit.HOURS);
+            if (reason != FinishReason.LENGTH && reason != FinishReason.END_OF_GENERATION) {
+                throw new IllegalStateException("a benchmark sequence ended early (" + reason + ")");
+            }
+        }
+        long end = System.nanoTime();
+        long firstMin = Long.MAX_VALUE, firstMax = 0;
+        for (long f : first) {
+            firstMin = Math.min(firstMin, f);
+            firstMax = Math.max(firstMax, f);
+        }
+        return new Timing((firstMin - start) / 1e9, (firstMax - start) / 1e9, (end - start) / 1e9, produced.get());
+    }
+
+    private static int[] randomPrompt(SplittableRandom random, int vocab, int length) {
+        // Ids from the low part of the vocabulary: ordinary tokens, no special ones that could end generation early.
+        int[] p = new int[length];
+        for (int i = 0; i < length; i++) p[i] = 100 + random.nextInt(Math.max(1, Math.min(vocab, 30_000) - 100));
+        return p;
+    }
+
+    /** Peak resident set size in KiB (VmHWM), or 0 where /proc is not available. */
+    static long peakRssKiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+
+    private static String jsonEscape(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"");
+    }
+}

@@ -1,0 +1,137 @@
+package dev.catnap.cli;
+
+import dev.catnap.engine.EngineOptions;
+import dev.catnap.engine.FinishReason;
+import dev.catnap.engine.GenerationRequest;
+import dev.catnap.engine.LanguageModel;
+import dev.catnap.engine.SamplingParams;
+import dev.catnap.engine.TokenSink;
+import dev.catnap.engine.tokenizer.SpecialTokens;
+import dev.catnap.engine.tokenizer.StreamingDecoder;
+import dev.catnap.engine.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code catnap generate}: one completion from a GGUF model, printed as it is generated. */
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Generate a completion with a local GGUF model (starcoder, qwen2, llama) and print it.",
+            "With --suffix the prompt is a fill-in-the-middle prompt: <fim_prefix>PROMPT<fim_suffix>SUFFIX<fim_middle>.",
+        })
+final class GenerateCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model file.")
+    Path model;
+
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "Prompt text (the prefix with --suffix).")
+    String prompt;
+
+    @Option(names = "--suffix", paramLabel = "TEXT", description = "Text after the cursor: makes a fill-in-the-middle prompt.")
+    String suffix;
+
+    @Option(names = "--max-tokens", defaultValue = "64", paramLabel = "N", description = "Most tokens to generate (default ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
+            description = "0 (default) is greedy; above 0 samples with Tabby's top-k 40, top-p 0.95, min-p 0.05.")
+    float temperature;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "Random seed for sampling (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: physical cores).")
+    Integer threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isRegularFile(model)) throw new UserError("model file not found: " + model);
+        if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");
+        if (temperature < 0 || Float.isNaN(temperature)) throw new UserError("--temperature must be 0 or more");
+        var options = EngineOptions.defaults().withMaxSequences(1);
+        if (threads != null) {
+            if (threads < 1) throw new UserError("--threads must be at least 1");
+            options = options.withThreads(threads);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (LanguageModel lm = load(model, options)) {
+            int[] tokens = promptTokens(lm.tokenizer(), prompt, suffix);
+            SamplingParams sampling = temperature == 0 ? SamplingParams.greedy()
+                    : SamplingParams.tabbyDefaults().withTemperature(temperature).withSeed(seed);
+            int max = Math.min(maxTokens, lm.contextLength() - tokens.length);
+            if (max < 1) {
+                throw new UserError("the prompt (" + tokens.length + " tokens) fills the context of " + lm.contextLength() + " tokens");
+            }
+            StreamingDecoder decoder = lm.tokenizer().streamingDecoder();
+            Tokenizer tokenizer = lm.tokenizer();
+            var done = new CompletableFuture<FinishReason>();
+            lm.submit(new GenerationRequest(tokens, max, sampling), new TokenSink() {
+                @Override
+                public boolean accept(int token) {
+                    if (tokenizer.isEndOfGeneration(token)) return true;
+                    out.print(decoder.push(token));
+                    out.flush();
+                    return true;
+                }
+
+                @Override
+                public void finished(FinishReason reason, Throwable errorOrNull) {
+                    if (errorOrNull != null) done.completeExceptionally(errorOrNull);
+                    else done.complete(reason);
+                }
+            });
+            try {
+                done.get();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("generation failed: " + e.getCause().getMessage(), e.getCause());
+            }
+            out.println(decoder.flush());
+            out.flush();
+        }
+        return 0;
+    }
+
+    static LanguageModel load(Path model, EngineOptions options) {
+        try {
+            return LanguageModel.load(model, options);
+        } catch (IOException e) {
+            throw new UserError("cannot read model " + model + ": " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new UserError(model.getFileName() + ": " + e.getMessage());
+        }
+    }
+
+    /** Plain: the text with the vocabulary's BOS rule. FIM: prefix, suffix and middle markers around the two parts (PSM order). */
+    static int[] promptTokens(Tokenizer tokenizer, String prompt, String suffix) {
+        if (suffix == null) return tokenizer.encode(prompt, true, false);
+        SpecialTokens s = tokenizer.specialTokens();
+        if (s.fimPrefix() < 0 || s.fimSuffix() < 0 || s.fimMiddle() < 0) {
+            throw new UserError("this model's vocabulary has no fill-in-the-middle tokens; --suffix cannot be used");
+        }
+        int[] pre = tokenizer.encode(prompt, false, false);
+        int[] suf = tokenizer.encode(suffix, false, false);
+        boolean bos = s.addBos() && s.bos() >= 0;
+        int[] out = new int[(bos ? 1 : 0) + 3 + pre.length + suf.length];
+        int i = 0;
+        if (bos) out[i++] = s.bos();
+        out[i++] = s.fimPrefix();
+        System.arraycopy(pre, 0, out, i, pre.length);
+        i += pre.length;
+        out[i++] = s.fimSuffix();
+        System.arraycopy(suf, 0, out, i, suf.length);
+        i += suf.length;
+        out[i] = s.fimMiddle();
+        return out;
+    }
+}
