@@ -34,7 +34,7 @@ final class Progress implements AutoCloseable {
         this.done = new AtomicLongArray(parts);
         for (int i = 0; i < parts; i++) totals.set(i, -1);
         this.bar = terminal ? new ProgressBarBuilder().setTaskName(label).setStyle(ProgressBarStyle.ASCII)
-                .setUnit(" MiB", 1 << 20).showSpeed().setInitialMax(-1).continuousUpdate().build() : null;
+                .setUnit(" MiB", 1 << 20).showSpeed(new java.text.DecimalFormat("0.0")).setInitialMax(-1).continuousUpdate().build() : null;
         this.ticker = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("download-progress").factory());
         long ms = terminal ? 200 : Math.max(1, interval.toMillis());
         ticker.scheduleAtFixedRate(this::report, ms, ms, TimeUnit.MILLISECONDS);

@@ -310,6 +310,47 @@ class DownloaderTest {
     }
 
     @Test
+    void writeFailureMidDownloadIsALocalErrorAndNothingIsMarkedComplete() throws Exception {
+        mirror.serve("/sc.gguf", gguf);
+        registry(entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf"), mirror.url("/sc.gguf?mirror2")));
+        Path part = PartFetcher.partialFile(file("StarCoder-1B"));
+        Files.createDirectories(part); // the part file cannot be opened for writing, like a full or read-only disk
+
+        assertThatThrownBy(() -> download("StarCoder-1B", Optional.empty(), false))
+                .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.LOCAL_IO))
+                .hasMessageStartingWith("cannot write " + part);
+        assertThat(mirror.hitsOn("/sc.gguf")).isEqualTo(1); // a local failure is not retried against other mirrors
+        assertThat(file("StarCoder-1B")).doesNotExist();
+        assertThat(models.resolve("TabbyML/StarCoder-1B").resolve(VerifiedMarker.FILE_NAME)).doesNotExist();
+    }
+
+    @Test
+    void registryFromAFileAndAPresentModelWithoutHashes() throws Exception {
+        mirror.serve("/sc.gguf", gguf);
+        Path registryFile = models.resolve("my-registry.json");
+        Files.writeString(registryFile, json(List.of(entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf")))));
+        try (var d = new Downloader(models, settings(Map.of()))) {
+            var r = d.download(new DownloadRequest(ModelId.parse("StarCoder-1B"), Optional.of(registryFile.toUri().toString()), false, Optional.empty()));
+            assertThat(r.outcome()).isEqualTo(DownloadResult.Outcome.DOWNLOADED);
+            assertThatThrownBy(() -> d.download(new DownloadRequest(ModelId.parse("X"), Optional.of(models.resolve("none.json").toString()), false, Optional.empty())))
+                    .hasMessageContaining("does not exist");
+            Files.writeString(registryFile, "{\"not\": \"a list\"}");
+            assertThatThrownBy(() -> d.download(new DownloadRequest(ModelId.parse("X"), Optional.of(registryFile.toString()), false, Optional.empty())))
+                    .hasMessageContaining("is not a Tabby models.json");
+        }
+        assertThat(models.resolve("TabbyML/models.json")).doesNotExist(); // a registry file is used as is, not cached
+
+        Path handMade = models.resolve("Me/Local");
+        Files.createDirectories(handMade.resolve("ggml"));
+        Files.write(handMade.resolve("ggml/model.gguf"), gguf);
+        Files.writeString(handMade.resolve("tabby.json"), "{\"name\":\"Local\",\"chat_template\":\"t\"}");
+        mirror.close();
+        var r = download("Me/Local", Optional.of(ModelKind.CHAT), false);
+        assertThat(r.outcome()).isEqualTo(DownloadResult.Outcome.PRESENT_UNVERIFIABLE);
+        assertThat(r.model().entryFile()).isEqualTo(handMade.resolve("ggml/model.gguf"));
+    }
+
+    @Test
     void modelUsedInTheWrongRoleIsRejectedBeforeDownloading() throws Exception {
         mirror.serve("/e.gguf", gguf);
         registry(Map.of("name", "Nomic-Embed-Text", "urls", List.of(mirror.url("/e.gguf")), "sha256", sha(gguf)));
