@@ -34,7 +34,7 @@ public final class Encoders {
         return new Encoder(file, tokenizer, backend);
     }
 
-    private static final class Encoder implements EmbeddingModel {
+    static final class Encoder implements EmbeddingModel {
         private record Layer(GGUFTensor qkv, GGUFTensor q, float[] qBias, GGUFTensor k, float[] kBias, GGUFTensor v,
                              float[] vBias, GGUFTensor out, float[] outBias, float[] attnNorm, float[] attnNormBias,
                              GGUFTensor gate, GGUFTensor up, float[] upBias, GGUFTensor down, float[] downBias,
