@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             EmbedCommand.class,
             BenchCommand.class,
             TokenizeCommand.class,
+            InspectCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
