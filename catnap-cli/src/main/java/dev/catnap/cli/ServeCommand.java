@@ -1,0 +1,239 @@
+package dev.catnap.cli;
+
+import dev.catnap.engine.EmbeddingModel;
+import dev.catnap.engine.EngineOptions;
+import dev.catnap.engine.LanguageModel;
+import dev.catnap.registry.ModelsDir;
+import dev.catnap.server.ChatModel;
+import dev.catnap.server.ChatTemplate;
+import dev.catnap.server.CompletionModel;
+import dev.catnap.server.EngineTextModel;
+import dev.catnap.server.ModelLocation;
+import dev.catnap.server.ServerOptions;
+import dev.catnap.server.TabbyServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code catnap serve}: Tabby's HTTP API over local models; the port opens once every model is loaded. */
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Serve Tabby's HTTP API (completions, chat, events, health) with local GGUF models.",
+            "A model is a Tabby model id in the model cache (TabbyML/StarCoder-1B, or a bare name for TabbyML),",
+            "a model directory in Tabby's layout (tabby.json + ggml/), or a single .gguf file.",
+            "The server never downloads: fetch models first with 'catnap download --model ID'.",
+        })
+final class ServeCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+    @Option(names = "--model", paramLabel = "ID|DIR|FILE", description = "Completion model (FIM).")
+    String model;
+
+    @Option(names = "--chat-model", paramLabel = "ID|DIR|FILE", description = "Chat model (OpenAI-compatible /v1/chat/completions).")
+    String chatModel;
+
+    @Option(names = "--embedding-model", paramLabel = "ID|DIR|FILE", description = "Embedding model (loaded and reported in /v1/health).")
+    String embeddingModel;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port to listen on (default ${DEFAULT-VALUE}; 0 picks a free one).")
+    int port;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "Compute device; the Java engine runs on: cpu (default).")
+    String device;
+
+    @Option(names = "--parallelism", defaultValue = "10", paramLabel = "N",
+            description = "Generations per model that run together in the engine's batch (default ${DEFAULT-VALUE}).")
+    int parallelism;
+
+    @Option(names = "--queue", paramLabel = "N", description = "Requests per model that may wait for a slot (default 4 x parallelism); more get 503.")
+    Integer queue;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads per model (default: physical cores).")
+    Integer threads;
+
+    @Option(names = "--models-dir", paramLabel = "DIR",
+            description = "Model cache (default $TABBY_MODEL_CACHE_ROOT, else $TABBY_ROOT/models, else ~/.tabby/models).")
+    Path modelsDir;
+
+    @Option(names = "--token", paramLabel = "TOKEN", description = "Require 'Authorization: Bearer TOKEN' on every /v1 path.")
+    String token;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "Like --token, read from a file (surrounding whitespace ignored).")
+    Path tokenFile;
+
+    @Option(names = "--events-dir", paramLabel = "DIR", description = "Where /v1/events writes YYYY-MM-DD.json (default $TABBY_ROOT/events, else ~/.tabby/events).")
+    Path eventsDir;
+
+    @Option(names = "--completion-timeout", defaultValue = "30s", paramLabel = "DURATION",
+            description = "A completion not done by then is answered 408 (default ${DEFAULT-VALUE}; e.g. 500ms, 30s, 2m).")
+    String completionTimeout;
+
+    @Option(names = "--prompt-template", paramLabel = "TEMPLATE",
+            description = "FIM template with {prefix} and {suffix}, e.g. '<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>' (default: tabby.json, else the GGUF's FIM tokens).")
+    String promptTemplate;
+
+    @Option(names = "--chat-template", paramLabel = "JINJA", description = "Chat template (default: tabby.json, else the GGUF's tokenizer.chat_template).")
+    String chatTemplate;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> env = System.getenv();
+        ServerOptions options = options(env);
+        if (model == null && chatModel == null) throw new UserError("give --model (completion) and/or --chat-model");
+        Path cache = modelsDir != null ? modelsDir : ModelsDir.resolve(env);
+        EngineOptions engine = EngineOptions.defaults().withMaxSequences(parallelism);
+        if (threads != null) engine = engine.withThreads(threads);
+
+        // Resolve everything before loading anything, so a typo fails in milliseconds.
+        Optional<ModelLocation> completionAt = locate(model, cache);
+        Optional<ModelLocation> chatAt = locate(chatModel, cache);
+        Optional<ModelLocation> embeddingAt = locate(embeddingModel, cache);
+
+        long start = System.nanoTime();
+        List<AutoCloseable> loaded = new ArrayList<>();
+        try {
+            Optional<CompletionModel> completion = Optional.empty();
+            if (completionAt.isPresent()) {
+                ModelLocation at = completionAt.get();
+                var lm = load(at, engine);
+                loaded.add(lm);
+                Optional<String> template = Optional.ofNullable(promptTemplate).or(at::promptTemplate)
+                        .or(() -> EngineTextModel.fimTemplate(lm.tokenizer()));
+                if (template.isEmpty()) log.warn("model {} has no FIM template: completions see the prefix only (set --prompt-template)", at.id());
+                completion = Optional.of(new CompletionModel(at.id(), new EngineTextModel(lm), template));
+            }
+            Optional<ChatModel> chat = Optional.empty();
+            if (chatAt.isPresent()) {
+                ModelLocation at = chatAt.get();
+                var lm = load(at, engine);
+                loaded.add(lm);
+                String jinja = Optional.ofNullable(chatTemplate).or(at::chatTemplate)
+                        .or(() -> lm.metadata().has("tokenizer.chat_template")
+                                ? Optional.of(lm.metadata().getString("tokenizer.chat_template")) : Optional.empty())
+                        .orElseThrow(() -> new UserError("chat model " + at.id() + " has no chat template (tabby.json or GGUF); pass --chat-template"));
+                ChatTemplate parsed;
+                try {
+                    parsed = ChatTemplate.fromJinja(jinja);
+                } catch (IllegalArgumentException e) {
+                    throw new UserError("chat model " + at.id() + ": " + e.getMessage());
+                }
+                chat = Optional.of(new ChatModel(at.id(), new EngineTextModel(lm), parsed));
+            }
+            if (embeddingAt.isPresent()) {
+                try {
+                    loaded.add(EmbeddingModel.load(embeddingAt.get().gguf(), engine));
+                } catch (IllegalArgumentException e) {
+                    throw new UserError("cannot load embedding model " + embeddingAt.get().id() + ": " + e.getMessage());
+                }
+            }
+            long loadMs = (System.nanoTime() - start) / 1_000_000;
+            TabbyServer server;
+            try {
+                server = TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id));
+            } catch (RuntimeException e) {
+                throw new UserError("cannot listen on " + host + ":" + port + ": " + rootMessage(e), 1);
+            }
+            log.info("listening on http://{}:{} (models loaded in {} ms)", host, server.port(), loadMs);
+            var stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                server.close();
+                closeAll(loaded);
+                stopped.countDown();
+            }));
+            stopped.await();
+            return 0;
+        } catch (Exception | Error e) {
+            closeAll(loaded);
+            throw e;
+        }
+    }
+
+    private ServerOptions options(Map<String, String> env) {
+        if (!device.equals("cpu")) throw new UserError("--device " + device + " is not supported: Catnap's engine runs on cpu");
+        if (parallelism < 1) throw new UserError("--parallelism must be at least 1");
+        if (port < 0 || port > 65535) throw new UserError("--port must be in 0..65535");
+        if (token != null && tokenFile != null) throw new UserError("give --token or --token-file, not both");
+        Optional<String> secret = Optional.ofNullable(token).map(String::strip);
+        if (tokenFile != null) {
+            try {
+                secret = Optional.of(Files.readString(tokenFile).strip());
+            } catch (IOException e) {
+                throw new UserError("cannot read --token-file " + tokenFile + ": " + e.getMessage());
+            }
+        }
+        if (secret.isPresent() && secret.get().isEmpty()) throw new UserError("the token is empty");
+        int queueLimit = queue != null ? queue : ServerOptions.defaultQueueLimit(parallelism);
+        if (queueLimit < 0) throw new UserError("--queue must not be negative");
+        return new ServerOptions(host, port, parallelism, queueLimit, secret,
+                eventsDir != null ? eventsDir : defaultEventsDir(env), parseDuration(completionTimeout), device, Version.current());
+    }
+
+    static Path defaultEventsDir(Map<String, String> env) {
+        String root = env.get("TABBY_ROOT");
+        return root != null && !root.isBlank() ? Path.of(root, "events") : Path.of(System.getProperty("user.home"), ".tabby", "events");
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)?");
+
+    static Duration parseDuration(String text) {
+        var m = DURATION.matcher(text.strip());
+        if (!m.matches()) throw new UserError("invalid duration '" + text + "' (examples: 500ms, 30s, 2m)");
+        long n = Long.parseLong(m.group(1));
+        Duration d = switch (m.group(2) == null ? "s" : m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofSeconds(n);
+        };
+        if (d.isZero()) throw new UserError("duration must be positive: " + text);
+        return d;
+    }
+
+    private static Optional<ModelLocation> locate(String spec, Path cache) {
+        if (spec == null) return Optional.empty();
+        try {
+            return Optional.of(ModelLocation.resolve(spec, cache));
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+    }
+
+    private static LanguageModel load(ModelLocation at, EngineOptions engine) throws IOException {
+        try {
+            return LanguageModel.load(at.gguf(), engine);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("cannot load model " + at.id() + " (" + at.gguf() + "): " + e.getMessage());
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        while (e.getCause() != null) e = e.getCause();
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    private static void closeAll(List<AutoCloseable> resources) {
+        for (AutoCloseable r : resources.reversed()) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                log.warn("closing {} failed: {}", r, e.toString());
+            }
+        }
+    }
+}
