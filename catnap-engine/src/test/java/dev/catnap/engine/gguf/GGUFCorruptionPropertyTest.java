@@ -23,7 +23,7 @@ class GGUFCorruptionPropertyTest {
     private static final long[] INTERESTING = {0, 1, -1, 2, 7, 31, 32, 33, 255, 256, 65535, Integer.MAX_VALUE, 0x80000000L, 0xffffffffL,
             1L << 32, 1L << 40, Long.MAX_VALUE, Long.MIN_VALUE, 12, 13, 30, 40};
 
-    @Property(tries = 400, seed = "20261127")
+    @Property(tries = 300, seed = "20261127")
     void corruptedFilesFailCleanly(@ForAll long fileSeed, @ForAll long corruptionSeed, @ForAll @IntRange(min = 1, max = 4) int corruptions)
             throws IOException {
         Path file = Files.createTempFile("gguf-corrupt", ".gguf");
