@@ -154,9 +154,22 @@ public final class Downloader implements AutoCloseable {
         return fetcher.fetch(label, p.index() - 1, target, urls, p.sha256());
     }
 
+    /** Results in part order; the first failure cancels the other parts at once (their .part files stay for a resume). */
     private static List<String> awaitAll(List<Future<String>> futures) throws DownloadException, InterruptedException {
-        List<String> results = new ArrayList<>();
         try {
+            while (true) {
+                boolean allDone = true;
+                for (Future<String> f : futures) {
+                    if (!f.isDone()) {
+                        allDone = false;
+                    } else if (f.state() == Future.State.FAILED) {
+                        throw new ExecutionException(f.exceptionNow());
+                    }
+                }
+                if (allDone) break;
+                Thread.sleep(20);
+            }
+            List<String> results = new ArrayList<>();
             for (Future<String> f : futures) results.add(f.get());
             return results;
         } catch (ExecutionException e) {

@@ -218,6 +218,7 @@ final class PartFetcher {
                 try {
                     n = in.read(buf);
                 } catch (IOException e) {
+                    if (Thread.currentThread().isInterrupted()) throw new InterruptedIOException("cancelled at byte " + position);
                     if (stalled.get()) throw new IOException("no data for " + settings.stallTimeout().toMillis() + " ms at byte " + position);
                     throw new IOException("connection lost at byte " + position + (total > 0 ? " of " + total : "") + ": " + Json.oneLine(e));
                 }

@@ -127,6 +127,10 @@ final class FakeMirror implements AutoCloseable {
                 if (delayPerChunkMillis > 0) sleep(delayPerChunkMillis);
             }
             if (fault instanceof Fault.StallAfter(int ignored, long millis)) sleep(millis);
+            if (fault instanceof Fault.DropAfter) {
+                out.flush();
+                sleep(30); // let the bytes reach the client before the connection goes
+            }
             // DropAfter: closing a fixed-length body early makes the server drop the connection
         } catch (IOException e) {
             // the client went away or we dropped it on purpose
