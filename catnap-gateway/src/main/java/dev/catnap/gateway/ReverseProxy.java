@@ -92,6 +92,10 @@ final class ReverseProxy {
         for (Map.Entry<String, List<String>> h : response.headers().map().entrySet()) {
             String name = h.getKey();
             if (name.startsWith(":") || HOP_BY_HOP.contains(name.toLowerCase(Locale.ROOT))) continue;
+            if (name.equalsIgnoreCase("content-type")) {
+                res.setContentType(h.getValue().getFirst()); // replaces the framework's default type
+                continue;
+            }
             for (String v : h.getValue()) res.addHeader(name, v);
         }
         response.headers().firstValueAsLong("content-length").ifPresent(res::setContentLengthLong);
