@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         description = "Self-hosted, scale-to-zero coding assistant server (Tabby-compatible).",
         subcommands = {
             CommandLine.HelpCommand.class,
+            GatewayCommand.class,
             ServeCommand.class,
             DownloadCommand.class,
             ModelsCommand.class,
