@@ -92,14 +92,39 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--chat-template", paramLabel = "JINJA", description = "Chat template (default: tabby.json, else the GGUF's tokenizer.chat_template).")
     String chatTemplate;
 
+    /** A started server and the models it holds; closing stops both. */
+    record Running(TabbyServer server, List<AutoCloseable> models, long loadMillis) implements AutoCloseable {
+        @Override
+        public void close() {
+            server.close();
+            closeAll(models);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
+        Running running = start();
+        log.info("listening on http://{}:{} (models loaded in {} ms)", host, running.server().port(), running.loadMillis());
+        var stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            running.close();
+            stopped.countDown();
+        }));
+        stopped.await();
+        return 0;
+    }
+
+    /** Resolves and loads every model, then opens the port (so a TCP connect means ready). */
+    Running start() throws IOException {
         Map<String, String> env = System.getenv();
         ServerOptions options = options(env);
         if (model == null && chatModel == null) throw new UserError("give --model (completion) and/or --chat-model");
         Path cache = modelsDir != null ? modelsDir : ModelsDir.resolve(env);
         EngineOptions engine = EngineOptions.defaults().withMaxSequences(parallelism);
-        if (threads != null) engine = engine.withThreads(threads);
+        if (threads != null) {
+            if (threads < 1) throw new UserError("--threads must be at least 1");
+            engine = engine.withThreads(threads);
+        }
 
         // Resolve everything before loading anything, so a typo fails in milliseconds.
         Optional<ModelLocation> completionAt = locate(model, cache);
@@ -117,7 +142,11 @@ final class ServeCommand implements Callable<Integer> {
                 Optional<String> template = Optional.ofNullable(promptTemplate).or(at::promptTemplate)
                         .or(() -> EngineTextModel.fimTemplate(lm.tokenizer()));
                 if (template.isEmpty()) log.warn("model {} has no FIM template: completions see the prefix only (set --prompt-template)", at.id());
-                completion = Optional.of(new CompletionModel(at.id(), new EngineTextModel(lm), template));
+                try {
+                    completion = Optional.of(new CompletionModel(at.id(), new EngineTextModel(lm), template));
+                } catch (IllegalArgumentException e) {
+                    throw new UserError(e.getMessage());
+                }
             }
             Optional<ChatModel> chat = Optional.empty();
             if (chatAt.isPresent()) {
@@ -144,22 +173,12 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
             long loadMs = (System.nanoTime() - start) / 1_000_000;
-            TabbyServer server;
             try {
-                server = TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id));
+                return new Running(TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id)), loaded, loadMs);
             } catch (RuntimeException e) {
                 throw new UserError("cannot listen on " + host + ":" + port + ": " + rootMessage(e), 1);
             }
-            log.info("listening on http://{}:{} (models loaded in {} ms)", host, server.port(), loadMs);
-            var stopped = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                server.close();
-                closeAll(loaded);
-                stopped.countDown();
-            }));
-            stopped.await();
-            return 0;
-        } catch (Exception | Error e) {
+        } catch (RuntimeException | IOException | Error e) {
             closeAll(loaded);
             throw e;
         }

@@ -1,0 +1,95 @@
+package dev.catnap.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+@Timeout(120)
+class ServeCommandTest {
+    @TempDir Path tmp;
+
+    record Run(int exit, String err) {}
+
+    static Run run(String... args) {
+        var cl = Main.commandLine();
+        var err = new StringWriter();
+        cl.setOut(new PrintWriter(new StringWriter()));
+        cl.setErr(new PrintWriter(err, true));
+        return new Run(cl.execute(args), err.toString());
+    }
+
+    static Path fixture(String name) {
+        Path p = Path.of(System.getProperty("catnap.fixtures", "../../shared/fixtures")).resolve("models").resolve(name);
+        return Files.isRegularFile(p) ? p : Path.of(System.getProperty("user.dir")).getParent().resolveSibling("shared")
+                .resolve("fixtures").resolve("models").resolve(name);
+    }
+
+    @Test
+    void aMissingModelIsOneLineNamingTheCacheAndTheDownloadCommand() {
+        var r = run("serve", "--model", "TabbyML/NotThere-1B", "--models-dir", tmp.toString(), "--port", "0");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().strip()).doesNotContain("\n").contains(tmp.resolve("TabbyML").resolve("NotThere-1B").toString())
+                .contains("catnap download --model TabbyML/NotThere-1B");
+        var bare = run("serve", "--model", "NotThere-1B", "--models-dir", tmp.toString());
+        assertThat(bare.err()).contains("catnap download --model TabbyML/NotThere-1B");
+    }
+
+    @Test
+    void badFlagsAreOneReadableLine() throws Exception {
+        assertThat(run("serve").err()).contains("--model").contains("--chat-model");
+        assertThat(run("serve", "--model", "x.gguf", "--device", "cuda").err()).contains("--device cuda is not supported");
+        assertThat(run("serve", "--model", "x.gguf", "--completion-timeout", "soon").err()).contains("invalid duration 'soon'");
+        assertThat(run("serve", "--model", "x.gguf", "--token", "a", "--token-file", "b").err()).contains("not both");
+        assertThat(run("serve", "--model", "x.gguf", "--token-file", tmp.resolve("none").toString()).err()).contains("cannot read --token-file");
+        Path blank = Files.writeString(tmp.resolve("blank"), " \n");
+        assertThat(run("serve", "--model", "x.gguf", "--token-file", blank.toString()).err()).contains("token is empty");
+        assertThat(run("serve", "--model", "./x.gguf", "--port", "0").err()).contains("no such model file");
+        assertThat(run("serve", "--model", "x.gguf", "--parallelism", "0").exit()).isEqualTo(2);
+    }
+
+    @Test
+    void durations() {
+        assertThat(ServeCommand.parseDuration("30s")).isEqualTo(Duration.ofSeconds(30));
+        assertThat(ServeCommand.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(ServeCommand.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(ServeCommand.parseDuration("45")).isEqualTo(Duration.ofSeconds(45));
+        assertThatThrownBy(() -> ServeCommand.parseDuration("0s")).isInstanceOf(UserError.class);
+    }
+
+    @Test
+    void servesASingleGgufFileWithItsOwnFimTemplateAndATokenFile() throws Exception {
+        Path token = Files.writeString(tmp.resolve("token"), "tok-123\n");
+        var cmd = new ServeCommand();
+        new CommandLine(cmd).parseArgs("--model", fixture("tiny-starcoder-17m-q8_0.gguf").toString(), "--port", "0",
+                "--threads", "2", "--parallelism", "2", "--token-file", token.toString(), "--events-dir", tmp.resolve("ev").toString());
+        try (var running = cmd.start()) {
+            var http = HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + running.server().port();
+            var denied = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/health")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(denied.statusCode()).isEqualTo(401);
+            var health = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/health")).header("Authorization", "Bearer tok-123").build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(new ObjectMapper().readTree(health.body()).path("model").asText()).isEqualTo("tiny-starcoder-17m-q8_0");
+            var completion = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions")).header("Authorization", "Bearer tok-123")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"language\":\"python\",\"segments\":{\"prefix\":\"def add(a, b):\\n    return \"},"
+                            + "\"debug_options\":{\"return_prompt\":true}}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(completion.statusCode()).isEqualTo(200);
+            assertThat(new ObjectMapper().readTree(completion.body()).path("debug_data").path("prompt").asText())
+                    .isEqualTo("<fim_prefix>def add(a, b):\n    return <fim_suffix>\n<fim_middle>");
+        }
+    }
+}
