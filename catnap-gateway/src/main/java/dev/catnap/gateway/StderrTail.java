@@ -9,7 +9,7 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.function.Consumer;
 
-/** Keeps the last lines a worker wrote to stderr, so a failed start can say why; also passes each line on. */
+/** Keeps the last lines a worker wrote to stderr, so that a failed start can say why. */
 final class StderrTail {
     private final int maxLines;
     private final ArrayDeque<String> lines = new ArrayDeque<>();
@@ -18,12 +18,11 @@ final class StderrTail {
         this.maxLines = maxLines;
     }
 
-    /** Reads {@code in} to its end on a virtual thread. */
+    /** Reads {@code in} to its end on a virtual thread, handing each line to {@code sink} (which may {@link #add} it). */
     Thread drain(InputStream in, Consumer<String> sink) {
         return Thread.ofVirtual().name("worker-stderr").start(() -> {
             try (var r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
-                    add(line);
                     sink.accept(line);
                 }
             } catch (IOException ignored) {

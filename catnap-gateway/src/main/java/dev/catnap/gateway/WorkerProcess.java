@@ -21,10 +21,12 @@ import org.slf4j.LoggerFactory;
  */
 final class WorkerProcess {
     private static final Logger log = LoggerFactory.getLogger("worker");
+    private static final String PID_MARKER = "catnap-worker-pid ";
     private static final String GUARD = String.join("\n",
             "exec 3<&0",
             "if command -v setsid >/dev/null 2>&1; then setsid \"$@\" </dev/null 3<&- & else \"$@\" </dev/null 3<&- & fi",
             "child=$!",
+            "echo \"" + PID_MARKER + "$child\" >&2",
             "trap 'kill -TERM -$child 2>/dev/null || kill -TERM $child 2>/dev/null' TERM INT",
             "( while read -r _ <&3; do :; done; kill -TERM -$child 2>/dev/null || kill -TERM $child;"
                     + " sleep 3; kill -KILL -$child 2>/dev/null || kill -KILL $child ) 2>/dev/null &",
@@ -39,6 +41,7 @@ final class WorkerProcess {
     private final OutputStream lifeline;
     private final StderrTail stderr = new StderrTail(20);
     private final int port;
+    private volatile long workerPid;
 
     private WorkerProcess(Process guard, int port) {
         this.guard = guard;
@@ -55,7 +58,14 @@ final class WorkerProcess {
                 .redirectError(ProcessBuilder.Redirect.PIPE);
         pb.environment().put("PORT", Integer.toString(port));
         WorkerProcess w = new WorkerProcess(pb.start(), port);
-        w.stderr.drain(w.guard.getErrorStream(), line -> log.info("[{}] {}", port, line));
+        w.stderr.drain(w.guard.getErrorStream(), line -> {
+            if (line.startsWith(PID_MARKER)) {
+                w.workerPid = Long.parseLong(line.substring(PID_MARKER.length()).strip());
+            } else {
+                w.stderr.add(line);
+                log.info("[{}] {}", port, line);
+            }
+        });
         return w;
     }
 
@@ -63,9 +73,10 @@ final class WorkerProcess {
         return port;
     }
 
-    /** The worker's own pid (the guard's child) when it can be seen, else the guard's. */
+    /** The worker's own pid, as its guard reported it; the guard's until then. */
     long pid() {
-        return guard.toHandle().children().findFirst().map(ProcessHandle::pid).orElse(guard.pid());
+        long pid = workerPid;
+        return pid != 0 ? pid : guard.pid();
     }
 
     boolean isAlive() {
