@@ -92,4 +92,27 @@ class ServeCommandTest {
                     .isEqualTo("<fim_prefix>def add(a, b):\n    return <fim_suffix>\n<fim_middle>");
         }
     }
+
+    @Test
+    void servesAModelIdFromTabbysCacheLayoutWithItsTabbyJsonTemplate() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("models/TabbyML/StarCoder-1B/ggml"));
+        Files.createSymbolicLink(dir.resolve("model-00001-of-00001.gguf"), fixture("tiny-starcoder-17m-q8_0.gguf").toAbsolutePath());
+        // A deliberately different template, to see that tabby.json wins over the GGUF's FIM tokens.
+        Files.writeString(dir.getParent().resolve("tabby.json"),
+                "{\"name\":\"StarCoder-1B\",\"prompt_template\":\"<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>//\"}");
+        var cmd = new ServeCommand();
+        new CommandLine(cmd).parseArgs("--model", "StarCoder-1B", "--models-dir", tmp.resolve("models").toString(), "--port", "0",
+                "--threads", "2", "--parallelism", "1", "--events-dir", tmp.resolve("ev").toString());
+        try (var running = cmd.start()) {
+            var http = HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + running.server().port();
+            var health = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/health")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(new ObjectMapper().readTree(health.body()).path("model").asText()).isEqualTo("TabbyML/StarCoder-1B");
+            var completion = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"segments\":{\"prefix\":\"x = \"},\"debug_options\":{\"return_prompt\":true}}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(new ObjectMapper().readTree(completion.body()).path("debug_data").path("prompt").asText())
+                    .isEqualTo("<fim_prefix>x = <fim_suffix>\n<fim_middle>//");
+        }
+    }
 }
