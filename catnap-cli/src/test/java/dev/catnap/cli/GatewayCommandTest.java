@@ -1,0 +1,97 @@
+package dev.catnap.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The README's first command: `catnap gateway -- --model FILE` fronting this jar's own `catnap serve`. */
+class GatewayCommandTest {
+    private static final Path MODEL = InspectCommandTest.FIXTURES.resolve("models/tiny-starcoder-17m-q8_0.gguf");
+    private static final Pattern LISTENING = Pattern.compile("gateway listening on http://127\\.0\\.0\\.1:(\\d+)");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    @Timeout(120)
+    void firstCompletionStartsACatnapServeWorkerAndSigtermStopsEverything() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "gateway", "--port", "0", "--state-dir", tmp.toString(),
+                "--", "--model", MODEL.toString(), "--events-dir", tmp.resolve("events").toString()));
+        Process gateway = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            BufferedReader log = new BufferedReader(new InputStreamReader(gateway.getInputStream(), StandardCharsets.UTF_8));
+            int port = -1;
+            List<String> seen = new ArrayList<>();
+            for (String line; port < 0 && (line = log.readLine()) != null; ) {
+                seen.add(line);
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) port = Integer.parseInt(m.group(1));
+            }
+            assertThat(port).as("gateway output: %s", seen).isPositive();
+            Thread.ofVirtual().start(() -> log.lines().forEach(l -> { })); // keep draining
+
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"language\":\"python\",\"segments\":{\"prefix\":\"def add(a, b):\\n    return \",\"suffix\":\"\\n\"},\"temperature\":0}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode body = new ObjectMapper().readTree(r.body());
+            assertThat(body.get("id").asText()).startsWith("cmpl-");
+            assertThat(body.at("/choices/0/text").isTextual()).isTrue();
+
+            JsonNode status = new ObjectMapper().readTree(http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/gateway/status")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+            long worker = status.at("/workers/0/pid").asLong();
+            assertThat(ProcessHandle.of(worker).map(ProcessHandle::isAlive)).hasValue(true);
+
+            gateway.destroy(); // SIGTERM
+            assertThat(gateway.waitFor(40, TimeUnit.SECONDS)).isTrue();
+            assertThat(gateway.exitValue()).isZero();
+            assertThat(ProcessHandle.of(worker).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+        } finally {
+            gateway.destroyForcibly();
+        }
+    }
+
+    @Test
+    void badSettingsAreOneLineAndExitTwo() {
+        var r = InspectCommandTest.run("gateway", "--max-inputs", "0", "--state-dir", tmp.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("catnap gateway: max-inputs must be at least 1, got 0");
+
+        r = InspectCommandTest.run("gateway", "--readiness", "udp", "--state-dir", tmp.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("catnap gateway: readiness must be tcp or http:PATH, got udp");
+
+        r = InspectCommandTest.run("gateway", "--worker-command", "python3 -m http.server", "--state-dir", tmp.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().strip()).startsWith("catnap gateway: worker command must contain {port}");
+
+        r = InspectCommandTest.run("gateway", "--scaledown-window", "soon");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("invalid duration 'soon'");
+    }
+}
