@@ -61,6 +61,7 @@ public final class TabbyServer implements AutoCloseable {
             cfg.concurrency.useVirtualThreads = true;
             cfg.http.compressionStrategy = CompressionStrategy.NONE;
             cfg.http.maxRequestSize = MAX_BODY_BYTES;
+            cfg.http.prefer405over404 = true; // as axum: a known path with the wrong method is 405, not 404
             cfg.jetty.host = options.host();
             cfg.jetty.port = options.port();
             cfg.routes.before(this::beforeEach);
@@ -76,12 +77,20 @@ public final class TabbyServer implements AutoCloseable {
             cfg.routes.get("/v1beta/models", ctx -> ctx.contentType("application/json").result("{\"completion\":null,\"chat\":null}"));
             cfg.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
             cfg.routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openapi));
-            cfg.routes.options("/*", ctx -> ctx.status(204));
+            for (String route : ROUTES) cfg.routes.options(route, ctx -> ctx.status(204)); // CORS preflight
             cfg.routes.after(this::afterEach);
             cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.type(), e.getMessage()));
             cfg.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),
-                    e.getStatus() == 404 ? "not_found" : "http_error",
-                    e.getStatus() == 404 ? "no route for " + ctx.method() + " " + ctx.path() : e.getMessage()));
+                    switch (e.getStatus()) {
+                        case 404 -> "not_found";
+                        case 405 -> "method_not_allowed";
+                        default -> "http_error";
+                    },
+                    switch (e.getStatus()) {
+                        case 404 -> "no route for " + ctx.method() + " " + ctx.path();
+                        case 405 -> ctx.method() + " is not allowed on " + ctx.path();
+                        default -> e.getMessage();
+                    }));
             cfg.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
                 error(ctx, 500, "server_error", "internal error: " + e.getClass().getSimpleName());

@@ -120,6 +120,9 @@ class TabbyServerTest {
         assertThat(post(s, "/v1/events", "{}").statusCode()).isEqualTo(401);
         assertThat(post(s, "/v1/chat/completions", "{}").statusCode()).isEqualTo(401);
         assertThat(send(s, "GET", "/v1/nowhere", null).statusCode()).isEqualTo(401);
+        var preflight = send(s, "OPTIONS", "/v1/completions", null);
+        assertThat(preflight.statusCode()).isEqualTo(204);
+        assertThat(preflight.headers().firstValue("access-control-allow-origin")).contains("*");
         assertThat(send(s, "GET", "/metrics", null).statusCode()).isEqualTo(200);
         assertThat(send(s, "GET", "/openapi.json", null).statusCode()).isEqualTo(200);
         var ok = post(s, "/v1/completions", completionBody("python", "def f():\n    ", ""), "Authorization", "Bearer secret-token");
@@ -267,7 +270,9 @@ class TabbyServerTest {
         var notFound = send(s, "GET", "/v2/anything", null);
         assertThat(notFound.statusCode()).isEqualTo(404);
         assertThat(parse(notFound).path("error").path("message").asText()).contains("/v2/anything");
-        assertThat(send(s, "GET", "/v1/completions", null).statusCode()).isEqualTo(404);
+        var wrongMethod = send(s, "GET", "/v1/completions", null);
+        assertThat(wrongMethod.statusCode()).isEqualTo(405);
+        assertThat(parse(wrongMethod).path("error").path("message").asText()).contains("GET");
     }
 
     @Test
@@ -347,7 +352,7 @@ class TabbyServerTest {
 
     @Test
     void parallelismBoundsRunningGenerationsAndAFullQueueIs503() throws Exception {
-        var model = new ScriptedModel(p -> Collections.nCopies(10, "a"), 40);
+        var model = new ScriptedModel(p -> Collections.nCopies(10, "a"), 100);
         var s = serve(model, null, Optional.empty(), 2, 1, Duration.ofSeconds(30), Clock.systemUTC());
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             var futures = new ArrayList<Future<Integer>>();
