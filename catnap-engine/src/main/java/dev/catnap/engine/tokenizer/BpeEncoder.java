@@ -139,6 +139,7 @@ final class BpeEncoder implements FragmentEncoder {
         private final int[] ranks;
         private final int[] results;
         private final int mask;
+        private final int shift;
 
         PairTable(int expected) {
             int capacity = Integer.highestOneBit(Math.max(16, expected * 2) - 1) << 1;
@@ -147,15 +148,16 @@ final class BpeEncoder implements FragmentEncoder {
             ranks = new int[capacity];
             results = new int[capacity];
             mask = capacity - 1;
+            shift = 64 - Integer.numberOfTrailingZeros(capacity);
         }
 
         private static long key(int left, int right) {
             return ((long) left << 32) | (right & 0xFFFFFFFFL);
         }
 
-        private static int hash(long key) {
-            long h = key * 0x9E3779B97F4A7C15L;
-            return (int) (h ^ (h >>> 29));
+        /** Fibonacci hashing: the top bits of the product depend on all bits of the key. */
+        private int hash(long key) {
+            return (int) ((key * 0x9E3779B97F4A7C15L) >>> shift);
         }
 
         void putIfAbsent(int left, int right, int rank, int result) {

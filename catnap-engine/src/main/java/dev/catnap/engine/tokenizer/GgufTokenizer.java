@@ -3,7 +3,9 @@ package dev.catnap.engine.tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
 
 /**
@@ -30,6 +32,41 @@ final class GgufTokenizer implements Tokenizer {
         this.sep = sep;
         this.endOfGeneration = new boolean[vocab.size()];
         for (int id : vocab.endOfGeneration()) endOfGeneration[id] = true;
+        this.specialStarts = new java.util.BitSet(1 << 16);
+        Map<Integer, IntList> byStart = new HashMap<>();
+        for (int id : vocab.specialOrder()) {
+            String t = vocab.texts()[id];
+            specialStarts.set(t.charAt(0));
+            byStart.computeIfAbsent(startKey(t, 0, t.length()), k -> new IntList(4)).add(id);
+        }
+        this.specialsByStart = new HashMap<>();
+        byStart.forEach((k, ids) -> specialsByStart.put(k, ids.toArray()));
+    }
+
+    // special tokens by their first one or two chars, to find the few that occur in a text in one pass
+    private final java.util.BitSet specialStarts;
+    private final Map<Integer, int[]> specialsByStart;
+
+    private static int startKey(String s, int i, int end) {
+        return i + 1 < end ? (s.charAt(i) << 16) | s.charAt(i + 1) : s.charAt(i);
+    }
+
+    /** Which special tokens (by id) occur in {@code text}. */
+    private java.util.BitSet specialsIn(String text) {
+        java.util.BitSet present = new java.util.BitSet(vocab.size());
+        for (int i = 0, n = text.length(); i < n; i++) {
+            if (!specialStarts.get(text.charAt(i))) continue;
+            // a one-char special token, and those that start with these two chars
+            for (int key : new int[] {text.charAt(i), startKey(text, i, n)}) {
+                int[] candidates = specialsByStart.get(key);
+                if (candidates == null) continue;
+                for (int id : candidates) {
+                    if (!present.get(id) && text.startsWith(vocab.texts()[id], i)) present.set(id);
+                }
+                if (i + 1 >= n) break;
+            }
+        }
+        return present;
     }
 
     @Override
@@ -104,10 +141,12 @@ final class GgufTokenizer implements Tokenizer {
         List<Fragment> fragments = new ArrayList<>();
         if (text.isEmpty()) return fragments;
         fragments.add(Fragment.text(0, text.length()));
+        java.util.BitSet present = specialsIn(text);
+        if (present.isEmpty()) return fragments;
         for (int id : vocab.specialOrder()) {
+            if (!present.get(id)) continue;
             if (!parseSpecial && vocab.has(id, Vocabulary.ATTR_CONTROL | Vocabulary.ATTR_UNKNOWN)) continue;
             String token = vocab.texts()[id];
-            if (text.indexOf(token) < 0) continue;
             List<Fragment> next = new ArrayList<>(fragments.size() + 4);
             for (Fragment f : fragments) {
                 if (!f.isText()) {

@@ -3,6 +3,7 @@ package dev.catnap.engine.tokenizer;
 import dev.catnap.engine.gguf.GGUFMetadata;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -192,7 +193,7 @@ final class TokenizerLoader {
         applyNamedAttributes(md, pre, ids, attrs, specialOrder);
 
         SpecialTokens special = new SpecialTokens(bos, eos, eot, unk, pad, sep, cls, fimPre, fimSuf, fimMid, addBos, addEos);
-        Vocabulary vocab = new Vocabulary(texts, attrs, scores, Map.copyOf(ids), specialOrder, special, Set.copyOf(eog));
+        Vocabulary vocab = new Vocabulary(texts, attrs, scores, Collections.unmodifiableMap(ids), specialOrder, special, Set.copyOf(eog));
         FragmentEncoder encoder = switch (kind) {
             case BPE -> new BpeEncoder(vocab, preTokenizer, ignoreMerges, md.getStringArray(PREFIX + "merges"));
             case SPM -> new SpmEncoder(vocab);

@@ -54,7 +54,7 @@ final class WordPieceEncoder implements FragmentEncoder {
         for (int i = 0; i < nfd.length(); ) {
             int cp = nfd.codePointAt(i);
             i += Character.charCount(cp);
-            if (isWhitespace(cp)) {
+            if (Chars.isWhitespace(cp)) {
                 flush(current, words);
                 continue;
             }
@@ -78,12 +78,6 @@ final class WordPieceEncoder implements FragmentEncoder {
             words.add(current.toString());
             current.setLength(0);
         }
-    }
-
-    static boolean isWhitespace(int cp) {
-        return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680
-                || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F
-                || cp == 0x3000;
     }
 
     private static boolean isControl(int type) {
