@@ -3,6 +3,7 @@ package dev.catnap.engine.tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,9 @@ final class GgufTokenizer implements Tokenizer {
     private final boolean addSpacePrefix;
     private final int sep;
     private final boolean[] endOfGeneration;
+    // special tokens by their first one or two chars, to find the few that occur in a text in one pass
+    private final BitSet specialStarts;
+    private final Map<Integer, int[]> specialsByStart;
 
     GgufTokenizer(Vocabulary vocab, TokenizerLoader.Kind kind, FragmentEncoder encoder, byte[][] pieces,
                   boolean addSpacePrefix, int sep) {
@@ -32,7 +36,7 @@ final class GgufTokenizer implements Tokenizer {
         this.sep = sep;
         this.endOfGeneration = new boolean[vocab.size()];
         for (int id : vocab.endOfGeneration()) endOfGeneration[id] = true;
-        this.specialStarts = new java.util.BitSet(1 << 16);
+        this.specialStarts = new BitSet(1 << 16);
         Map<Integer, IntList> byStart = new HashMap<>();
         for (int id : vocab.specialOrder()) {
             String t = vocab.texts()[id];
@@ -43,17 +47,13 @@ final class GgufTokenizer implements Tokenizer {
         byStart.forEach((k, ids) -> specialsByStart.put(k, ids.toArray()));
     }
 
-    // special tokens by their first one or two chars, to find the few that occur in a text in one pass
-    private final java.util.BitSet specialStarts;
-    private final Map<Integer, int[]> specialsByStart;
-
     private static int startKey(String s, int i, int end) {
         return i + 1 < end ? (s.charAt(i) << 16) | s.charAt(i + 1) : s.charAt(i);
     }
 
     /** Which special tokens (by id) occur in {@code text}. */
-    private java.util.BitSet specialsIn(String text) {
-        java.util.BitSet present = new java.util.BitSet(vocab.size());
+    private BitSet specialsIn(String text) {
+        BitSet present = new BitSet();
         for (int i = 0, n = text.length(); i < n; i++) {
             if (!specialStarts.get(text.charAt(i))) continue;
             // a one-char special token, and those that start with these two chars
@@ -141,7 +141,7 @@ final class GgufTokenizer implements Tokenizer {
         List<Fragment> fragments = new ArrayList<>();
         if (text.isEmpty()) return fragments;
         fragments.add(Fragment.text(0, text.length()));
-        java.util.BitSet present = specialsIn(text);
+        BitSet present = specialsIn(text);
         if (present.isEmpty()) return fragments;
         for (int id : vocab.specialOrder()) {
             if (!present.get(id)) continue;

@@ -1,9 +1,6 @@
 package dev.catnap.engine.tokenizer;
 
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.PriorityQueue;
 
 /**
  * SentencePiece BPE ({@code tokenizer.ggml.model = llama}) as llama.cpp runs it: the text (spaces already written as
@@ -23,12 +20,10 @@ final class SpmEncoder implements FragmentEncoder {
         }
     }
 
-    private record Bigram(int left, int right, float score, int length) {
-    }
-
     @Override
     public void encode(String text, IntList out) {
         int n = text.codePointCount(0, text.length());
+        if (n == 0) return;
         int[] start = new int[n], len = new int[n], prev = new int[n], next = new int[n];
         for (int i = 0, offset = 0; i < n; i++) {
             int cp = text.codePointAt(offset);
@@ -38,54 +33,50 @@ final class SpmEncoder implements FragmentEncoder {
             prev[i] = i - 1;
             next[i] = i + 1 < n ? i + 1 : -1;
         }
-        PriorityQueue<Bigram> queue = new PriorityQueue<>((a, b) -> a.score != b.score
-                ? Float.compare(b.score, a.score) : Integer.compare(a.left, b.left));
-        Map<String, int[]> reverseMerges = new HashMap<>();
-        for (int i = 1; i < n; i++) tryAdd(text, start, len, i - 1, i, queue, reverseMerges);
+        BpeEncoder.LongHeap queue = new BpeEncoder.LongHeap(n);
+        for (int i = 1; i < n; i++) offer(queue, text, start, len, i - 1, i);
         while (!queue.isEmpty()) {
-            Bigram bigram = queue.poll();
-            int left = bigram.left, right = bigram.right;
-            if (len[left] == 0 || len[right] == 0 || len[left] + len[right] != bigram.length) continue;
+            long top = queue.poll();
+            int left = (int) top;
+            int right = next[left];
+            if (len[left] == 0 || right < 0) continue;
+            // an entry is stale when either side has merged since; the pair now at `left` is queued on its own
+            int id = vocab.id(text.substring(start[left], start[left] + len[left] + len[right]));
+            if (id < 0 || key(vocab.scores()[id], left) != top) continue;
             len[left] += len[right];
             len[right] = 0;
             next[left] = next[right];
             if (next[right] >= 0) prev[next[right]] = left;
-            if (prev[left] >= 0) tryAdd(text, start, len, prev[left], left, queue, reverseMerges);
-            if (next[left] >= 0) tryAdd(text, start, len, left, next[left], queue, reverseMerges);
+            if (prev[left] >= 0) offer(queue, text, start, len, prev[left], left);
+            if (next[left] >= 0) offer(queue, text, start, len, left, next[left]);
         }
-        for (int i = n == 0 ? -1 : 0; i >= 0; i = next[i]) resegment(text, start, len, i, out, reverseMerges);
-    }
-
-    private void tryAdd(String text, int[] start, int[] len, int left, int right, PriorityQueue<Bigram> queue,
-                        Map<String, int[]> reverseMerges) {
-        String merged = text.substring(start[left], start[left] + len[left] + len[right]);
-        int id = vocab.id(merged);
-        if (id < 0) return;
-        queue.add(new Bigram(left, right, vocab.scores()[id], merged.length()));
-        reverseMerges.put(merged, new int[] {left, right});
-    }
-
-    private void resegment(String text, int[] start, int[] len, int symbol, IntList out,
-                           Map<String, int[]> reverseMerges) {
-        String piece = text.substring(start[symbol], start[symbol] + len[symbol]);
-        int id = vocab.id(piece);
-        if (id >= 0) {
-            out.add(id);
-            return;
-        }
-        int[] parts = reverseMerges.get(piece);
-        if (parts == null) {
+        for (int i = 0; i >= 0; i = next[i]) {
+            String piece = text.substring(start[i], start[i] + len[i]);
+            int id = vocab.id(piece);
+            if (id >= 0) {
+                out.add(id);
+                continue;
+            }
+            // merged symbols are always tokens, so this is a single character the vocabulary lacks
             for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
                 int byteId = byteTokens[b & 0xFF];
                 if (byteId < 0) {
-                    throw new IllegalStateException("vocabulary has no byte token for 0x"
-                            + Integer.toHexString(b & 0xFF));
+                    throw new IllegalStateException("vocabulary has no byte token for 0x" + Integer.toHexString(b & 0xFF));
                 }
                 out.add(byteId);
             }
-            return;
         }
-        resegment(text, start, len, parts[0], out, reverseMerges);
-        resegment(text, start, len, parts[1], out, reverseMerges);
+    }
+
+    private void offer(BpeEncoder.LongHeap queue, String text, int[] start, int[] len, int left, int right) {
+        int id = vocab.id(text.substring(start[left], start[left] + len[left] + len[right]));
+        if (id >= 0) queue.add(key(vocab.scores()[id], left));
+    }
+
+    /** Orders a min-heap by score, highest first, then by position, leftmost first. */
+    private static long key(float score, int left) {
+        int bits = Float.floatToIntBits(-(score + 0.0f)); // + 0.0f: -0.0 and 0.0 are the same score
+        int sortable = bits ^ ((bits >> 31) & 0x7FFFFFFF); // signed int order == float order
+        return ((long) sortable << 32) | left;
     }
 }

@@ -53,6 +53,17 @@ class ModelFixtureTokenizationTest {
     }
 
     @Test
+    void qwen2ChatMarkersAndUserDefinedTokens() {
+        String chat = "<|im_start|>user\nhi<|im_end|>";
+        int[] parsed = qwen2.encode(chat, false, true);
+        assertThat(parsed).startsWith(151644).endsWith(151645);
+        assertThat(qwen2.decode(parsed)).isEqualTo(chat);
+        assertThat(qwen2.encode(chat, false, false)).doesNotContain(151644, 151645);
+        // [PAD151646] is user-defined: one token even when special tokens are not parsed
+        assertThat(qwen2.encode("x[PAD151646]y", false, false)).contains(151646);
+    }
+
+    @Test
     void trainedModelCasesMatchLlamaCpp() throws IOException {
         Map<String, Object> root = read("tiny-starcoder-17m-q8_0.cases.json");
         List<Object> cases = MiniJson.array(root.get("cases"));

@@ -179,6 +179,21 @@ class TokenizerBehaviourTest {
         assertThat(tiny.encode("ab<ctl>", false, false)).doesNotContain(7);
     }
 
+    @Test
+    void aTinyHandMadeSentencePieceVocabularyMergesByScore() {
+        // bc (score 2) beats ab (1), then ▁a (-1) is the only pair left; d exists only as a byte token
+        Map<String, Object> md = Map.of(
+                "tokenizer.ggml.model", "llama",
+                "tokenizer.ggml.tokens",
+                List.of("<unk>", "<s>", "</s>", "\u2581", "a", "b", "c", "ab", "bc", "\u2581a", "<0x64>"),
+                "tokenizer.ggml.scores", new float[] {0, 0, 0, -5, -2, -2, -2, 1, 2, -1, 0},
+                "tokenizer.ggml.token_type", new int[] {2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 6});
+        Tokenizer tiny = Tokenizer.fromGGUF(new GGUFMetadata(md));
+        assertThat(tiny.encode("abc", false, false)).containsExactly(9, 8);
+        assertThat(tiny.encode("abcd", true, false)).containsExactly(1, 9, 8, 10);
+        assertThat(tiny.decode(new int[] {9, 8, 10})).isEqualTo(" abcd");
+    }
+
     private static GGUFMetadata metadata(Map<String, Object> base, String key, Object value) {
         Map<String, Object> m = new java.util.LinkedHashMap<>(base);
         m.put(key, value);
