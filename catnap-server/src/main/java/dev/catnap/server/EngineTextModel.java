@@ -1,5 +1,6 @@
 package dev.catnap.server;
 
+import dev.catnap.engine.ContextOverflowException;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationHandle;
 import dev.catnap.engine.GenerationRequest;
@@ -51,9 +52,9 @@ public final class EngineTextModel implements TextModel {
         SamplingParams sampling = SamplingParams.tabbyDefaults()
                 .withTemperature((float) request.temperature()).withSeed(request.seed());
         StreamingDecoder decoder = tokenizer.streamingDecoder();
-        int promptTokens = prompt.length;
         var sinkAdapter = new TokenSink() {
             int generated;
+            int promptTokens;
 
             @Override
             public boolean accept(int token) {
@@ -71,7 +72,18 @@ public final class EngineTextModel implements TextModel {
                 sink.finished(new Outcome(finish(reason), promptTokens, generated, errorOrNull));
             }
         };
-        GenerationHandle handle = model.submit(new GenerationRequest(prompt, maxNew, sampling), sinkAdapter);
+        sinkAdapter.promptTokens = prompt.length;
+        GenerationHandle handle;
+        try {
+            handle = model.submit(new GenerationRequest(prompt, maxNew, sampling), sinkAdapter);
+        } catch (ContextOverflowException e) {
+            // The KV-cache budget can be tighter than the context: clip again to what the engine says fits.
+            int room = e.limit() - maxNew;
+            if (room < 1) throw e;
+            int[] clipped = fit(prompt, room, tokenizer.specialTokens());
+            sinkAdapter.promptTokens = clipped.length;
+            handle = model.submit(new GenerationRequest(clipped, maxNew, sampling), sinkAdapter);
+        }
         return handle::cancel;
     }
 

@@ -84,6 +84,30 @@ class EngineServerTest {
     }
 
     @Test
+    void aPromptBeyondTheKvBudgetIsClippedToIt() throws Exception {
+        // About 100 positions of KV cache: far less than the 2048-token context.
+        try (var small = new EngineTextModel(LanguageModel.load(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 1, 300_000)))) {
+            var done = new java.util.concurrent.CompletableFuture<TextModel.Outcome>();
+            var text = new StringBuilder();
+            small.generate(new TextModel.Request("x = 1\n".repeat(100), 8, 0, 1), new TextModel.Sink() {
+                @Override
+                public boolean accept(String piece) {
+                    text.append(piece);
+                    return true;
+                }
+
+                @Override
+                public void finished(TextModel.Outcome outcome) {
+                    done.complete(outcome);
+                }
+            });
+            var outcome = done.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(outcome.finish()).isIn(TextModel.Finish.LENGTH, TextModel.Finish.END_OF_TEXT);
+            assertThat(outcome.promptTokens()).isBetween(50, 100 - 8);
+        }
+    }
+
+    @Test
     void chatStreamsAndAnswersWholeWithTheRandomQwen() throws Exception {
         var r = post("/v1/chat/completions", "{\"model\":\"\",\"max_tokens\":12,\"seed\":7,\"messages\":[{\"role\":\"user\",\"content\":\"Write fib in Python\"}]}");
         assertThat(r.statusCode()).isEqualTo(200);
