@@ -115,4 +115,18 @@ class ServeCommandTest {
                     .isEqualTo("<fim_prefix>x = <fim_suffix>\n<fim_middle>//");
         }
     }
+
+    @Test
+    void aBusyPortAndAChatModelWithoutTemplateAreReadableErrors() throws Exception {
+        String model = fixture("tiny-starcoder-17m-q8_0.gguf").toString();
+        try (var busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            var r = run("serve", "--model", model, "--threads", "2", "--port", Integer.toString(busy.getLocalPort()),
+                    "--events-dir", tmp.toString());
+            assertThat(r.exit()).isEqualTo(1);
+            assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + busy.getLocalPort());
+        }
+        var noTemplate = run("serve", "--chat-model", model, "--threads", "2", "--port", "0", "--events-dir", tmp.toString());
+        assertThat(noTemplate.exit()).isEqualTo(2);
+        assertThat(noTemplate.err()).contains("has no chat template").contains("--chat-template");
+    }
 }
