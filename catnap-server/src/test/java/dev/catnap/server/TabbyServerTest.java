@@ -233,6 +233,25 @@ class TabbyServerTest {
     }
 
     @Test
+    void nextEditSuggestionModeUsesTheEditHistoryPrompt() throws Exception {
+        var model = ScriptedModel.saying(0, "x = 2", "\n\n", "y");
+        var s = serve(model, null);
+        var r = post(s, "/v1/completions", """
+                {"mode":"next_edit_suggestion","language":"python","segments":{"prefix":"x","edit_history":
+                  {"original_code":"x = 1","edits_diff":"-x = 1\\n+x = 2","current_version":"x = 2"}}}""");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode c = parse(r);
+        assertThat(c.path("mode").asText()).isEqualTo("next_edit_suggestion");
+        assertThat(c.path("choices").get(0).path("text").asText()).isEqualTo("x = 2\n\ny"); // no stop words in this mode
+        var req = model.requests.getLast();
+        assertThat(req.prompt()).isEqualTo("<|original_code|>\nx = 1\n<|edits_diff|>\n-x = 1\n+x = 2\n<|current_version|>\nx = 2\n<|next_version|>\n");
+        assertThat(req.maxNewTokens()).isEqualTo(128);
+        var missing = post(s, "/v1/completions", "{\"mode\":\"next_edit_suggestion\",\"segments\":{\"prefix\":\"x\"}}");
+        assertThat(missing.statusCode()).isEqualTo(400);
+        assertThat(parse(missing).path("error").path("message").asText()).contains("segments.edit_history");
+    }
+
+    @Test
     void badRequestsNameTheField() throws Exception {
         var s = serve(ScriptedModel.saying(0, "x"), ScriptedModel.saying(0, "y"));
         var malformed = post(s, "/v1/completions", "{\"segments\":");
