@@ -28,6 +28,7 @@ public final class Gateway implements AutoCloseable {
 
     private final GatewayConfig config;
     private final HttpClient http;
+    private final UpstreamClient upstream = new UpstreamClient();
     private final GatewayMetrics metrics = new GatewayMetrics();
     private final WorkerPool pool;
     private final ReverseProxy proxy;
@@ -43,10 +44,10 @@ public final class Gateway implements AutoCloseable {
                 .connectTimeout(Duration.ofSeconds(5))
                 .executor(Executors.newVirtualThreadPerTaskExecutor())
                 .build();
-        this.pool = new WorkerPool(config, metrics, http);
-        this.proxy = new ReverseProxy(http, pool, new HealthCache(config.stateDir()), metrics);
+        this.pool = new WorkerPool(config, metrics, http, upstream::evict);
+        this.proxy = new ReverseProxy(upstream, pool, new HealthCache(config.stateDir()), metrics);
         this.app = Javalin.create(cfg -> {
-            cfg.concurrency.useVirtualThreads = true;
+            cfg.concurrency.useVirtualThreads = !Boolean.getBoolean("catnap.platformThreads");
             cfg.http.compressionStrategy = CompressionStrategy.NONE;
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
@@ -141,6 +142,7 @@ public final class Gateway implements AutoCloseable {
         }
         pool.close();
         app.stop();
+        upstream.close();
         http.close();
         log.info("gateway stopped");
     }

@@ -5,15 +5,11 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -21,8 +17,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Forwards one request to a worker and streams the answer back as it arrives: each chunk the worker writes is flushed
- * to the client at once, so server-sent events keep their timing. A client that goes away closes the upstream
- * response, which cancels the worker's request.
+ * to the client at once, so server-sent events keep their timing. A client that goes away closes the worker
+ * connection, which cancels the worker's request.
  */
 final class ReverseProxy {
     private static final Logger log = LoggerFactory.getLogger("proxy");
@@ -32,13 +28,13 @@ final class ReverseProxy {
             "content-length", "expect", "http2-settings");
     private static final int CHUNK = 16 * 1024;
 
-    private final HttpClient http;
+    private final UpstreamClient upstream;
     private final WorkerPool pool;
     private final HealthCache healthCache;
     private final GatewayMetrics metrics;
 
-    ReverseProxy(HttpClient http, WorkerPool pool, HealthCache healthCache, GatewayMetrics metrics) {
-        this.http = http;
+    ReverseProxy(UpstreamClient upstream, WorkerPool pool, HealthCache healthCache, GatewayMetrics metrics) {
+        this.upstream = upstream;
         this.pool = pool;
         this.healthCache = healthCache;
         this.metrics = metrics;
@@ -77,65 +73,64 @@ final class ReverseProxy {
 
     /** Returns the status the client saw. */
     private int forward(HttpServletRequest req, HttpServletResponse res, Lease lease, boolean health)
-            throws IOException, InterruptedException {
-        HttpRequest upstream = upstreamRequest(req, lease.port());
-        HttpResponse<InputStream> response;
+            throws IOException {
+        UpstreamClient.Request upstreamRequest = upstreamRequest(req);
+        UpstreamClient.Response response;
         try {
-            response = http.send(upstream, HttpResponse.BodyHandlers.ofInputStream());
+            response = upstream.send(lease.port(), upstreamRequest);
         } catch (IOException e) {
             String msg = "worker on port " + lease.port() + " failed before answering: " + describe(e);
             log.warn("{} {}: {}", req.getMethod(), req.getRequestURI(), msg);
             GatewayErrors.write(res, 502, msg, null);
             return 502;
         }
-        res.setStatus(response.statusCode());
-        for (Map.Entry<String, List<String>> h : response.headers().map().entrySet()) {
-            String name = h.getKey();
-            if (name.startsWith(":") || HOP_BY_HOP.contains(name.toLowerCase(Locale.ROOT))) continue;
-            if (name.equalsIgnoreCase("content-type")) {
-                res.setContentType(h.getValue().getFirst()); // replaces the framework's default type
-                continue;
+        try (response) {
+            res.setStatus(response.status);
+            for (UpstreamClient.Header h : response.headers) {
+                String lower = h.name().toLowerCase(Locale.ROOT);
+                if (HOP_BY_HOP.contains(lower)) continue;
+                if (lower.equals("content-type")) {
+                    res.setContentType(h.value()); // replaces the framework's default type
+                    if (h.value().startsWith("text/event-stream")) res.setHeader("X-Accel-Buffering", "no");
+                } else {
+                    res.addHeader(h.name(), h.value());
+                }
             }
-            for (String v : h.getValue()) res.addHeader(name, v);
-        }
-        response.headers().firstValueAsLong("content-length").ifPresent(res::setContentLengthLong);
-        if (response.headers().firstValue("content-type").orElse("").startsWith("text/event-stream")) {
-            res.setHeader("X-Accel-Buffering", "no");
-        }
-        if (health && response.statusCode() / 100 == 2) {
-            byte[] body;
-            try (InputStream in = response.body()) {
-                body = in.readNBytes(64 * 1024 + 1);
+            String length = response.header("content-length");
+            if (length != null && response.header("transfer-encoding") == null && !req.getMethod().equals("HEAD")) {
+                res.setContentLengthLong(Long.parseLong(length.strip()));
             }
-            healthCache.store(req.getHeader("Authorization"), body);
-            res.getOutputStream().write(body);
-            return response.statusCode();
+            if (health && response.status / 100 == 2) {
+                byte[] body = response.body().readNBytes(64 * 1024 + 1);
+                if (response.body().read() < 0) response.completed();
+                healthCache.store(req.getHeader("Authorization"), body);
+                res.getOutputStream().write(body);
+            } else if (stream(response.body(), res, lease)) {
+                response.completed();
+            }
+            return response.status;
         }
-        stream(response.body(), res, lease);
-        return response.statusCode();
     }
 
-    private static void stream(InputStream body, HttpServletResponse res, Lease lease) throws IOException {
+    /** Relays the body; false when the client went away first (the caller then drops the worker connection). */
+    private static boolean stream(InputStream body, HttpServletResponse res, Lease lease) throws IOException {
         OutputStream out = res.getOutputStream();
         byte[] buf = new byte[CHUNK];
-        try (body) {
-            while (true) {
-                int n;
-                try {
-                    n = body.read(buf);
-                } catch (IOException e) {
-                    // the worker died mid-answer: end the client's stream abnormally rather than as if complete
-                    log.warn("worker on port {} broke off its answer: {}", lease.port(), describe(e));
-                    throw new UpstreamBrokeOff(e);
-                }
-                if (n < 0) return;
-                try {
-                    out.write(buf, 0, n);
-                    out.flush();
-                } catch (IOException clientGone) {
-                    // closing the body (try-with-resources) cancels the worker's request
-                    return;
-                }
+        while (true) {
+            int n;
+            try {
+                n = body.read(buf);
+            } catch (IOException e) {
+                // the worker died mid-answer: end the client's stream abnormally rather than as if complete
+                log.warn("worker on port {} broke off its answer: {}", lease.port(), describe(e));
+                throw new UpstreamBrokeOff(e);
+            }
+            if (n < 0) return true;
+            try {
+                out.write(buf, 0, n);
+                out.flush();
+            } catch (IOException clientGone) {
+                return false;
             }
         }
     }
@@ -147,37 +142,34 @@ final class ReverseProxy {
         }
     }
 
-    private static HttpRequest upstreamRequest(HttpServletRequest req, int port) throws IOException {
+    private static UpstreamClient.Request upstreamRequest(HttpServletRequest req) throws IOException {
         String query = req.getQueryString();
-        URI uri = URI.create("http://127.0.0.1:" + port + req.getRequestURI() + (query == null ? "" : "?" + query));
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri).method(req.getMethod(), body(req));
+        String target = req.getRequestURI() + (query == null ? "" : "?" + query);
+        List<UpstreamClient.Header> headers = new ArrayList<>();
         Set<String> connectionTokens = connectionTokens(req);
         for (String name : Collections.list(req.getHeaderNames())) {
             String lower = name.toLowerCase(Locale.ROOT);
             if (HOP_BY_HOP.contains(lower) || connectionTokens.contains(lower) || lower.startsWith("x-forwarded-")) continue;
-            for (String v : Collections.list(req.getHeaders(name))) b.header(name, v);
+            for (String v : Collections.list(req.getHeaders(name))) headers.add(new UpstreamClient.Header(name, v));
         }
         String prior = req.getHeader("X-Forwarded-For");
         String client = req.getRemoteAddr();
-        b.header("X-Forwarded-For", prior == null || prior.isBlank() ? client : prior + ", " + client);
+        headers.add(new UpstreamClient.Header("X-Forwarded-For", prior == null || prior.isBlank() ? client : prior + ", " + client));
         String proto = req.getHeader("X-Forwarded-Proto");
-        b.header("X-Forwarded-Proto", proto == null || proto.isBlank() ? req.getScheme() : proto);
+        headers.add(new UpstreamClient.Header("X-Forwarded-Proto", proto == null || proto.isBlank() ? req.getScheme() : proto));
         String host = req.getHeader("Host");
-        if (host != null) b.header("X-Forwarded-Host", host);
-        return b.build();
-    }
+        if (host != null) headers.add(new UpstreamClient.Header("X-Forwarded-Host", host));
 
-    private static HttpRequest.BodyPublisher body(HttpServletRequest req) throws IOException {
         long length = req.getContentLengthLong();
-        InputStream in = req.getInputStream();
-        if (length == 0) return HttpRequest.BodyPublishers.noBody();
+        boolean chunked = req.getHeader("Transfer-Encoding") != null;
         if (length > 0 && length <= 256 * 1024) {
-            // small bodies (every editor request) go in one piece with their length
-            return HttpRequest.BodyPublishers.ofByteArray(in.readNBytes((int) length));
+            // small bodies (every editor request) are read whole: the request can then be retried on a fresh connection
+            return new UpstreamClient.Request(req.getMethod(), target, headers, req.getInputStream().readNBytes((int) length), null, -1);
         }
-        HttpRequest.BodyPublisher streamed = HttpRequest.BodyPublishers.ofInputStream(() -> in);
-        if (length > 0) return HttpRequest.BodyPublishers.fromPublisher(streamed, length);
-        return req.getHeader("Transfer-Encoding") != null ? streamed : HttpRequest.BodyPublishers.noBody();
+        if (length > 0 || chunked) {
+            return new UpstreamClient.Request(req.getMethod(), target, headers, null, req.getInputStream(), length);
+        }
+        return new UpstreamClient.Request(req.getMethod(), target, headers, null, null, -1);
     }
 
     private static Set<String> connectionTokens(HttpServletRequest req) {

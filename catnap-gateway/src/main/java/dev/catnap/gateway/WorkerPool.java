@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,9 +44,12 @@ final class WorkerPool implements AutoCloseable {
     private boolean closing;
     private long finishedWorkerNanos;
     private final IdleReaper reaper;
+    private final IntConsumer onWorkerGone;
 
-    WorkerPool(GatewayConfig config, GatewayMetrics metrics, HttpClient http) {
+    /** {@code onWorkerGone} is told the port of each worker that exited, to drop connections to it. */
+    WorkerPool(GatewayConfig config, GatewayMetrics metrics, HttpClient http, IntConsumer onWorkerGone) {
         this.config = config;
+        this.onWorkerGone = onWorkerGone;
         this.metrics = metrics;
         this.probe = new ReadinessProbe(config.readiness(), http);
         this.reaper = new IdleReaper(this, config.scaledownWindow());
@@ -299,6 +303,7 @@ final class WorkerPool implements AutoCloseable {
                 case STOPPING -> log.info("{} exited with code {}", w, code);
             }
             w.process.closeLifeline();
+            onWorkerGone.accept(w.port());
             dispatch();
             ensureMinWorkers();
         } finally {
@@ -429,10 +434,7 @@ final class WorkerPool implements AutoCloseable {
         reaper.close();
         List<Thread> stops = new ArrayList<>();
         for (Worker w : all) {
-            stops.add(Thread.ofVirtual().start(() -> {
-                int code = w.process.stop(config.drainTimeout());
-                log.info("{} stopped with code {}", w, code);
-            }));
+            stops.add(Thread.ofVirtual().start(() -> w.process.stop(config.drainTimeout()))); // exited() logs it
         }
         for (Thread t : stops) {
             try {
