@@ -68,7 +68,9 @@ final class BpeEncoder implements FragmentEncoder {
 
     @Override
     public void encode(String text, IntList out) {
-        for (String word : preTokenizer.split(text)) {
+        Splitter.Bounds words = preTokenizer.bounds(text);
+        for (int w = 0; w < words.count; w++) {
+            String word = text.substring(words.start(w), words.end(w));
             int[] ids = wordCache.get(word);
             if (ids == null) {
                 ids = encodeWord(word);

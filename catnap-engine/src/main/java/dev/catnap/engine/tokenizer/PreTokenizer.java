@@ -74,8 +74,8 @@ record PreTokenizer(String name, List<Splitter> steps, boolean ignoreMerges, boo
         };
     }
 
-    /** The words of {@code text}, in order; together they are exactly {@code text}. */
-    List<String> split(String text) {
+    /** Where the words of {@code text} start and end; together they cover it exactly. */
+    Splitter.Bounds bounds(String text) {
         Splitter.Bounds bounds = new Splitter.Bounds();
         if (!text.isEmpty()) bounds.add(0, text.length());
         for (Splitter step : steps) {
@@ -83,8 +83,6 @@ record PreTokenizer(String name, List<Splitter> steps, boolean ignoreMerges, boo
             for (int p = 0; p < bounds.count; p++) step.split(text, bounds.start(p), bounds.end(p), next);
             bounds = next;
         }
-        List<String> words = new ArrayList<>(bounds.count);
-        for (int p = 0; p < bounds.count; p++) words.add(text.substring(bounds.start(p), bounds.end(p)));
-        return words;
+        return bounds;
     }
 }

@@ -29,10 +29,21 @@ public interface Tokenizer {
      */
     int[] encode(String text, boolean addSpecial, boolean parseSpecial);
 
-    /** The bytes of one token as {@code llama_token_to_piece} renders them (special tokens as their text). */
+    /**
+     * The bytes of one token as {@code llama_token_to_piece} renders them (special tokens as their text); may be an
+     * incomplete UTF-8 sequence.
+     *
+     * @throws IllegalArgumentException for an id outside the vocabulary
+     */
     byte[] tokenBytes(int id);
 
-    /** The text of a whole sequence; invalid UTF-8 becomes U+FFFD. */
+    /**
+     * The text of a whole sequence: the {@link #tokenBytes pieces} joined, invalid UTF-8 replaced by U+FFFD. This is
+     * what llama.cpp's server emits (pieces concatenated), not {@code llama_detokenize}: no leading space is removed
+     * and no space before punctuation is "cleaned up", which would change code.
+     *
+     * @throws IllegalArgumentException for an id outside the vocabulary
+     */
     String decode(int[] ids);
 
     /** A fresh decoder for one token stream. */
