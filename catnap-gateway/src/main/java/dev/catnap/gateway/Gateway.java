@@ -47,7 +47,7 @@ public final class Gateway implements AutoCloseable {
         this.pool = new WorkerPool(config, metrics, http, upstream::evict);
         this.proxy = new ReverseProxy(upstream, pool, new HealthCache(config.stateDir()), metrics);
         this.app = Javalin.create(cfg -> {
-            cfg.concurrency.useVirtualThreads = !Boolean.getBoolean("catnap.platformThreads");
+            cfg.concurrency.useVirtualThreads = true;
             cfg.http.compressionStrategy = CompressionStrategy.NONE;
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
