@@ -52,7 +52,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}).")
     String host;
 
-    @Option(names = "--port", defaultValue = "8080", description = "Port to listen on (default ${DEFAULT-VALUE}; 0 picks a free one).")
+    // Knative, Cloud Run and other container platforms give the port in $PORT.
+    @Option(names = "--port", defaultValue = "${env:PORT:-8080}", description = "Port to listen on (default $PORT, else 8080; 0 picks a free one).")
     int port;
 
     @Option(names = "--device", defaultValue = "cpu", description = "Compute device; the Java engine runs on: cpu (default).")
