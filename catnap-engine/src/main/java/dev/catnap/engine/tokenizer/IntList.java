@@ -26,19 +26,11 @@ final class IntList {
         return size;
     }
 
-    int get(int index) {
-        return items[index];
-    }
-
     void truncate(int newSize) {
         size = newSize;
     }
 
     int[] toArray() {
         return Arrays.copyOf(items, size);
-    }
-
-    int[] toArrayFrom(int start) {
-        return Arrays.copyOfRange(items, start, size);
     }
 }

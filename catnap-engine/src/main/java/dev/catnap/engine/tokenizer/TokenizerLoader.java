@@ -52,7 +52,7 @@ final class TokenizerLoader {
         String pre = md.getString(PREFIX + "pre", "");
 
         Kind kind;
-        int bos, eos, unk, sep = -1, pad = -1, mask = -1;
+        int bos, eos, unk, sep = -1, pad = -1;
         boolean addBos = false, addEos = false, addSpacePrefix = false, ignoreMerges = false;
         PreTokenizer preTokenizer = null;
         switch (model) {
@@ -63,7 +63,7 @@ final class TokenizerLoader {
             }
             case "bert" -> {
                 kind = Kind.WPM;
-                bos = 101; eos = -1; unk = 100; sep = 102; pad = 0; mask = 103;
+                bos = 101; eos = -1; unk = 100; sep = 102; pad = 0;
                 addBos = true;
             }
             case "gpt2" -> {
@@ -116,13 +116,11 @@ final class TokenizerLoader {
         unk = unk < n ? unk : -1;
         sep = sep < n ? sep : -1;
         pad = pad < n ? pad : -1;
-        mask = mask < n ? mask : -1;
         int eot = specialId(md, "eot_token_id", -1, n);
         int eom = specialId(md, "eom_token_id", -1, n);
         unk = specialId(md, "unknown_token_id", unk, n);
         sep = specialId(md, "seperator_token_id", sep, n);
         pad = specialId(md, "padding_token_id", pad, n);
-        mask = specialId(md, "mask_token_id", mask, n);
         int fimPre = specialId(md, "fim_pre_token_id", -1, n);
         int fimSuf = specialId(md, "fim_suf_token_id", -1, n);
         int fimMid = specialId(md, "fim_mid_token_id", -1, n);
