@@ -1,5 +1,5 @@
 # Sourced by ./catnap and ./test: finds a JDK 25 or newer and exports JAVA_HOME.
-# Order: $JAVA_HOME, the java on PATH, then the usual install folders.
+# Order: $JAVA_HOME, the java on PATH, then the usual install folders (or $CATNAP_JDK_DIRS).
 catnap_java_major() { # prints the major version of the java binary $1
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
 }
@@ -11,7 +11,9 @@ catnap_find_jdk() {
     c=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
     candidates+=("$c")
   fi
-  for c in /usr/lib/jvm/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/* /Library/Java/JavaVirtualMachines/*/Contents/Home; do
+  # CATNAP_JDK_DIRS replaces the usual install folders (space-separated globs)
+  local dirs=${CATNAP_JDK_DIRS:-'/usr/lib/jvm/* /opt/java/* /opt/jdk* $HOME/.sdkman/candidates/java/* $HOME/.jdks/* /Library/Java/JavaVirtualMachines/*/Contents/Home'}
+  for c in $(eval echo "$dirs"); do
     [ -d "$c" ] && candidates+=("$c")
   done
   for c in "${candidates[@]}"; do
