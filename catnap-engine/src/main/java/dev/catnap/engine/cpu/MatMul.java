@@ -13,11 +13,11 @@ import jdk.incubator.vector.VectorSpecies;
  * Weight-times-activations kernels, reading the weights straight from the mapped file.
  *
  * <p>One token (decoding a single sequence) uses a direct kernel per type: each 32-value block is loaded, widened
- * to floats in registers and multiplied with the activations, with one FMA by the block scale. Several tokens
- * (prompts, batched decoding) first widen one weight row into a small per-thread buffer (values unscaled, scales
- * apart) and then run every token against it four at a time, so the widening is paid once per row instead of once
- * per token. Both paths perform the same float operations in the same order, so a token's result does not depend on
- * which tokens share its batch.
+ * to floats in registers, scaled, and multiplied into the accumulator. Several tokens (prompts, batched decoding)
+ * first widen and scale one weight row into a small per-thread buffer, then run every token against it four at a
+ * time: the widening is paid once per row instead of once per token, and the inner loop is one load and one FMA per
+ * token and vector. Both paths compute the same weight values and the same FMAs in the same order, so a token's
+ * result does not depend on which tokens share its batch.
  *
  * <p>Activations stay float32; ggml instead rounds them to 8 bits for quantized weights, which is why logits agree
  * to about 1e-2 rather than bit for bit.
@@ -44,7 +44,6 @@ final class MatMul {
 
     /** out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need cols % 32 == 0. */
     static void rows(GGMLType type, MemorySegment w, int cols, int rows, int r0, int r1, float[] x, int n, float[] out) {
-        boolean quantized = type == GGMLType.Q8_0 || type == GGMLType.Q4_0;
         if (n == 1 && type == GGMLType.Q8_0) {
             for (int r = r0; r < r1; r++) out[r] = q8Dot(w, r * (cols / 32) * 34L, cols / 32, x, 0);
             return;
@@ -53,24 +52,34 @@ final class MatMul {
             for (int r = r0; r < r1; r++) out[r] = q4Dot(w, r * (cols / 32) * 18L, cols / 32, x, 0);
             return;
         }
+        // Two rows at a time: each activation vector loaded feeds two FMAs, each weight vector four.
         float[] row = new float[cols];
-        float[] scales = new float[(cols + 31) / 32];
-        for (int r = r0; r < r1; r++) {
-            switch (type) {
-                case Q8_0 -> q8Row(w, r * (cols / 32) * 34L, cols / 32, row, scales);
-                case Q4_0 -> q4Row(w, r * (cols / 32) * 18L, cols / 32, row, scales);
-                case F16 -> f16Row(w, r * (long) cols * 2, cols, row);
-                case F32 -> MemorySegment.copy(w, F32, r * (long) cols * 4, row, 0, cols);
-                default -> throw new IllegalArgumentException("no matmul kernel for weight type " + type);
-            }
+        float[] next = new float[cols];
+        int r = r0;
+        for (; r + 2 <= r1; r += 2) {
+            widenRow(type, w, cols, r, row);
+            widenRow(type, w, cols, r + 1, next);
             int t = 0;
-            if (quantized) {
-                for (; t + 4 <= n; t += 4) scaledDot4(row, scales, cols / 32, x, t * cols, cols, out, t * rows + r, rows);
-                for (; t < n; t++) out[t * rows + r] = scaledDot(row, scales, cols / 32, x, t * cols);
-            } else {
-                for (; t + 4 <= n; t += 4) plainDot4(row, cols, x, t * cols, out, t * rows + r, rows);
-                for (; t < n; t++) out[t * rows + r] = plainDot(row, cols, x, t * cols);
+            for (; t + 4 <= n; t += 4) dot2x4(row, next, cols, x, t * cols, out, t * rows + r, rows);
+            for (; t + 2 <= n; t += 2) dot2x2(row, next, cols, x, t * cols, out, t * rows + r, rows);
+            for (; t < n; t++) {
+                out[t * rows + r] = dot(row, cols, x, t * cols);
+                out[t * rows + r + 1] = dot(next, cols, x, t * cols);
             }
+        }
+        for (; r < r1; r++) {
+            widenRow(type, w, cols, r, row);
+            for (int t = 0; t < n; t++) out[t * rows + r] = dot(row, cols, x, t * cols);
+        }
+    }
+
+    private static void widenRow(GGMLType type, MemorySegment w, int cols, int r, float[] row) {
+        switch (type) {
+            case Q8_0 -> q8Row(w, r * (cols / 32) * 34L, cols / 32, row);
+            case Q4_0 -> q4Row(w, r * (cols / 32) * 18L, cols / 32, row);
+            case F16 -> f16Row(w, r * (long) cols * 2, cols, row);
+            case F32 -> MemorySegment.copy(w, F32, r * (long) cols * 4, row, 0, cols);
+            default -> throw new IllegalArgumentException("no matmul kernel for weight type " + type);
         }
     }
 
@@ -82,9 +91,9 @@ final class MatMul {
             long off = base + b * 34L;
             FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)));
             int xi = xo + b * 32;
-            FloatVector p = widen(w, off + 2).mul(FloatVector.fromArray(F, x, xi));
-            for (int k = 1; k < PARTS; k++) p = widen(w, off + 2 + k * L).fma(FloatVector.fromArray(F, x, xi + k * L), p);
-            acc = p.fma(d, acc);
+            for (int k = 0; k < PARTS; k++) {
+                acc = widen(w, off + 2 + k * L).mul(d).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
+            }
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -93,11 +102,11 @@ final class MatMul {
         return (FloatVector) ByteVector.fromMemorySegment(BQ, w, off, LE).convertShape(VectorOperators.B2F, F, 0);
     }
 
-    private static void q8Row(MemorySegment w, long base, int blocks, float[] row, float[] scales) {
+    private static void q8Row(MemorySegment w, long base, int blocks, float[] row) {
         for (int b = 0; b < blocks; b++) {
             long off = base + b * 34L;
-            scales[b] = Float.float16ToFloat(w.get(I16, off));
-            for (int k = 0; k < PARTS; k++) widen(w, off + 2 + k * L).intoArray(row, b * 32 + k * L);
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)));
+            for (int k = 0; k < PARTS; k++) widen(w, off + 2 + k * L).mul(d).intoArray(row, b * 32 + k * L);
         }
     }
 
@@ -112,9 +121,9 @@ final class MatMul {
             ByteVector lo = packed.and((byte) 0x0F).sub((byte) 8);
             ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
             int xi = xo + b * 32;
-            FloatVector p = nibbles(lo, hi, 0).mul(FloatVector.fromArray(F, x, xi));
-            for (int k = 1; k < PARTS; k++) p = nibbles(lo, hi, k).fma(FloatVector.fromArray(F, x, xi + k * L), p);
-            acc = p.fma(d, acc);
+            for (int k = 0; k < PARTS; k++) {
+                acc = nibbles(lo, hi, k).mul(d).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
+            }
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -126,61 +135,15 @@ final class MatMul {
         return (FloatVector) half.convertShape(VectorOperators.B2F, F, k % perHalf);
     }
 
-    private static void q4Row(MemorySegment w, long base, int blocks, float[] row, float[] scales) {
+    private static void q4Row(MemorySegment w, long base, int blocks, float[] row) {
         for (int b = 0; b < blocks; b++) {
             long off = base + b * 18L;
-            scales[b] = Float.float16ToFloat(w.get(I16, off));
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)));
             ByteVector packed = ByteVector.fromMemorySegment(B16, w, off + 2, LE);
             ByteVector lo = packed.and((byte) 0x0F).sub((byte) 8);
             ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            for (int k = 0; k < PARTS; k++) nibbles(lo, hi, k).intoArray(row, b * 32 + k * L);
+            for (int k = 0; k < PARTS; k++) nibbles(lo, hi, k).mul(d).intoArray(row, b * 32 + k * L);
         }
-    }
-
-    // ---- the buffered row against activations: the same operations as q8Dot/q4Dot ----
-
-    private static float scaledDot(float[] row, float[] scales, int blocks, float[] x, int xo) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            int wi = b * 32, xi = xo + wi;
-            FloatVector p = FloatVector.fromArray(F, row, wi).mul(FloatVector.fromArray(F, x, xi));
-            for (int k = 1; k < PARTS; k++) {
-                p = FloatVector.fromArray(F, row, wi + k * L).fma(FloatVector.fromArray(F, x, xi + k * L), p);
-            }
-            acc = p.fma(FloatVector.broadcast(F, scales[b]), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    private static void scaledDot4(float[] row, float[] scales, int blocks, float[] x, int xo, int cols, float[] out,
-                                   int oo, int stride) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int x1 = xo + cols, x2 = xo + 2 * cols, x3 = xo + 3 * cols;
-        for (int b = 0; b < blocks; b++) {
-            int wi = b * 32;
-            FloatVector w = FloatVector.fromArray(F, row, wi);
-            FloatVector p0 = w.mul(FloatVector.fromArray(F, x, xo + wi));
-            FloatVector p1 = w.mul(FloatVector.fromArray(F, x, x1 + wi));
-            FloatVector p2 = w.mul(FloatVector.fromArray(F, x, x2 + wi));
-            FloatVector p3 = w.mul(FloatVector.fromArray(F, x, x3 + wi));
-            for (int k = 1; k < PARTS; k++) {
-                int o = wi + k * L;
-                w = FloatVector.fromArray(F, row, o);
-                p0 = w.fma(FloatVector.fromArray(F, x, xo + o), p0);
-                p1 = w.fma(FloatVector.fromArray(F, x, x1 + o), p1);
-                p2 = w.fma(FloatVector.fromArray(F, x, x2 + o), p2);
-                p3 = w.fma(FloatVector.fromArray(F, x, x3 + o), p3);
-            }
-            FloatVector d = FloatVector.broadcast(F, scales[b]);
-            a0 = p0.fma(d, a0);
-            a1 = p1.fma(d, a1);
-            a2 = p2.fma(d, a2);
-            a3 = p3.fma(d, a3);
-        }
-        out[oo] = a0.reduceLanes(VectorOperators.ADD);
-        out[oo + stride] = a1.reduceLanes(VectorOperators.ADD);
-        out[oo + 2 * stride] = a2.reduceLanes(VectorOperators.ADD);
-        out[oo + 3 * stride] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     // ---- F16 and F32: the row widened to floats, plain dot products; a tail shorter than a vector is scalar ----
@@ -189,7 +152,7 @@ final class MatMul {
         for (int i = 0; i < cols; i++) row[i] = Float.float16ToFloat(w.get(I16, base + i * 2L));
     }
 
-    private static float plainDot(float[] row, int cols, float[] x, int xo) {
+    private static float dot(float[] row, int cols, float[] x, int xo) {
         FloatVector acc = FloatVector.zero(F);
         int bound = F.loopBound(cols);
         int i = 0;
@@ -199,29 +162,71 @@ final class MatMul {
         return s;
     }
 
-    private static void plainDot4(float[] row, int cols, float[] x, int xo, float[] out, int oo, int stride) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    /** Rows r and r+1 against tokens t..t+3: out[(t+j) * stride + r (+1)]. Per token and row, the same FMAs as dot. */
+    private static void dot2x4(float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         int x1 = xo + cols, x2 = xo + 2 * cols, x3 = xo + 3 * cols;
         int bound = F.loopBound(cols);
         int i = 0;
         for (; i < bound; i += L) {
             FloatVector w = FloatVector.fromArray(F, row, i);
-            a0 = w.fma(FloatVector.fromArray(F, x, xo + i), a0);
-            a1 = w.fma(FloatVector.fromArray(F, x, x1 + i), a1);
-            a2 = w.fma(FloatVector.fromArray(F, x, x2 + i), a2);
-            a3 = w.fma(FloatVector.fromArray(F, x, x3 + i), a3);
+            FloatVector v = FloatVector.fromArray(F, next, i);
+            FloatVector y = FloatVector.fromArray(F, x, xo + i);
+            a0 = w.fma(y, a0);
+            b0 = v.fma(y, b0);
+            y = FloatVector.fromArray(F, x, x1 + i);
+            a1 = w.fma(y, a1);
+            b1 = v.fma(y, b1);
+            y = FloatVector.fromArray(F, x, x2 + i);
+            a2 = w.fma(y, a2);
+            b2 = v.fma(y, b2);
+            y = FloatVector.fromArray(F, x, x3 + i);
+            a3 = w.fma(y, a3);
+            b3 = v.fma(y, b3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float[] s = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
+                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD),
+                b0.reduceLanes(VectorOperators.ADD), b1.reduceLanes(VectorOperators.ADD),
+                b2.reduceLanes(VectorOperators.ADD), b3.reduceLanes(VectorOperators.ADD)};
         for (; i < cols; i++) {
-            s0 += row[i] * x[xo + i];
-            s1 += row[i] * x[x1 + i];
-            s2 += row[i] * x[x2 + i];
-            s3 += row[i] * x[x3 + i];
+            for (int j = 0; j < 4; j++) {
+                s[j] += row[i] * x[xo + j * cols + i];
+                s[4 + j] += next[i] * x[xo + j * cols + i];
+            }
         }
-        out[oo] = s0;
-        out[oo + stride] = s1;
-        out[oo + 2 * stride] = s2;
-        out[oo + 3 * stride] = s3;
+        for (int j = 0; j < 4; j++) {
+            out[oo + j * stride] = s[j];
+            out[oo + j * stride + 1] = s[4 + j];
+        }
+    }
+
+    /** Rows r and r+1 against tokens t and t+1, the same FMAs as dot. */
+    private static void dot2x2(float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+        int x1 = xo + cols;
+        int bound = F.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector w = FloatVector.fromArray(F, row, i);
+            FloatVector v = FloatVector.fromArray(F, next, i);
+            FloatVector y = FloatVector.fromArray(F, x, xo + i);
+            a0 = w.fma(y, a0);
+            b0 = v.fma(y, b0);
+            y = FloatVector.fromArray(F, x, x1 + i);
+            a1 = w.fma(y, a1);
+            b1 = v.fma(y, b1);
+        }
+        float sa0 = a0.reduceLanes(VectorOperators.ADD), sa1 = a1.reduceLanes(VectorOperators.ADD);
+        float sb0 = b0.reduceLanes(VectorOperators.ADD), sb1 = b1.reduceLanes(VectorOperators.ADD);
+        for (; i < cols; i++) {
+            sa0 += row[i] * x[xo + i];
+            sa1 += row[i] * x[x1 + i];
+            sb0 += next[i] * x[xo + i];
+            sb1 += next[i] * x[x1 + i];
+        }
+        out[oo] = sa0;
+        out[oo + 1] = sb0;
+        out[oo + stride] = sa1;
+        out[oo + stride + 1] = sb1;
     }
 }
