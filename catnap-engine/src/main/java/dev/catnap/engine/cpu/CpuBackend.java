@@ -43,7 +43,7 @@ public final class CpuBackend implements Backend {
         }
         // Chunks of output rows: enough for load balance, large enough that each thread streams long runs of weights.
         int threads = pool.threads();
-        int chunkRows = Math.max(16, rows / (threads * 8));
+        int chunkRows = Math.max(16, rows / (threads * 16));
         chunkRows = (chunkRows + 15) & ~15;
         int chunks = (rows + chunkRows - 1) / chunkRows;
         if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
@@ -117,7 +117,11 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gelu(float[] x, int count) {
-        for (int i = 0; i < count; i++) x[i] = Gelu.apply(x[i]);
+        int chunk = 8192;
+        int chunks = (count + chunk - 1) / chunk;
+        pool.run(chunks, c -> {
+            for (int i = c * chunk, end = Math.min(count, i + chunk); i < end; i++) x[i] = Gelu.apply(x[i]);
+        });
     }
 
     @Override
