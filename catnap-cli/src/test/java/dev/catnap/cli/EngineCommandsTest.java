@@ -50,6 +50,26 @@ class EngineCommandsTest {
     }
 
     @Test
+    void fillInTheMiddlePromptHasTheFixtureTokens() throws Exception {
+        // java_fim_size of tiny-starcoder-17m-q8_0.cases.json, whose prompt is <fim_prefix>P<fim_suffix>S<fim_middle>.
+        String json = Files.readString(FIXTURES.resolve("expected/tiny-starcoder-17m-q8_0.cases.json"));
+        int at = json.indexOf("\"name\": \"java_fim_size\"");
+        assertThat(at).isPositive();
+        int promptStart = json.indexOf("\"prompt\": \"", at) + 11;
+        String raw = json.substring(promptStart, json.indexOf("<fim_middle>", promptStart) + "<fim_middle>".length());
+        String prompt = raw.replace("\\n", "\n").replace("\\t", "\t").replace("\\\"", "\"");
+        String prefix = prompt.substring("<fim_prefix>".length(), prompt.indexOf("<fim_suffix>"));
+        String suffix = prompt.substring(prompt.indexOf("<fim_suffix>") + "<fim_suffix>".length(), prompt.indexOf("<fim_middle>"));
+        int tokensStart = json.indexOf("[", json.indexOf("\"prompt_tokens\"", at)) + 1;
+        int[] expected = java.util.Arrays.stream(json.substring(tokensStart, json.indexOf("]", tokensStart)).split(","))
+                .map(String::trim).mapToInt(Integer::parseInt).toArray();
+        try (var file = dev.catnap.engine.gguf.GGUFFile.open(Path.of(model("tiny-starcoder-17m-q8_0.gguf")))) {
+            var tokenizer = dev.catnap.engine.tokenizer.Tokenizer.fromGGUF(file.metadata());
+            assertThat(GenerateCommand.promptTokens(tokenizer, prefix, suffix)).containsExactly(expected);
+        }
+    }
+
+    @Test
     void generateRejectsBadInputWithOneLine() {
         var missing = run("generate", "--model", "/nonexistent/model.gguf", "--prompt", "x");
         assertThat(missing.exit).isEqualTo(2);
