@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -108,20 +109,9 @@ class ImageProcessTest {
 
         // Run time: ENTRYPOINT + the manifest's args, the image's environment plus the PORT Knative injects.
         int port = freePort();
-        List<String> argv = new ArrayList<>();
-        List<String> entrypoint = image.entrypoint();
-        argv.add(javaBinary());
-        for (int i = 1; i < entrypoint.size(); i++) {
-            String a = entrypoint.get(i);
-            argv.add(a);
-            if ((a.equals("-cp") || a.equals("--host")) && i + 1 < entrypoint.size()) {
-                i++;
-                argv.add(a.equals("-cp") ? System.getProperty("java.class.path") : loopbackFor(entrypoint.get(i)));
-            }
-        }
+        List<String> argv = entrypoint(image);
         for (String a : knative.getArgs()) argv.add(a.startsWith("/") ? under(rootfs, a).toString() : a);
-        Map<String, String> env = new java.util.HashMap<>();
-        image.environment().forEach((k, v) -> env.put(k, v.startsWith("/") ? under(rootfs, v).toString() : v));
+        Map<String, String> env = environment(image, rootfs);
         env.put("PORT", String.valueOf(port));
         Path log = tmp.resolve("serve.log");
         serve = start(argv, env, log);
@@ -149,6 +139,41 @@ class ImageProcessTest {
         JsonNode h = new ObjectMapper().readTree(health.body());
         assertThat(h.path("model").asText()).isEqualTo(Manifests.optionValue(image.args(), "--model"));
         assertThat(h.path("chat_model").asText()).isEqualTo(Manifests.optionValue(image.args(), "--chat-model"));
+    }
+
+    @Test
+    void aPortFromThePlatformThatIsNotANumberStopsTheContainerWithOneClearLine() throws Exception {
+        ImageDefinition image = ImageDefinition.read(ImageDefinition.repositoryRoot(), tmp.resolve("build"));
+        Map<String, String> env = environment(image, tmp.resolve("rootfs"));
+        env.put("PORT", "http");
+        Path log = tmp.resolve("serve.log");
+        Process p = start(entrypoint(image), env, log);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isEqualTo(2);
+        assertThat(Files.readString(log)).contains("Invalid value for option '--port': 'http' is not an int");
+    }
+
+    /** The image's ENTRYPOINT as a local command line (see the class comment for what stands in for what). */
+    private static List<String> entrypoint(ImageDefinition image) {
+        List<String> argv = new ArrayList<>();
+        List<String> entrypoint = image.entrypoint();
+        argv.add(javaBinary());
+        for (int i = 1; i < entrypoint.size(); i++) {
+            String a = entrypoint.get(i);
+            argv.add(a);
+            if ((a.equals("-cp") || a.equals("--host")) && i + 1 < entrypoint.size()) {
+                i++;
+                argv.add(a.equals("-cp") ? System.getProperty("java.class.path") : loopbackFor(entrypoint.get(i)));
+            }
+        }
+        return argv;
+    }
+
+    /** The image's environment, its absolute paths under {@code rootfs}. */
+    private static Map<String, String> environment(ImageDefinition image, Path rootfs) {
+        Map<String, String> env = new HashMap<>();
+        image.environment().forEach((k, v) -> env.put(k, v.startsWith("/") ? under(rootfs, v).toString() : v));
+        return env;
     }
 
     /** A Tabby registry on loopback with one entry per model the image downloads, served from the fixtures. */
