@@ -128,6 +128,25 @@ class BatchedModelTest {
     }
 
     @Test
+    void theKvBudgetBoundsRequestsAndAdmission() throws Exception {
+        long perPosition = 2L * 6 * 64 * Float.BYTES; // 6 layers, one KV head of 64
+        var file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
+        try (var small = BatchedModel.create(file, null, new EngineOptions(1, 10, 100 * perPosition))) {
+            int[] prompt = cases.getFirst().prompt;
+            assertThatThrownBy(() -> small.submit(new GenerationRequest(prompt, 100, SamplingParams.greedy()), new Collector(1)))
+                    .isInstanceOf(ContextOverflowException.class)
+                    .hasMessageContaining("KV cache");
+            // Two requests of 60 positions each do not fit together: the second waits for the first, then runs.
+            var first = new Collector(Integer.MAX_VALUE);
+            var second = new Collector(Integer.MAX_VALUE);
+            small.submit(new GenerationRequest(prompt, 60 - prompt.length, SamplingParams.greedy()), first);
+            small.submit(new GenerationRequest(prompt, 60 - prompt.length, SamplingParams.greedy()), second);
+            assertThat(second.result()).containsExactly(first.result());
+            assertThat(second.done.get()).isEqualTo(FinishReason.LENGTH);
+        }
+    }
+
+    @Test
     void seededSamplingIsReproducible() throws Exception {
         Case c = cases.get(1);
         var params = new SamplingParams(0.8f, 40, 0.95f, 0.05f, 1.1f, 0.2f, 64, 42);
