@@ -217,7 +217,7 @@ public final class CpuBackend implements Backend {
         for (int bound = F.loopBound(len); i < bound; i += F.length()) {
             acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = MatMul.sum(acc);
         for (; i < len; i++) s += a[ao + i] * b[bo + i];
         return s;
     }

@@ -6,6 +6,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -31,6 +33,8 @@ final class MatMul {
     /** Bytes that widen to one float vector. */
     private static final VectorSpecies<Byte> BQ = L == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Short> HS = L == 16 ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = L == 16 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -95,7 +99,7 @@ final class MatMul {
                 acc = widen(w, off + 2 + k * L).mul(d).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sum(acc);
     }
 
     private static FloatVector widen(MemorySegment w, long off) {
@@ -125,7 +129,7 @@ final class MatMul {
                 acc = nibbles(lo, hi, k).mul(d).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sum(acc);
     }
 
     /** Part k (of PARTS) of the block's 32 values: the low nibbles are values 0..15, the high ones 16..31. */
@@ -149,7 +153,28 @@ final class MatMul {
     // ---- F16 and F32: the row widened to floats, plain dot products; a tail shorter than a vector is scalar ----
 
     private static void f16Row(MemorySegment w, long base, int cols, float[] row) {
-        for (int i = 0; i < cols; i++) row[i] = Float.float16ToFloat(w.get(I16, base + i * 2L));
+        int i = 0;
+        for (int bound = F.loopBound(cols); i < bound; i += L) halves(w, base + i * 2L).intoArray(row, i);
+        for (; i < cols; i++) row[i] = Float.float16ToFloat(w.get(I16, base + i * 2L));
+    }
+
+    /**
+     * L halves widened to floats exactly, with integer operations: normal numbers move their exponent from bias 15
+     * to 127; subnormals are their mantissa times 2^-24; infinities and NaNs keep an all-ones exponent.
+     */
+    private static FloatVector halves(MemorySegment w, long off) {
+        IntVector h = ((IntVector) ShortVector.fromMemorySegment(HS, w, off, LE).convertShape(VectorOperators.S2I, I, 0))
+                .and(0xFFFF);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector exponent = h.and(0x7C00);
+        IntVector mantissa = h.and(0x03FF);
+        IntVector normal = h.and(0x7FFF).add(0x1C000).lanewise(VectorOperators.LSHL, 13).or(sign);
+        IntVector special = mantissa.lanewise(VectorOperators.LSHL, 13).or(0x7F800000).or(sign);
+        FloatVector small = ((FloatVector) mantissa.convertShape(VectorOperators.I2F, F, 0)).mul(0x1p-24f);
+        IntVector smallBits = small.reinterpretAsInts().or(sign);
+        IntVector bits = normal.blend(special, exponent.compare(VectorOperators.EQ, 0x7C00))
+                .blend(smallBits, exponent.compare(VectorOperators.EQ, 0));
+        return bits.reinterpretAsFloats();
     }
 
     private static float dot(float[] row, int cols, float[] x, int xo) {
@@ -157,7 +182,7 @@ final class MatMul {
         int bound = F.loopBound(cols);
         int i = 0;
         for (; i < bound; i += L) acc = FloatVector.fromArray(F, row, i).fma(FloatVector.fromArray(F, x, xo + i), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = sum(acc);
         for (; i < cols; i++) s += row[i] * x[xo + i];
         return s;
     }
@@ -184,10 +209,10 @@ final class MatMul {
             a3 = w.fma(y, a3);
             b3 = v.fma(y, b3);
         }
-        float[] s = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
-                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD),
-                b0.reduceLanes(VectorOperators.ADD), b1.reduceLanes(VectorOperators.ADD),
-                b2.reduceLanes(VectorOperators.ADD), b3.reduceLanes(VectorOperators.ADD)};
+        float[] s = {sum(a0), sum(a1),
+                sum(a2), sum(a3),
+                sum(b0), sum(b1),
+                sum(b2), sum(b3)};
         for (; i < cols; i++) {
             for (int j = 0; j < 4; j++) {
                 s[j] += row[i] * x[xo + j * cols + i];
@@ -216,8 +241,8 @@ final class MatMul {
             a1 = w.fma(y, a1);
             b1 = v.fma(y, b1);
         }
-        float sa0 = a0.reduceLanes(VectorOperators.ADD), sa1 = a1.reduceLanes(VectorOperators.ADD);
-        float sb0 = b0.reduceLanes(VectorOperators.ADD), sb1 = b1.reduceLanes(VectorOperators.ADD);
+        float sa0 = sum(a0), sa1 = sum(a1);
+        float sb0 = sum(b0), sb1 = sum(b1);
         for (; i < cols; i++) {
             sa0 += row[i] * x[xo + i];
             sa1 += row[i] * x[x1 + i];
@@ -228,5 +253,15 @@ final class MatMul {
         out[oo + 1] = sb0;
         out[oo + stride] = sa1;
         out[oo + stride + 1] = sb1;
+    }
+
+    /**
+     * The lanes of {@code v} added in a fixed order. {@code reduceLanes} may add in a different order when compiled
+     * than when interpreted, which would make a token's logits depend on which code tier served it.
+     */
+    static float sum(FloatVector v) {
+        float s = 0f;
+        for (int i = 0; i < v.length(); i++) s += v.lane(i);
+        return s;
     }
 }

@@ -1,0 +1,68 @@
+package dev.catnap.engine.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.catnap.engine.gguf.GGUFFile;
+import dev.catnap.engine.gguf.GGUFTensor;
+import dev.catnap.engine.model.Fixtures;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class MatMulTest {
+
+    @Test
+    void halfPrecisionWeightsWidenExactly() {
+        // A 64 x 1024 F16 matrix holding every half once; x = e_c reads column c back through the vector kernel.
+        int n = 1 << 16;
+        MemorySegment all = Arena.ofAuto().allocate(n * 2L);
+        for (int i = 0; i < n; i++) all.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2L, (short) i);
+        var w = new GGUFTensor("all_halves", dev.catnap.engine.gguf.GGMLType.F16, new long[]{64, 1024}, all);
+        float[] out = new float[1024];
+        try (var backend = new CpuBackend(1)) {
+            for (int c = 0; c < 64; c++) {
+                float[] x = new float[64];
+                x[c] = 1f;
+                backend.matmul(w, x, out, 1);
+                for (int r = 0; r < 1024; r++) {
+                    if ((r & 511) >= 496) continue; // rows holding infinities and NaNs: 0 * inf is NaN
+                    assertThat(out[r]).as("half 0x%04x", r * 64 + c).isEqualTo(Float.float16ToFloat((short) (r * 64 + c)));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"q8_0", "q4_0", "f16"})
+    void everyBatchSizeGivesTheSameNumbersAsOneToken(String type) throws Exception {
+        try (GGUFFile file = GGUFFile.open(Fixtures.root().resolve("quant/quant-" + type + ".gguf"));
+             var backend = new CpuBackend(2)) {
+            GGUFTensor w = file.tensor("quant_test.weight");
+            int cols = (int) w.dim(0), rows = (int) w.dim(1);
+            float[] dense = new float[cols * rows];
+            Rows.dequantize(w, 0, dense, 0, dense.length);
+            var random = new SplittableRandom(5);
+            for (int n : new int[]{1, 2, 3, 4, 5, 9}) {
+                float[] x = new float[n * cols];
+                for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+                float[] out = new float[n * rows];
+                backend.matmul(w, x, out, n);
+                for (int t = 0; t < n; t++) {
+                    float[] one = new float[rows];
+                    float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
+                    backend.matmul(w, xt, one, 1);
+                    for (int r = 0; r < rows; r++) {
+                        assertThat(out[t * rows + r]).as("n=%d token %d row %d", n, t, r).isEqualTo(one[r]);
+                        double ref = 0;
+                        for (int c = 0; c < cols; c++) ref += (double) dense[r * cols + c] * xt[c];
+                        assertThat((double) one[r]).isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-3 * (1 + Math.abs(ref))));
+                    }
+                }
+            }
+        }
+    }
+}
