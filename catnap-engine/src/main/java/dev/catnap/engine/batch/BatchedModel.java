@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A language model behind a continuous batch. One decode thread owns the model: each step it admits waiting
@@ -29,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * between steps.
  */
 public final class BatchedModel implements LanguageModel {
-    private static final System.Logger log = System.getLogger(BatchedModel.class.getName());
+    private static final Logger log = LoggerFactory.getLogger(BatchedModel.class);
     /** Rows per forward pass: bounds the activation memory and the latency a long prompt adds to others' steps. */
     private static final int MAX_ROWS = 256;
 
@@ -70,9 +72,9 @@ public final class BatchedModel implements LanguageModel {
             backend.close();
             throw e;
         }
-        log.log(System.Logger.Level.INFO, String.format("loaded %s model %s (%d layers, context %d) on %s",
-                file.metadata().architecture(), file.path().getFileName(), decoder.config().layers(),
-                decoder.config().contextLength(), backend.description()));
+        log.info("loaded {} model {} ({} layers, context {}) on {}", file.metadata().architecture(),
+                file.path().getFileName(), decoder.config().layers(), decoder.config().contextLength(),
+                backend.description());
         return new BatchedModel(file, tokenizer, decoder, options);
     }
 
@@ -253,8 +255,8 @@ public final class BatchedModel implements LanguageModel {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
-            log.log(System.Logger.Level.ERROR, "decode step failed; ending " + (active.size() + waiting.size())
-                    + " sequences and refusing further requests", e);
+            log.error("decode step failed; ending {} sequences and refusing further requests",
+                    active.size() + waiting.size(), e);
             for (Sequence s : active) finish(s, FinishReason.ERROR, e);
             for (Sequence s : waiting) finish(s, FinishReason.ERROR, e);
             active.clear();
@@ -279,7 +281,7 @@ public final class BatchedModel implements LanguageModel {
         try {
             s.sink.finished(reason, error);
         } catch (RuntimeException e) {
-            log.log(System.Logger.Level.WARNING, "token sink failed in finished(): " + e);
+            log.warn("token sink failed in finished(): {}", e.toString());
         }
     }
 
