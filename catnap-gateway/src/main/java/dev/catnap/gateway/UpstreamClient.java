@@ -285,20 +285,23 @@ final class UpstreamClient implements AutoCloseable {
         }
     }
 
+    /** A body framed inside the connection's stream: bulk reads do the work, single-byte reads go through them. */
+    private abstract static class FramedInputStream extends InputStream {
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+    }
+
     /** Exactly {@code remaining} bytes, then end of stream; EOF before that is an error. */
-    private static final class FixedLengthInputStream extends InputStream {
+    private static final class FixedLengthInputStream extends FramedInputStream {
         private final InputStream in;
         private long remaining;
 
         FixedLengthInputStream(InputStream in, long length) {
             this.in = in;
             this.remaining = length;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
@@ -312,19 +315,13 @@ final class UpstreamClient implements AutoCloseable {
     }
 
     /** De-chunks a chunked body; what is available of a chunk is returned at once, so streams keep their timing. */
-    private static final class ChunkedInputStream extends InputStream {
+    private static final class ChunkedInputStream extends FramedInputStream {
         private final InputStream in;
         private long chunkLeft;
         private boolean finished;
 
         ChunkedInputStream(InputStream in) {
             this.in = in;
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
