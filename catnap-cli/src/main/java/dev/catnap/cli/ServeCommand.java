@@ -21,7 +21,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -210,17 +209,13 @@ final class ServeCommand implements Callable<Integer> {
         return root != null && !root.isBlank() ? Path.of(root, "events") : Path.of(System.getProperty("user.home"), ".tabby", "events");
     }
 
-    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)?");
-
     static Duration parseDuration(String text) {
-        var m = DURATION.matcher(text.strip());
-        if (!m.matches()) throw new UserError("invalid duration '" + text + "' (examples: 500ms, 30s, 2m)");
-        long n = Long.parseLong(m.group(1));
-        Duration d = switch (m.group(2) == null ? "s" : m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofSeconds(n);
-        };
+        Duration d;
+        try {
+            d = DurationConverter.parse(text);
+        } catch (picocli.CommandLine.TypeConversionException e) {
+            throw new UserError(e.getMessage());
+        }
         if (d.isZero()) throw new UserError("duration must be positive: " + text);
         return d;
     }
