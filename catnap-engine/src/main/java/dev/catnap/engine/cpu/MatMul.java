@@ -56,10 +56,34 @@ final class MatMul {
             for (int r = r0; r < r1; r++) out[r] = q4Dot(w, r * (cols / 32) * 18L, cols / 32, x, 0);
             return;
         }
-        // Two rows at a time: each activation vector loaded feeds two FMAs, each weight vector four.
+        // Four (or two) rows at a time: each activation vector loaded feeds four FMAs, each weight vector four.
         float[] row = new float[cols];
         float[] next = new float[cols];
         int r = r0;
+        if (n >= 4) {
+            float[] third = new float[cols];
+            float[] fourth = new float[cols];
+            for (; r + 4 <= r1; r += 4) {
+                widenRow(type, w, cols, r, row);
+                widenRow(type, w, cols, r + 1, next);
+                widenRow(type, w, cols, r + 2, third);
+                widenRow(type, w, cols, r + 3, fourth);
+                int t = 0;
+                for (; t + 4 <= n; t += 4) {
+                    dot4x4(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows);
+                }
+                for (; t + 2 <= n; t += 2) {
+                    dot2x2(row, next, cols, x, t * cols, out, t * rows + r, rows);
+                    dot2x2(third, fourth, cols, x, t * cols, out, t * rows + r + 2, rows);
+                }
+                for (; t < n; t++) {
+                    out[t * rows + r] = dot(row, cols, x, t * cols);
+                    out[t * rows + r + 1] = dot(next, cols, x, t * cols);
+                    out[t * rows + r + 2] = dot(third, cols, x, t * cols);
+                    out[t * rows + r + 3] = dot(fourth, cols, x, t * cols);
+                }
+            }
+        }
         for (; r + 2 <= r1; r += 2) {
             widenRow(type, w, cols, r, row);
             widenRow(type, w, cols, r + 1, next);
@@ -253,6 +277,55 @@ final class MatMul {
         out[oo + 1] = sb0;
         out[oo + stride] = sa1;
         out[oo + stride + 1] = sb1;
+    }
+
+    /** Rows r..r+3 against tokens t..t+3, the same FMAs per token and row as dot. */
+    private static void dot4x4(float[] w0, float[] w1, float[] w2, float[] w3, int cols, float[] x, int xo, float[] out,
+                               int oo, int stride) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int x1 = xo + cols, x2 = xo + 2 * cols, x3 = xo + 3 * cols;
+        int bound = F.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector v0 = FloatVector.fromArray(F, w0, i);
+            FloatVector v1 = FloatVector.fromArray(F, w1, i);
+            FloatVector v2 = FloatVector.fromArray(F, w2, i);
+            FloatVector v3 = FloatVector.fromArray(F, w3, i);
+            FloatVector y = FloatVector.fromArray(F, x, xo + i);
+            a00 = v0.fma(y, a00);
+            a10 = v1.fma(y, a10);
+            a20 = v2.fma(y, a20);
+            a30 = v3.fma(y, a30);
+            y = FloatVector.fromArray(F, x, x1 + i);
+            a01 = v0.fma(y, a01);
+            a11 = v1.fma(y, a11);
+            a21 = v2.fma(y, a21);
+            a31 = v3.fma(y, a31);
+            y = FloatVector.fromArray(F, x, x2 + i);
+            a02 = v0.fma(y, a02);
+            a12 = v1.fma(y, a12);
+            a22 = v2.fma(y, a22);
+            a32 = v3.fma(y, a32);
+            y = FloatVector.fromArray(F, x, x3 + i);
+            a03 = v0.fma(y, a03);
+            a13 = v1.fma(y, a13);
+            a23 = v2.fma(y, a23);
+            a33 = v3.fma(y, a33);
+        }
+        float[] s = {sum(a00), sum(a01), sum(a02), sum(a03), sum(a10), sum(a11), sum(a12), sum(a13),
+                sum(a20), sum(a21), sum(a22), sum(a23), sum(a30), sum(a31), sum(a32), sum(a33)};
+        float[][] ws = {w0, w1, w2, w3};
+        for (; i < cols; i++) {
+            for (int k = 0; k < 4; k++) {
+                for (int j = 0; j < 4; j++) s[k * 4 + j] += ws[k][i] * x[xo + j * cols + i];
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            for (int j = 0; j < 4; j++) out[oo + j * stride + k] = s[k * 4 + j];
+        }
     }
 
     /**
