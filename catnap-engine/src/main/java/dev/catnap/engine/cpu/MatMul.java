@@ -9,6 +9,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -72,10 +73,7 @@ final class MatMul {
                 for (; t + 4 <= n; t += 4) {
                     dot4x4(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows);
                 }
-                for (; t + 2 <= n; t += 2) {
-                    dot2x2(row, next, cols, x, t * cols, out, t * rows + r, rows);
-                    dot2x2(third, fourth, cols, x, t * cols, out, t * rows + r + 2, rows);
-                }
+                for (; t + 2 <= n; t += 2) dot4x2(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows);
                 for (; t < n; t++) {
                     out[t * rows + r] = dot(row, cols, x, t * cols);
                     out[t * rows + r + 1] = dot(next, cols, x, t * cols);
@@ -328,13 +326,60 @@ final class MatMul {
         }
     }
 
+    /** Rows r..r+3 against tokens t and t+1, the same FMAs per token and row as dot. */
+    private static void dot4x2(float[] w0, float[] w1, float[] w2, float[] w3, int cols, float[] x, int xo, float[] out,
+                               int oo, int stride) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        int x1 = xo + cols;
+        int bound = F.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector v0 = FloatVector.fromArray(F, w0, i);
+            FloatVector v1 = FloatVector.fromArray(F, w1, i);
+            FloatVector v2 = FloatVector.fromArray(F, w2, i);
+            FloatVector v3 = FloatVector.fromArray(F, w3, i);
+            FloatVector y = FloatVector.fromArray(F, x, xo + i);
+            a00 = v0.fma(y, a00);
+            a10 = v1.fma(y, a10);
+            a20 = v2.fma(y, a20);
+            a30 = v3.fma(y, a30);
+            y = FloatVector.fromArray(F, x, x1 + i);
+            a01 = v0.fma(y, a01);
+            a11 = v1.fma(y, a11);
+            a21 = v2.fma(y, a21);
+            a31 = v3.fma(y, a31);
+        }
+        float[] s = {sum(a00), sum(a01), sum(a10), sum(a11), sum(a20), sum(a21), sum(a30), sum(a31)};
+        float[][] ws = {w0, w1, w2, w3};
+        for (; i < cols; i++) {
+            for (int k = 0; k < 4; k++) {
+                for (int j = 0; j < 2; j++) s[k * 2 + j] += ws[k][i] * x[xo + j * cols + i];
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            for (int j = 0; j < 2; j++) out[oo + j * stride + k] = s[k * 2 + j];
+        }
+    }
+
     /**
-     * The lanes of {@code v} added in a fixed order. {@code reduceLanes} may add in a different order when compiled
-     * than when interpreted, which would make a token's logits depend on which code tier served it.
+     * The lanes of {@code v} added in a fixed pairwise order (halves, then quarters, ...). {@code reduceLanes} may add
+     * in a different order when compiled than when interpreted, which would make a token's logits depend on which code
+     * tier served it; rotations and lane-wise adds are exact, so this tree gives the same bits everywhere.
      */
     static float sum(FloatVector v) {
-        float s = 0f;
-        for (int i = 0; i < v.length(); i++) s += v.lane(i);
-        return s;
+        for (VectorShuffle<Float> rotate : HALVING) v = v.add(v.rearrange(rotate));
+        return v.lane(0);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static final VectorShuffle<Float>[] HALVING = halving();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] halving() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        VectorShuffle<Float>[] shuffles = new VectorShuffle[steps];
+        for (int k = 0; k < steps; k++) shuffles[k] = VectorShuffle.iota(F, L >> (k + 1), 1, true);
+        return shuffles;
     }
 }
