@@ -53,6 +53,10 @@ final class MatMul {
             for (int r = r0; r < r1; r++) out[r] = q8Dot(w, r * (cols / 32) * 34L, cols / 32, x, 0);
             return;
         }
+        if (n == 1 && type == GGMLType.F16) {
+            for (int r = r0; r < r1; r++) out[r] = f16Dot(w, r * (long) cols * 2, cols, x, 0);
+            return;
+        }
         if (n == 1 && type == GGMLType.Q4_0) {
             for (int r = r0; r < r1; r++) out[r] = q4Dot(w, r * (cols / 32) * 18L, cols / 32, x, 0);
             return;
@@ -178,6 +182,17 @@ final class MatMul {
         int i = 0;
         for (int bound = F.loopBound(cols); i < bound; i += L) halves(w, base + i * 2L).intoArray(row, i);
         for (; i < cols; i++) row[i] = Float.float16ToFloat(w.get(I16, base + i * 2L));
+    }
+
+    /** The same FMAs as widening the row with f16Row and taking dot. */
+    private static float f16Dot(MemorySegment w, long base, int cols, float[] x, int xo) {
+        FloatVector acc = FloatVector.zero(F);
+        int bound = F.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += L) acc = halves(w, base + i * 2L).fma(FloatVector.fromArray(F, x, xo + i), acc);
+        float s = sum(acc);
+        for (; i < cols; i++) s += Float.float16ToFloat(w.get(I16, base + i * 2L)) * x[xo + i];
+        return s;
     }
 
     /**
