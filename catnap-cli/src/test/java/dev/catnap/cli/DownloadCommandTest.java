@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +28,6 @@ class DownloadCommandTest {
     final byte[] gguf = new byte[200_000];
     String sha;
 
-    record Run(int exit, String out, String err) {}
 
     @BeforeEach
     void start() throws Exception {
@@ -67,17 +64,11 @@ class DownloadCommandTest {
         files.put("/models.json", json.getBytes(StandardCharsets.UTF_8));
     }
 
-    Run run(String... args) {
-        var cl = Main.commandLine();
-        var out = new StringWriter();
-        var err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
-    Run download(String... extra) {
+    CliRun download(String... extra) {
         String[] base = {"download", "--models-dir", models.toString(), "--registry", url("/models.json"), "--progress", "log", "--retries", "1"};
         String[] all = java.util.Arrays.copyOf(base, base.length + extra.length);
         System.arraycopy(extra, 0, all, base.length, extra.length);
@@ -87,18 +78,18 @@ class DownloadCommandTest {
     @Test
     void downloadsThenListsTheModelAsVerified() throws IOException {
         registry(sha, url("/sc.gguf"));
-        Run r = download("--model", "StarCoder-1B", "--kind", "completion");
+        CliRun r = download("--model", "StarCoder-1B", "--kind", "completion");
         assertThat(r.exit()).as(r.err()).isZero();
         Path entry = models.resolve("TabbyML/StarCoder-1B/ggml/model-00001-of-00001.gguf");
         assertThat(r.out()).isEqualTo("TabbyML/StarCoder-1B: downloaded and verified (0.2 MiB fetched): " + entry + System.lineSeparator());
         assertThat(Files.readAllBytes(entry)).isEqualTo(gguf);
 
         server.stop(0);
-        Run again = download("--model", "TabbyML/StarCoder-1B");
+        CliRun again = download("--model", "TabbyML/StarCoder-1B");
         assertThat(again.exit()).isZero();
         assertThat(again.out()).contains("already present and verified");
 
-        Run list = run("models", "--models-dir", models.toString());
+        CliRun list = run("models", "--models-dir", models.toString());
         assertThat(list.exit()).isZero();
         assertThat(list.out().lines().toList()).hasSize(2);
         assertThat(list.out().lines().toList().get(0)).matches("MODEL\\s+SIZE\\s+STATUS\\s+PATH");
@@ -109,7 +100,7 @@ class DownloadCommandTest {
     void checksumMismatchExitsFiveWithBothHashes() {
         String wrong = "ab".repeat(32);
         registry(wrong, url("/sc.gguf"));
-        Run r = download("--model", "StarCoder-1B");
+        CliRun r = download("--model", "StarCoder-1B");
         assertThat(r.exit()).isEqualTo(5);
         assertThat(r.err().lines().toList()).singleElement().asString()
                 .startsWith("catnap download: checksum mismatch").contains("expected sha256 " + wrong).contains("got " + sha);
@@ -120,42 +111,42 @@ class DownloadCommandTest {
     void badInputsGetOneLineAndTheirExitCodes() throws IOException {
         registry(sha, url("/sc.gguf"));
         assertThat(download("--model", "../../etc").exit()).isEqualTo(2);
-        Run abs = download("--model", "/etc/passwd");
+        CliRun abs = download("--model", "/etc/passwd");
         assertThat(abs.exit()).isEqualTo(2);
         assertThat(abs.err()).isEqualTo("catnap download: model id '/etc/passwd' looks like a path; expected Org/Name or Name" + System.lineSeparator());
 
-        Run wrongRole = download("--model", "StarCoder-1B", "--kind", "chat");
+        CliRun wrongRole = download("--model", "StarCoder-1B", "--kind", "chat");
         assertThat(wrongRole.exit()).isEqualTo(2);
         assertThat(wrongRole.err()).contains("cannot be used for chat: it has no chat_template");
 
-        Run unknown = download("--model", "Nope");
+        CliRun unknown = download("--model", "Nope");
         assertThat(unknown.exit()).isEqualTo(2);
         assertThat(unknown.err()).contains("TabbyML/Nope is not in the registry");
 
         registry(sha, url("/gone.gguf"));
-        Run network = download("--model", "StarCoder-1B");
+        CliRun network = download("--model", "StarCoder-1B");
         assertThat(network.exit()).isEqualTo(4);
         assertThat(network.err()).contains("HTTP 404");
 
         files.remove("/models.json");
-        Run noRegistry = download("--model", "Other");
+        CliRun noRegistry = download("--model", "Other");
         assertThat(noRegistry.exit()).as(noRegistry.err()).isEqualTo(2); // Other is not in the cached registry from the runs above
 
         Path fresh = models.resolve("fresh");
-        Run unavailable = run("download", "--models-dir", fresh.toString(), "--registry", url("/models.json"), "--model", "StarCoder-1B");
+        CliRun unavailable = run("download", "--models-dir", fresh.toString(), "--registry", url("/models.json"), "--model", "StarCoder-1B");
         assertThat(unavailable.exit()).isEqualTo(3);
         assertThat(unavailable.err()).contains("no cached copy");
 
         Path blocker = models.resolve("a-file");
         Files.writeString(blocker, "x");
-        Run unwritable = run("download", "--models-dir", blocker.toString(), "--registry", url("/models.json"), "--model", "StarCoder-1B");
+        CliRun unwritable = run("download", "--models-dir", blocker.toString(), "--registry", url("/models.json"), "--model", "StarCoder-1B");
         assertThat(unwritable.exit()).isEqualTo(6);
         assertThat(unwritable.err()).startsWith("catnap download: cannot create model directory");
     }
 
     @Test
     void modelsOnAnEmptyCacheSaysSo() {
-        Run r = run("models", "--models-dir", models.toString());
+        CliRun r = run("models", "--models-dir", models.toString());
         assertThat(r.exit()).isZero();
         assertThat(r.out()).isEqualTo("no models in " + models + System.lineSeparator());
     }

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The README's first command: `catnap gateway -- --model FILE` fronting this jar's own `catnap serve`. */
 class GatewayCommandTest {
-    private static final Path MODEL = InspectCommandTest.FIXTURES.resolve("models/tiny-starcoder-17m-q8_0.gguf");
+    private static final Path MODEL = CliRun.FIXTURES.resolve("models/tiny-starcoder-17m-q8_0.gguf");
     private static final Pattern LISTENING = Pattern.compile("gateway listening on http://127\\.0\\.0\\.1:(\\d+)");
 
     @TempDir
@@ -78,19 +78,19 @@ class GatewayCommandTest {
 
     @Test
     void badSettingsAreOneLineAndExitTwo() {
-        var r = InspectCommandTest.run("gateway", "--max-inputs", "0", "--state-dir", tmp.toString());
+        var r = CliRun.of("gateway", "--max-inputs", "0", "--state-dir", tmp.toString());
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err().strip()).isEqualTo("catnap gateway: max-inputs must be at least 1, got 0");
 
-        r = InspectCommandTest.run("gateway", "--readiness", "udp", "--state-dir", tmp.toString());
+        r = CliRun.of("gateway", "--readiness", "udp", "--state-dir", tmp.toString());
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err().strip()).isEqualTo("catnap gateway: readiness must be tcp or http:PATH, got udp");
 
-        r = InspectCommandTest.run("gateway", "--worker-command", "python3 -m http.server", "--state-dir", tmp.toString());
+        r = CliRun.of("gateway", "--worker-command", "python3 -m http.server", "--state-dir", tmp.toString());
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err().strip()).startsWith("catnap gateway: worker command must contain {port}");
 
-        r = InspectCommandTest.run("gateway", "--scaledown-window", "soon");
+        r = CliRun.of("gateway", "--scaledown-window", "soon");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("invalid duration 'soon'");
     }

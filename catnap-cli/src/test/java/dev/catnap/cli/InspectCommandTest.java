@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFWriter;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,23 +12,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class InspectCommandTest {
-    static final Path FIXTURES = Path.of(System.getProperty("catnap.fixtures", "../../shared/fixtures"));
+    static final Path FIXTURES = CliRun.FIXTURES;
 
-    record Run(int exit, String out, String err) {}
-
-    static Run run(String... args) {
-        var cl = Main.commandLine();
-        var out = new StringWriter();
-        var err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void describesTheTrainedStarCoderModel() {
-        Run r = run("inspect", FIXTURES.resolve("models/tiny-starcoder-17m-q8_0.gguf").toString());
+        CliRun r = run("inspect", FIXTURES.resolve("models/tiny-starcoder-17m-q8_0.gguf").toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).isEmpty();
         List<String> lines = r.out().lines().toList();
@@ -59,7 +49,7 @@ class InspectCommandTest {
                 .addTensor("a", GGMLType.Q8_0, new long[] {64, 2}, new float[128])
                 .addTensor("b", GGMLType.F32, new long[] {64}, new float[64])
                 .writeSplit(dir, "m", 1);
-        Run r = run("inspect", "--no-tensors", parts.get(1).toString());
+        CliRun r = run("inspect", "--no-tensors", parts.get(1).toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("2 parts", "context length: 32,768", "parameters:     192 (192)", "tokenizer:      none");
         assertThat(r.out()).doesNotContain("TENSOR");
@@ -67,18 +57,18 @@ class InspectCommandTest {
 
     @Test
     void badFilesGetOneReadableLine(@TempDir Path dir) throws IOException {
-        Run missing = run("inspect", dir.resolve("nope.gguf").toString());
+        CliRun missing = run("inspect", dir.resolve("nope.gguf").toString());
         assertThat(missing.exit()).isEqualTo(2);
         assertThat(missing.err().lines().toList()).singleElement().asString().startsWith("catnap inspect: file not found: ");
 
         Path junk = Files.writeString(dir.resolve("junk.gguf"), "not a model at all");
-        Run bad = run("inspect", junk.toString());
+        CliRun bad = run("inspect", junk.toString());
         assertThat(bad.exit()).isEqualTo(2);
         assertThat(bad.err().lines().toList()).singleElement().asString()
                 .startsWith("catnap inspect: " + junk + ": not a GGUF file: bad magic");
         assertThat(bad.out()).isEmpty();
 
-        Run dirArg = run("inspect", dir.toString());
+        CliRun dirArg = run("inspect", dir.toString());
         assertThat(dirArg.exit()).isEqualTo(2);
         assertThat(dirArg.err()).contains("not a regular file");
     }

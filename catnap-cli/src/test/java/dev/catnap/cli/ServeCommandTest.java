@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -22,18 +20,12 @@ import picocli.CommandLine;
 class ServeCommandTest {
     @TempDir Path tmp;
 
-    record Run(int exit, String err) {}
-
-    static Run run(String... args) {
-        var cl = Main.commandLine();
-        var err = new StringWriter();
-        cl.setOut(new PrintWriter(new StringWriter()));
-        cl.setErr(new PrintWriter(err, true));
-        return new Run(cl.execute(args), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     static Path fixture(String name) {
-        Path p = Path.of(System.getProperty("catnap.fixtures", "../../shared/fixtures")).resolve("models").resolve(name);
+        Path p = CliRun.FIXTURES.resolve("models").resolve(name);
         return Files.isRegularFile(p) ? p : Path.of(System.getProperty("user.dir")).getParent().resolveSibling("shared")
                 .resolve("fixtures").resolve("models").resolve(name);
     }
