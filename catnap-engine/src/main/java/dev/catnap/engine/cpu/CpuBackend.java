@@ -14,10 +14,15 @@ public final class CpuBackend implements Backend {
     private static final long PARALLEL_WORK = 1 << 15;
 
     private final WorkerPool pool;
+    /** Per compute thread: four widened weight rows for the matmul tiles, and attention scores. */
+    private final float[][][] rowScratch;
+    private final float[][] scoreScratch;
 
     public CpuBackend(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.pool = new WorkerPool(threads);
+        this.rowScratch = new float[threads][4][0];
+        this.scoreScratch = new float[threads][0];
     }
 
     @Override
@@ -49,10 +54,14 @@ public final class CpuBackend implements Backend {
         if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
         int size = chunks == 1 ? rows : chunkRows;
         var data = w.data();
-        pool.run(chunks, c -> {
+        pool.run(chunks, (c, worker) -> {
             int r0 = c * size;
             int r1 = Math.min(rows, r0 + size);
-            MatMul.rows(type, data, cols, rows, r0, r1, x, n, out);
+            float[][] scratch = rowScratch[worker];
+            if (scratch[0].length < cols) {
+                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[cols];
+            }
+            MatMul.rows(type, data, cols, rows, r0, r1, x, n, out, scratch);
         });
     }
 
@@ -119,7 +128,7 @@ public final class CpuBackend implements Backend {
     public void gelu(float[] x, int count) {
         int chunk = 8192;
         int chunks = (count + chunk - 1) / chunk;
-        pool.run(chunks, c -> {
+        pool.run(chunks, (c, worker) -> {
             for (int i = c * chunk, end = Math.min(count, i + chunk); i < end; i++) x[i] = Gelu.apply(x[i]);
         });
     }
@@ -170,20 +179,21 @@ public final class CpuBackend implements Backend {
         long work = 0;
         for (int t = 0; t < n; t++) work += (long) lengths[t] * outWidth * 2;
         boolean serial = work < PARALLEL_WORK;
-        pool.run(serial ? 1 : tasks, c -> {
+        pool.run(serial ? 1 : tasks, (c, worker) -> {
             int from = serial ? 0 : c;
             int to = serial ? tasks : c + 1;
             for (int task = from; task < to; task++) {
                 int t = task / heads, h = task % heads;
+                if (scoreScratch[worker].length < lengths[t]) scoreScratch[worker] = new float[Math.max(lengths[t], 256)];
                 attendOne(q, t * qWidth + qOffset + h * headDim, keys[t], values[t], lengths[t],
-                        (h / group) * headDim, kvWidth, headDim, scale, out, t * outWidth + h * headDim);
+                        (h / group) * headDim, kvWidth, headDim, scale, out, t * outWidth + h * headDim,
+                        scoreScratch[worker]);
             }
         });
     }
 
     private static void attendOne(float[] q, int qo, float[] k, float[] v, int len, int kvo, int kvWidth, int headDim,
-                                  float scale, float[] out, int oo) {
-        float[] scores = new float[len];
+                                  float scale, float[] out, int oo, float[] scores) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < len; j++) {
             float s = dot(q, qo, k, j * kvWidth + kvo, headDim) * scale;
@@ -226,7 +236,7 @@ public final class CpuBackend implements Backend {
         if ((long) n * dim < PARALLEL_WORK || n < 2) {
             for (int t = 0; t < n; t++) row.accept(t);
         } else {
-            pool.run(n, row::accept);
+            pool.run(n, (t, worker) -> row.accept(t));
         }
     }
 

@@ -47,8 +47,12 @@ final class MatMul {
         return type == GGMLType.Q8_0 || type == GGMLType.Q4_0 || type == GGMLType.F16 || type == GGMLType.F32;
     }
 
-    /** out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need cols % 32 == 0. */
-    static void rows(GGMLType type, MemorySegment w, int cols, int rows, int r0, int r1, float[] x, int n, float[] out) {
+    /**
+     * out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need cols % 32 == 0. {@code scratch}: four
+     * arrays of at least {@code cols} floats, private to the calling thread.
+     */
+    static void rows(GGMLType type, MemorySegment w, int cols, int rows, int r0, int r1, float[] x, int n, float[] out,
+                     float[][] scratch) {
         if (n == 1 && type == GGMLType.Q8_0) {
             for (int r = r0; r < r1; r++) out[r] = q8Dot(w, r * (cols / 32) * 34L, cols / 32, x, 0);
             return;
@@ -62,12 +66,12 @@ final class MatMul {
             return;
         }
         // Four (or two) rows at a time: each activation vector loaded feeds four FMAs, each weight vector four.
-        float[] row = new float[cols];
-        float[] next = new float[cols];
+        float[] row = scratch[0];
+        float[] next = scratch[1];
         int r = r0;
         if (n >= 4) {
-            float[] third = new float[cols];
-            float[] fourth = new float[cols];
+            float[] third = scratch[2];
+            float[] fourth = scratch[3];
             for (; r + 4 <= r1; r += 4) {
                 widenRow(type, w, cols, r, row);
                 widenRow(type, w, cols, r + 1, next);

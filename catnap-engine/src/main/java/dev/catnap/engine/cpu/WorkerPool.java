@@ -9,7 +9,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class WorkerPool implements AutoCloseable {
     interface Body {
-        void run(int chunk);
+        /** {@code worker} is 0 for the calling thread and 1.. for the pool's threads: an index for per-thread scratch. */
+        void run(int chunk, int worker);
     }
 
     private static final int SPIN_LIMIT = 1 << 16;
@@ -40,7 +41,7 @@ final class WorkerPool implements AutoCloseable {
     void run(int chunks, Body body) {
         if (chunks <= 0) return;
         if (workers.length == 0 || chunks == 1) {
-            for (int c = 0; c < chunks; c++) body.run(c);
+            for (int c = 0; c < chunks; c++) body.run(c, 0);
             return;
         }
         this.body = body;
@@ -53,7 +54,7 @@ final class WorkerPool implements AutoCloseable {
         for (Thread w : workers) LockSupport.unpark(w);
         Throwable mine = null;
         try {
-            drain(body, chunks);
+            drain(body, chunks, 0);
         } catch (Throwable t) {
             mine = t;
         }
@@ -64,8 +65,8 @@ final class WorkerPool implements AutoCloseable {
         if (theirs != null) rethrow(theirs);
     }
 
-    private void drain(Body body, int chunks) {
-        for (int c = nextChunk.getAndIncrement(); c < chunks; c = nextChunk.getAndIncrement()) body.run(c);
+    private void drain(Body body, int chunks, int worker) {
+        for (int c = nextChunk.getAndIncrement(); c < chunks; c = nextChunk.getAndIncrement()) body.run(c, worker);
     }
 
     private void work(int id) {
@@ -83,7 +84,7 @@ final class WorkerPool implements AutoCloseable {
             if (closed) return;
             seen = generation;
             try {
-                drain(body, chunks);
+                drain(body, chunks, id + 1);
             } catch (Throwable t) {
                 failure = t;
             } finally {
