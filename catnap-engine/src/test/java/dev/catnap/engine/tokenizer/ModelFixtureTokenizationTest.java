@@ -1,5 +1,7 @@
 package dev.catnap.engine.tokenizer;
 
+import dev.catnap.engine.model.Json;
+
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -66,9 +68,9 @@ class ModelFixtureTokenizationTest {
     @Test
     void trainedModelCasesMatchLlamaCpp() throws IOException {
         Map<String, Object> root = read("tiny-starcoder-17m-q8_0.cases.json");
-        List<Object> cases = MiniJson.array(root.get("cases"));
+        List<Object> cases = Json.array(root.get("cases"));
         assertThat(cases).hasSize(8);
-        for (Object c : cases) checkCase(starcoder, MiniJson.object(c), "tiny-starcoder " + MiniJson.object(c).get("name"));
+        for (Object c : cases) checkCase(starcoder, Json.object(c), "tiny-starcoder " + Json.object(c).get("name"));
     }
 
     @Test
@@ -84,11 +86,11 @@ class ModelFixtureTokenizationTest {
         assertThat(bert.specialTokens().cls()).isEqualTo(101);
         assertThat(bert.specialTokens().sep()).isEqualTo(102);
         for (String file : List.of("synth-bert-tiny-f32.embeddings.json", "synth-nomic-bert-tiny-f32.embeddings.json")) {
-            for (Object item : MiniJson.array(read(file).get("items"))) {
-                Map<String, Object> it = MiniJson.object(item);
+            for (Object item : Json.array(read(file).get("items"))) {
+                Map<String, Object> it = Json.object(item);
                 String text = (String) it.get("text");
                 assertThat(bert.encode(text, true, true)).as("%s: %s", file, text)
-                        .containsExactly(MiniJson.ints(it.get("token_ids")));
+                        .containsExactly(Json.ints(it.get("token_ids")));
             }
         }
     }
@@ -98,13 +100,13 @@ class ModelFixtureTokenizationTest {
         if (parseFlag == null && c.get("settings") instanceof Map<?, ?> settings) parseFlag = settings.get("parse_special");
         boolean parseSpecial = Boolean.TRUE.equals(parseFlag);
         String prompt = (String) c.get("prompt");
-        int[] promptTokens = MiniJson.ints(c.get("prompt_tokens"));
+        int[] promptTokens = Json.ints(c.get("prompt_tokens"));
         assertThat(tokenizer.encode(prompt, true, parseSpecial)).as("%s prompt tokens", what).containsExactly(promptTokens);
-        checkPieces(tokenizer, promptTokens, MiniJson.array(c.get("prompt_tokens_pieces_hex")), what + " prompt");
+        checkPieces(tokenizer, promptTokens, Json.array(c.get("prompt_tokens_pieces_hex")), what + " prompt");
 
-        int[] greedy = MiniJson.ints(c.get("greedy_tokens"));
-        checkPieces(tokenizer, greedy, MiniJson.array(c.get("greedy_tokens_pieces_hex")), what + " greedy");
-        List<Object> eog = MiniJson.array(c.get("greedy_is_eog"));
+        int[] greedy = Json.ints(c.get("greedy_tokens"));
+        checkPieces(tokenizer, greedy, Json.array(c.get("greedy_tokens_pieces_hex")), what + " greedy");
+        List<Object> eog = Json.array(c.get("greedy_is_eog"));
         for (int i = 0; i < greedy.length; i++) {
             assertThat(tokenizer.isEndOfGeneration(greedy[i])).as("%s: is %d end-of-generation", what, greedy[i])
                     .isEqualTo(eog.get(i));
@@ -127,7 +129,7 @@ class ModelFixtureTokenizationTest {
 
     private static Map<String, Object> read(String file) throws IOException {
         Path path = TokenizerFixtures.root().resolve("expected").resolve(file);
-        return MiniJson.object(MiniJson.parse(Files.readString(path)));
+        return Json.object(Json.read(path));
     }
 
     private static List<Integer> eogIds(Tokenizer tokenizer) {
