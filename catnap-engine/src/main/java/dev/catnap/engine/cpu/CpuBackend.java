@@ -43,8 +43,9 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("matmul " + w.name() + ": buffers too small for " + n + " rows");
         }
         GGMLType type = w.type();
-        if (type.isQuantized() && cols % 32 != 0) {
-            throw new IllegalArgumentException("tensor " + w.name() + ": row length " + cols + " is not a multiple of 32");
+        if (cols % type.blockSize() != 0) {
+            throw new IllegalArgumentException("tensor " + w.name() + ": row length " + cols
+                    + " is not a multiple of the " + type + " block size " + type.blockSize());
         }
         // Chunks of output rows: enough for load balance, large enough that each thread streams long runs of weights.
         int threads = pool.threads();

@@ -22,6 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * token and vector. Both paths compute the same weight values and the same FMAs in the same order, so a token's
  * result does not depend on which tokens share its batch.
  *
+ * <p>BF16 and the k-quants (Q4_K, Q5_K, Q6_K) follow the same two paths; their kernels are in {@link KQuants}.
+ *
  * <p>Activations stay float32; ggml instead rounds them to 8 bits for quantized weights, which is why logits agree
  * to about 1e-2 rather than bit for bit.
  */
@@ -44,11 +46,15 @@ final class MatMul {
     }
 
     static boolean supports(GGMLType type) {
-        return type == GGMLType.Q8_0 || type == GGMLType.Q4_0 || type == GGMLType.F16 || type == GGMLType.F32;
+        return switch (type) {
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
     }
 
     /**
-     * out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need cols % 32 == 0. {@code scratch}: four
+     * out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need whole blocks per row (cols % 32 == 0,
+     * cols % 256 == 0 for the k-quants). {@code scratch}: four
      * arrays of at least {@code cols} floats, private to the calling thread.
      */
     static void rows(GGMLType type, MemorySegment w, int cols, int rows, int r0, int r1, float[] x, int n, float[] out,
@@ -63,6 +69,22 @@ final class MatMul {
         }
         if (n == 1 && type == GGMLType.Q4_0) {
             for (int r = r0; r < r1; r++) out[r] = q4Dot(w, r * (cols / 32) * 18L, cols / 32, x, 0);
+            return;
+        }
+        if (n == 1 && type == GGMLType.BF16) {
+            for (int r = r0; r < r1; r++) out[r] = KQuants.bf16Dot(w, r * (long) cols * 2, cols, x, 0);
+            return;
+        }
+        if (n == 1 && type == GGMLType.Q4_K) {
+            for (int r = r0; r < r1; r++) out[r] = KQuants.q4kDot(w, r * (cols / 256L) * KQuants.Q4K_BYTES, cols / 256, x, 0);
+            return;
+        }
+        if (n == 1 && type == GGMLType.Q5_K) {
+            for (int r = r0; r < r1; r++) out[r] = KQuants.q5kDot(w, r * (cols / 256L) * KQuants.Q5K_BYTES, cols / 256, x, 0);
+            return;
+        }
+        if (n == 1 && type == GGMLType.Q6_K) {
+            for (int r = r0; r < r1; r++) out[r] = KQuants.q6kDot(w, r * (cols / 256L) * KQuants.Q6K_BYTES, cols / 256, x, 0);
             return;
         }
         // Four (or two) rows at a time: each activation vector loaded feeds four FMAs, each weight vector four.
@@ -113,6 +135,10 @@ final class MatMul {
             case Q4_0 -> q4Row(w, r * (cols / 32) * 18L, cols / 32, row);
             case F16 -> f16Row(w, r * (long) cols * 2, cols, row);
             case F32 -> MemorySegment.copy(w, F32, r * (long) cols * 4, row, 0, cols);
+            case BF16 -> KQuants.bf16Row(w, r * (long) cols * 2, cols, row);
+            case Q4_K -> KQuants.q4kRow(w, r * (cols / 256L) * KQuants.Q4K_BYTES, cols / 256, row);
+            case Q5_K -> KQuants.q5kRow(w, r * (cols / 256L) * KQuants.Q5K_BYTES, cols / 256, row);
+            case Q6_K -> KQuants.q6kRow(w, r * (cols / 256L) * KQuants.Q6K_BYTES, cols / 256, row);
             default -> throw new IllegalArgumentException("no matmul kernel for weight type " + type);
         }
     }

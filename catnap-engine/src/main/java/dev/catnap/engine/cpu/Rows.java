@@ -1,5 +1,6 @@
 package dev.catnap.engine.cpu;
 
+import dev.catnap.engine.gguf.Dequantize;
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFTensor;
 import java.lang.foreign.MemorySegment;
@@ -47,8 +48,15 @@ public final class Rows {
                     }
                 }
             }
+            case Q4_K, Q5_K, Q6_K -> {
+                if (first % 256 != 0 || count % 256 != 0) {
+                    throw new IllegalArgumentException("tensor " + t.name() + ": rows of " + t.type()
+                            + " must be whole super-blocks of 256");
+                }
+                Dequantize.dequantize(t.type(), s, first, dst, off, count);
+            }
             default -> throw new IllegalArgumentException("tensor " + t.name() + " has type " + t.type()
-                    + ", which this engine cannot read (supported: F32, F16, BF16, Q8_0, Q4_0)");
+                    + ", which this engine cannot read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
         }
     }
 
@@ -63,7 +71,7 @@ public final class Rows {
 
     public static boolean readable(GGMLType type) {
         return switch (type) {
-            case F32, F16, BF16, Q8_0, Q4_0 -> true;
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }

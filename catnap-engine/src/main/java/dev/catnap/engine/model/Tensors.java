@@ -24,7 +24,7 @@ final class Tensors {
         }
         if (!backend.supports(t.type())) {
             throw new IllegalArgumentException("tensor " + name + " has type " + t.type()
-                    + ", which this engine does not support yet (supported: F32, F16, Q8_0, Q4_0)");
+                    + ", which this engine does not support yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
         }
         return t;
     }
