@@ -101,7 +101,10 @@ final class GatewayCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             throw new UserError("cannot listen on " + host + ":" + port + ": " + rootMessage(e), 1);
         }
-        gateway.runUntilSignalled();
+        // any other JVM exit still stops the workers
+        Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "gateway-shutdown"));
+        Signals.awaitTermination();
+        gateway.close();
         return 0;
     }
 

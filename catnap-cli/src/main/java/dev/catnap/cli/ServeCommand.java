@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -105,12 +104,10 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Running running = start();
         log.info("listening on http://{}:{} (models loaded in {} ms)", host, running.server().port(), running.loadMillis());
-        var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            running.close();
-            stopped.countDown();
-        }));
-        stopped.await();
+        Runtime.getRuntime().addShutdownHook(new Thread(running::close, "serve-shutdown")); // any other JVM exit
+        Signals.awaitTermination();
+        running.close(); // stops accepting, lets requests in flight finish, then frees the models
+        log.info("stopped");
         return 0;
     }
 

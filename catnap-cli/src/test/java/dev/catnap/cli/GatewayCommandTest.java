@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,18 +35,18 @@ class GatewayCommandTest {
                 "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "gateway", "--port", "0", "--state-dir", tmp.toString(),
                 "--", "--model", MODEL.toString(), "--events-dir", tmp.resolve("events").toString()));
-        Process gateway = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        // output goes to a file: a pipe read while the process exits can lose its last lines
+        Path logFile = tmp.resolve("gateway.log");
+        Process gateway = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
         try {
-            BufferedReader log = new BufferedReader(new InputStreamReader(gateway.getInputStream(), StandardCharsets.UTF_8));
             int port = -1;
-            List<String> seen = new ArrayList<>();
-            for (String line; port < 0 && (line = log.readLine()) != null; ) {
-                seen.add(line);
-                Matcher m = LISTENING.matcher(line);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (port < 0 && System.nanoTime() < deadline && gateway.isAlive()) {
+                Matcher m = LISTENING.matcher(Files.readString(logFile));
                 if (m.find()) port = Integer.parseInt(m.group(1));
+                else Thread.sleep(100);
             }
-            assertThat(port).as("gateway output: %s", seen).isPositive();
-            Thread.ofVirtual().start(() -> log.lines().forEach(l -> { })); // keep draining
+            assertThat(port).as("gateway output: %s", Files.readString(logFile)).isPositive();
 
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
@@ -71,6 +69,9 @@ class GatewayCommandTest {
             assertThat(gateway.waitFor(40, TimeUnit.SECONDS)).isTrue();
             assertThat(gateway.exitValue()).isZero();
             assertThat(ProcessHandle.of(worker).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+            // the worker drained and exited cleanly on the gateway's SIGTERM
+            assertThat(Files.readString(logFile)).contains("pid " + worker + ", port").containsPattern(
+                    "worker 1 \\(pid " + worker + ", port \\d+\\) exited with code 0");
         } finally {
             gateway.destroyForcibly();
         }

@@ -112,23 +112,6 @@ public final class Gateway implements AutoCloseable {
     }
 
     /**
-     * Blocks until SIGTERM or SIGINT, then stops gracefully (see {@link #close()}) and returns, so that the caller can
-     * exit 0. Any other JVM exit still stops the workers, through a shutdown hook.
-     */
-    public void runUntilSignalled() throws InterruptedException {
-        java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
-        sun.misc.SignalHandler onSignal = sig -> Thread.ofPlatform().name("gateway-stop").start(() -> {
-            log.info("SIG{} received", sig.getName());
-            close();
-            stopped.countDown();
-        });
-        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
-        sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
-        Runtime.getRuntime().addShutdownHook(new Thread(this::close, "gateway-shutdown"));
-        stopped.await();
-    }
-
-    /**
      * Graceful stop: no new connections, in-flight requests finish (up to the drain timeout), workers are stopped,
      * then the server closes.
      */

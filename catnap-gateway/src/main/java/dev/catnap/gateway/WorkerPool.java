@@ -229,7 +229,7 @@ final class WorkerPool implements AutoCloseable {
         Worker w = new Worker(nextWorkerId++, process, Instant.now(), System.nanoTime());
         workers.add(w);
         metrics.coldStart();
-        log.info("{} starting: {}", w, String.join(" ", config.workerCommand()).replace("{port}", Integer.toString(port)));
+        log.info("{} starting: {}", w, describe(config.workerCommand(), port));
         Thread.ofVirtual().name("worker-" + w.id + "-start").start(() -> awaitReady(w));
         process.onExit().thenRun(() -> exited(w));
         return true;
@@ -276,6 +276,18 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
+    /** The command as run, with over-long arguments (class paths) shortened for the log. */
+    private static String describe(List<String> command, int port) {
+        StringBuilder sb = new StringBuilder();
+        for (String arg : command) {
+            String a = arg.replace("{port}", Integer.toString(port));
+            if (a.length() > 120) a = a.substring(0, 60) + "..." + a.substring(a.length() - 40);
+            if (!sb.isEmpty()) sb.append(' ');
+            sb.append(a);
+        }
+        return sb.toString();
+    }
+
     private static String tail(Worker w) {
         List<String> lines = w.process.stderrTail();
         if (lines.isEmpty()) return "";
@@ -300,7 +312,9 @@ final class WorkerPool implements AutoCloseable {
                     log.warn("{} exited with code {} while serving ({} requests in flight)", w, code, w.inFlight);
                     metrics.crash();
                 }
-                case STOPPING -> log.info("{} exited with code {}", w, code);
+                case STOPPING -> {
+                    if (!closing) log.info("{} exited with code {}", w, code); // on close, close() says it
+                }
             }
             w.process.closeLifeline();
             onWorkerGone.accept(w.port());
@@ -434,7 +448,7 @@ final class WorkerPool implements AutoCloseable {
         reaper.close();
         List<Thread> stops = new ArrayList<>();
         for (Worker w : all) {
-            stops.add(Thread.ofVirtual().start(() -> w.process.stop(config.drainTimeout()))); // exited() logs it
+            stops.add(Thread.ofVirtual().start(() -> log.info("{} exited with code {}", w, w.process.stop(config.drainTimeout()))));
         }
         for (Thread t : stops) {
             try {

@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
  * the models are already loaded by then, so a TCP connect is a correct readiness check.
  */
 public final class TabbyServer implements AutoCloseable {
+    static final java.time.Duration DRAIN_TIMEOUT = java.time.Duration.ofSeconds(30);
+
     private static final Logger log = LoggerFactory.getLogger(TabbyServer.class);
     static final int MAX_BODY_BYTES = 1 << 20;
     static final Set<String> ROUTES = Set.of("/v1/health", "/v1/completions", "/v1/events", "/v1/chat/completions",
@@ -64,6 +66,8 @@ public final class TabbyServer implements AutoCloseable {
             cfg.http.prefer405over404 = true; // as axum: a known path with the wrong method is 405, not 404
             cfg.jetty.host = options.host();
             cfg.jetty.port = options.port();
+            // on stop, requests in flight (a completion, a chat stream) may finish before the port closes
+            cfg.jetty.modifyServer(server -> server.setStopTimeout(DRAIN_TIMEOUT.toMillis()));
             cfg.routes.before(this::beforeEach);
             cfg.routes.get("/v1/health", ctx -> ctx.contentType("application/json").result(health));
             cfg.routes.post("/v1/health", ctx -> ctx.contentType("application/json").result(health));
@@ -123,6 +127,7 @@ public final class TabbyServer implements AutoCloseable {
     }
 
     @Override
+    /** Stops accepting, waits up to {@link #DRAIN_TIMEOUT} for requests in flight, then closes. */
     public void close() {
         app.stop();
     }
