@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Weight values are those of {@code gguf.Dequantize}, bit for bit (same float operations in the same order:
  * {@code (d*scale)*q - dmin*min} for Q4_K and Q5_K, {@code (d*scale)*q} for Q6_K), and each dot kernel runs the same
  * FMAs in the same order as widening its row and calling {@code MatMul.dot}: a token's result does not depend on the
- * batch it is in. Packed bytes are read 16 at a time, which widens to one 16-lane or two 8-lane float vectors.
+ * batch it is in. Packed bytes are read 16 at a time, which widens to one 16-lane or two 8-lane vectors.
  */
 final class KQuants {
     private static final VectorSpecies<Float> F = MatMul.F;
@@ -45,13 +45,17 @@ final class KQuants {
         return w.get(ValueLayout.JAVA_BYTE, off) & 0xFF;
     }
 
-    private static ByteVector bytes(MemorySegment w, long off) {
-        return ByteVector.fromMemorySegment(B16, w, off, LE);
+    /**
+     * Part k (of P16) of the 16 bytes at {@code off}, sign-extended to ints. The bit fields are cut out after widening:
+     * shifts of 32-bit lanes are single instructions, while x86 has no byte shifts and the JIT emulates them; cutting
+     * them out of byte vectors measured several times slower.
+     */
+    private static IntVector ints(MemorySegment w, long off, int k) {
+        return (IntVector) ByteVector.fromMemorySegment(B16, w, off, LE).convertShape(VectorOperators.B2I, I, k);
     }
 
-    /** Part k (of P16) of 16 small integers as floats. */
-    private static FloatVector part(ByteVector q, int k) {
-        return (FloatVector) q.convertShape(VectorOperators.B2F, F, k);
+    private static FloatVector floats(IntVector q) {
+        return (FloatVector) q.convertShape(VectorOperators.I2F, F, 0);
     }
 
     // ---- BF16: the upper half of a float32 ----
@@ -92,15 +96,21 @@ final class KQuants {
         return j < 4 ? u8(w, sc + j + 4) & 63 : (u8(w, sc + j + 4) >>> 4) | ((u8(w, sc + j) >>> 6) << 4);
     }
 
-    /** 16 quants (q) of a sub-block, scaled: q * d - m, dotted into acc against x[xi..xi+16). */
-    private static FloatVector fmaAffine(ByteVector q, FloatVector d, FloatVector m, float[] x, int xi, FloatVector acc) {
-        for (int k = 0; k < P16; k++) acc = part(q, k).mul(d).sub(m).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
-        return acc;
+    /**
+     * Sub-block g (0..7) of 32 values, part k (of P16) of its half c (0, 1): the low (g even) or high (g odd)
+     * nibbles of the 16 bytes at {@code qs + 32 * (g / 2) + 16 * c}.
+     */
+    private static IntVector nibbles4(MemorySegment w, long qs, int g, int c, int k) {
+        return ints(w, qs + 32L * (g >> 1) + 16L * c, k).lanewise(VectorOperators.LSHR, 4 * (g & 1)).and(0x0F);
     }
 
-    private static void storeAffine(ByteVector q, FloatVector d, FloatVector m, float[] row, int ri) {
-        for (int k = 0; k < P16; k++) part(q, k).mul(d).sub(m).intoArray(row, ri + k * L);
+    /** Q5_K's fifth bits for the same values: bit g of the qh bytes at {@code qh + 16 * c}, moved to bit 4. */
+    private static IntVector fifth(MemorySegment w, long qh, int g, int c, int k) {
+        return ints(w, qh + 16L * c, k).lanewise(VectorOperators.LSHR, g).and(1).lanewise(VectorOperators.LSHL, 4);
     }
+
+    // Loops over sub-blocks with one call site each rather than unrolled code: small enough for the hot loop to
+    // inline completely, so that no vector is boxed.
 
     static float q4kDot(MemorySegment w, long base, int blocks, float[] x, int xo) {
         FloatVector acc = FloatVector.zero(F);
@@ -108,20 +118,16 @@ final class KQuants {
             long off = base + (long) b * Q4K_BYTES;
             float d = f16(w, off);
             float dmin = f16(w, off + 2);
-            long sc = off + 4;
-            for (int j = 0; j < 4; j++) {
-                long q = off + 16 + 32L * j;
-                int xi = xo + b * 256 + 64 * j;
-                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(w, sc, 2 * j));
-                FloatVector m1 = FloatVector.broadcast(F, dmin * minK4(w, sc, 2 * j));
-                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(w, sc, 2 * j + 1));
-                FloatVector m2 = FloatVector.broadcast(F, dmin * minK4(w, sc, 2 * j + 1));
-                ByteVector p0 = bytes(w, q);
-                ByteVector p1 = bytes(w, q + 16);
-                acc = fmaAffine(p0.and((byte) 0x0F), d1, m1, x, xi, acc);
-                acc = fmaAffine(p1.and((byte) 0x0F), d1, m1, x, xi + 16, acc);
-                acc = fmaAffine(p0.lanewise(VectorOperators.LSHR, 4), d2, m2, x, xi + 32, acc);
-                acc = fmaAffine(p1.lanewise(VectorOperators.LSHR, 4), d2, m2, x, xi + 48, acc);
+            for (int g = 0; g < 8; g++) {
+                FloatVector dg = FloatVector.broadcast(F, d * scaleK4(w, off + 4, g));
+                FloatVector mg = FloatVector.broadcast(F, dmin * minK4(w, off + 4, g));
+                for (int c = 0; c < 2; c++) {
+                    int xi = xo + b * 256 + g * 32 + c * 16;
+                    for (int k = 0; k < P16; k++) {
+                        FloatVector v = floats(nibbles4(w, off + 16, g, c, k)).mul(dg).sub(mg);
+                        acc = v.fma(FloatVector.fromArray(F, x, xi + k * L), acc);
+                    }
+                }
             }
         }
         return MatMul.sum(acc);
@@ -132,27 +138,17 @@ final class KQuants {
             long off = base + (long) b * Q4K_BYTES;
             float d = f16(w, off);
             float dmin = f16(w, off + 2);
-            long sc = off + 4;
-            for (int j = 0; j < 4; j++) {
-                long q = off + 16 + 32L * j;
-                int ri = b * 256 + 64 * j;
-                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(w, sc, 2 * j));
-                FloatVector m1 = FloatVector.broadcast(F, dmin * minK4(w, sc, 2 * j));
-                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(w, sc, 2 * j + 1));
-                FloatVector m2 = FloatVector.broadcast(F, dmin * minK4(w, sc, 2 * j + 1));
-                ByteVector p0 = bytes(w, q);
-                ByteVector p1 = bytes(w, q + 16);
-                storeAffine(p0.and((byte) 0x0F), d1, m1, row, ri);
-                storeAffine(p1.and((byte) 0x0F), d1, m1, row, ri + 16);
-                storeAffine(p0.lanewise(VectorOperators.LSHR, 4), d2, m2, row, ri + 32);
-                storeAffine(p1.lanewise(VectorOperators.LSHR, 4), d2, m2, row, ri + 48);
+            for (int g = 0; g < 8; g++) {
+                FloatVector dg = FloatVector.broadcast(F, d * scaleK4(w, off + 4, g));
+                FloatVector mg = FloatVector.broadcast(F, dmin * minK4(w, off + 4, g));
+                for (int c = 0; c < 2; c++) {
+                    int ri = b * 256 + g * 32 + c * 16;
+                    for (int k = 0; k < P16; k++) {
+                        floats(nibbles4(w, off + 16, g, c, k)).mul(dg).sub(mg).intoArray(row, ri + k * L);
+                    }
+                }
             }
         }
-    }
-
-    /** Q5_K's fifth bits: bit {@code bit} of each qh byte, moved to bit 4. */
-    private static ByteVector fifth(ByteVector qh, int bit) {
-        return qh.lanewise(VectorOperators.LSHR, bit).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
     }
 
     static float q5kDot(MemorySegment w, long base, int blocks, float[] x, int xo) {
@@ -161,22 +157,16 @@ final class KQuants {
             long off = base + (long) b * Q5K_BYTES;
             float d = f16(w, off);
             float dmin = f16(w, off + 2);
-            long sc = off + 4;
-            ByteVector h0 = bytes(w, off + 16);
-            ByteVector h1 = bytes(w, off + 32);
-            for (int j = 0; j < 4; j++) {
-                long q = off + 48 + 32L * j;
-                int xi = xo + b * 256 + 64 * j;
-                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(w, sc, 2 * j));
-                FloatVector m1 = FloatVector.broadcast(F, dmin * minK4(w, sc, 2 * j));
-                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(w, sc, 2 * j + 1));
-                FloatVector m2 = FloatVector.broadcast(F, dmin * minK4(w, sc, 2 * j + 1));
-                ByteVector p0 = bytes(w, q);
-                ByteVector p1 = bytes(w, q + 16);
-                acc = fmaAffine(p0.and((byte) 0x0F).or(fifth(h0, 2 * j)), d1, m1, x, xi, acc);
-                acc = fmaAffine(p1.and((byte) 0x0F).or(fifth(h1, 2 * j)), d1, m1, x, xi + 16, acc);
-                acc = fmaAffine(p0.lanewise(VectorOperators.LSHR, 4).or(fifth(h0, 2 * j + 1)), d2, m2, x, xi + 32, acc);
-                acc = fmaAffine(p1.lanewise(VectorOperators.LSHR, 4).or(fifth(h1, 2 * j + 1)), d2, m2, x, xi + 48, acc);
+            for (int g = 0; g < 8; g++) {
+                FloatVector dg = FloatVector.broadcast(F, d * scaleK4(w, off + 4, g));
+                FloatVector mg = FloatVector.broadcast(F, dmin * minK4(w, off + 4, g));
+                for (int c = 0; c < 2; c++) {
+                    int xi = xo + b * 256 + g * 32 + c * 16;
+                    for (int k = 0; k < P16; k++) {
+                        IntVector q = nibbles4(w, off + 48, g, c, k).or(fifth(w, off + 16, g, c, k));
+                        acc = floats(q).mul(dg).sub(mg).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
+                    }
+                }
             }
         }
         return MatMul.sum(acc);
@@ -187,22 +177,16 @@ final class KQuants {
             long off = base + (long) b * Q5K_BYTES;
             float d = f16(w, off);
             float dmin = f16(w, off + 2);
-            long sc = off + 4;
-            ByteVector h0 = bytes(w, off + 16);
-            ByteVector h1 = bytes(w, off + 32);
-            for (int j = 0; j < 4; j++) {
-                long q = off + 48 + 32L * j;
-                int ri = b * 256 + 64 * j;
-                FloatVector d1 = FloatVector.broadcast(F, d * scaleK4(w, sc, 2 * j));
-                FloatVector m1 = FloatVector.broadcast(F, dmin * minK4(w, sc, 2 * j));
-                FloatVector d2 = FloatVector.broadcast(F, d * scaleK4(w, sc, 2 * j + 1));
-                FloatVector m2 = FloatVector.broadcast(F, dmin * minK4(w, sc, 2 * j + 1));
-                ByteVector p0 = bytes(w, q);
-                ByteVector p1 = bytes(w, q + 16);
-                storeAffine(p0.and((byte) 0x0F).or(fifth(h0, 2 * j)), d1, m1, row, ri);
-                storeAffine(p1.and((byte) 0x0F).or(fifth(h1, 2 * j)), d1, m1, row, ri + 16);
-                storeAffine(p0.lanewise(VectorOperators.LSHR, 4).or(fifth(h0, 2 * j + 1)), d2, m2, row, ri + 32);
-                storeAffine(p1.lanewise(VectorOperators.LSHR, 4).or(fifth(h1, 2 * j + 1)), d2, m2, row, ri + 48);
+            for (int g = 0; g < 8; g++) {
+                FloatVector dg = FloatVector.broadcast(F, d * scaleK4(w, off + 4, g));
+                FloatVector mg = FloatVector.broadcast(F, dmin * minK4(w, off + 4, g));
+                for (int c = 0; c < 2; c++) {
+                    int ri = b * 256 + g * 32 + c * 16;
+                    for (int k = 0; k < P16; k++) {
+                        IntVector q = nibbles4(w, off + 48, g, c, k).or(fifth(w, off + 16, g, c, k));
+                        floats(q).mul(dg).sub(mg).intoArray(row, ri + k * L);
+                    }
+                }
             }
         }
     }
@@ -210,25 +194,17 @@ final class KQuants {
     // ---- Q6_K: ql[128] low nibbles, qh[64] 2-bit high parts, int8 scales[16] (one per 16 values), f16 d ----
 
     /**
-     * The 16 six-bit quants (minus 32) that combine nibbles {@code lo} (low or high halves of ql bytes) with the
-     * 2-bit field at {@code shift} of the qh bytes.
+     * Values 16s..16s+15 (s = 0..15, scaled by scales[s]) of a Q6_K super-block, as quants minus 32. In ggml's layout,
+     * group g = s % 8 of half s / 8 takes the low (g < 4) or high nibbles of the 16 ql bytes at 16 * (g % 4), and
+     * bits 2 * (g / 2) and up of the 16 qh bytes at 16 * (g % 2).
      */
-    private static ByteVector six(ByteVector lo, ByteVector qh, int shift) {
-        return lo.or(qh.lanewise(VectorOperators.LSHR, shift).and((byte) 3).lanewise(VectorOperators.LSHL, 4))
-                .sub((byte) 32);
-    }
-
-    private static FloatVector fmaScaled(ByteVector q, FloatVector d, float[] x, int xi, FloatVector acc) {
-        for (int k = 0; k < P16; k++) acc = part(q, k).mul(d).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
-        return acc;
-    }
-
-    private static void storeScaled(ByteVector q, FloatVector d, float[] row, int ri) {
-        for (int k = 0; k < P16; k++) part(q, k).mul(d).intoArray(row, ri + k * L);
-    }
-
-    private static FloatVector q6Scale(MemorySegment w, long sc, int j, float d) {
-        return FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, sc + j));
+    private static IntVector six(MemorySegment w, long off, int s, int k) {
+        int half = s >> 3, g = s & 7;
+        long ql = off + 64L * half + 16L * (g & 3);
+        long qh = off + 128 + 32L * half + 16L * (g & 1);
+        IntVector lo = ints(w, ql, k).lanewise(VectorOperators.LSHR, g & 4).and(0x0F);
+        IntVector hi = ints(w, qh, k).lanewise(VectorOperators.LSHR, 2 * (g >> 1)).and(3).lanewise(VectorOperators.LSHL, 4);
+        return lo.or(hi).sub(32);
     }
 
     static float q6kDot(MemorySegment w, long base, int blocks, float[] x, int xo) {
@@ -236,21 +212,12 @@ final class KQuants {
         for (int b = 0; b < blocks; b++) {
             long off = base + (long) b * Q6K_BYTES;
             float d = f16(w, off + 208);
-            for (int h = 0; h < 2; h++) {
-                long ql = off + 64L * h;
-                long qh = off + 128 + 32L * h;
-                long sc = off + 192 + 8L * h;
-                int xi = xo + b * 256 + 128 * h;
-                ByteVector a0 = bytes(w, ql), a1 = bytes(w, ql + 16), b0 = bytes(w, ql + 32), b1 = bytes(w, ql + 48);
-                ByteVector h0 = bytes(w, qh), h1 = bytes(w, qh + 16);
-                acc = fmaScaled(six(a0.and((byte) 0x0F), h0, 0), q6Scale(w, sc, 0, d), x, xi, acc);
-                acc = fmaScaled(six(a1.and((byte) 0x0F), h1, 0), q6Scale(w, sc, 1, d), x, xi + 16, acc);
-                acc = fmaScaled(six(b0.and((byte) 0x0F), h0, 2), q6Scale(w, sc, 2, d), x, xi + 32, acc);
-                acc = fmaScaled(six(b1.and((byte) 0x0F), h1, 2), q6Scale(w, sc, 3, d), x, xi + 48, acc);
-                acc = fmaScaled(six(a0.lanewise(VectorOperators.LSHR, 4), h0, 4), q6Scale(w, sc, 4, d), x, xi + 64, acc);
-                acc = fmaScaled(six(a1.lanewise(VectorOperators.LSHR, 4), h1, 4), q6Scale(w, sc, 5, d), x, xi + 80, acc);
-                acc = fmaScaled(six(b0.lanewise(VectorOperators.LSHR, 4), h0, 6), q6Scale(w, sc, 6, d), x, xi + 96, acc);
-                acc = fmaScaled(six(b1.lanewise(VectorOperators.LSHR, 4), h1, 6), q6Scale(w, sc, 7, d), x, xi + 112, acc);
+            for (int s = 0; s < 16; s++) {
+                FloatVector ds = FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, off + 192 + s));
+                int xi = xo + b * 256 + s * 16;
+                for (int k = 0; k < P16; k++) {
+                    acc = floats(six(w, off, s, k)).mul(ds).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
+                }
             }
         }
         return MatMul.sum(acc);
@@ -260,21 +227,10 @@ final class KQuants {
         for (int b = 0; b < blocks; b++) {
             long off = base + (long) b * Q6K_BYTES;
             float d = f16(w, off + 208);
-            for (int h = 0; h < 2; h++) {
-                long ql = off + 64L * h;
-                long qh = off + 128 + 32L * h;
-                long sc = off + 192 + 8L * h;
-                int ri = b * 256 + 128 * h;
-                ByteVector a0 = bytes(w, ql), a1 = bytes(w, ql + 16), b0 = bytes(w, ql + 32), b1 = bytes(w, ql + 48);
-                ByteVector h0 = bytes(w, qh), h1 = bytes(w, qh + 16);
-                storeScaled(six(a0.and((byte) 0x0F), h0, 0), q6Scale(w, sc, 0, d), row, ri);
-                storeScaled(six(a1.and((byte) 0x0F), h1, 0), q6Scale(w, sc, 1, d), row, ri + 16);
-                storeScaled(six(b0.and((byte) 0x0F), h0, 2), q6Scale(w, sc, 2, d), row, ri + 32);
-                storeScaled(six(b1.and((byte) 0x0F), h1, 2), q6Scale(w, sc, 3, d), row, ri + 48);
-                storeScaled(six(a0.lanewise(VectorOperators.LSHR, 4), h0, 4), q6Scale(w, sc, 4, d), row, ri + 64);
-                storeScaled(six(a1.lanewise(VectorOperators.LSHR, 4), h1, 4), q6Scale(w, sc, 5, d), row, ri + 80);
-                storeScaled(six(b0.lanewise(VectorOperators.LSHR, 4), h0, 6), q6Scale(w, sc, 6, d), row, ri + 96);
-                storeScaled(six(b1.lanewise(VectorOperators.LSHR, 4), h1, 6), q6Scale(w, sc, 7, d), row, ri + 112);
+            for (int s = 0; s < 16; s++) {
+                FloatVector ds = FloatVector.broadcast(F, d * w.get(ValueLayout.JAVA_BYTE, off + 192 + s));
+                int ri = b * 256 + s * 16;
+                for (int k = 0; k < P16; k++) floats(six(w, off, s, k)).mul(ds).intoArray(row, ri + k * L);
             }
         }
     }
