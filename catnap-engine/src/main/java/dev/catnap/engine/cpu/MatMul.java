@@ -411,20 +411,22 @@ final class MatMul {
      * The lanes of {@code v} added in a fixed pairwise order (halves, then quarters, ...). {@code reduceLanes} may add
      * in a different order when compiled than when interpreted, which would make a token's logits depend on which code
      * tier served it; rotations and lane-wise adds are exact, so this tree gives the same bits everywhere.
+     *
+     * <p>Straight-line code with one constant rotation per step: a loop over an array of shuffles left the vector's
+     * exact class unknown inside the loop, so the JIT could not intrinsify the calls and boxed the accumulator of the
+     * calling kernel, which made some compilations of every quantized kernel several times slower.
      */
     static float sum(FloatVector v) {
-        for (VectorShuffle<Float> rotate : HALVING) v = v.add(v.rearrange(rotate));
+        if (L == 16) v = v.add(v.rearrange(ROTATE_8));
+        v = v.add(v.rearrange(ROTATE_4));
+        v = v.add(v.rearrange(ROTATE_2));
+        v = v.add(v.rearrange(ROTATE_1));
         return v.lane(0);
     }
 
-    @SuppressWarnings("unchecked")
-    private static final VectorShuffle<Float>[] HALVING = halving();
-
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] halving() {
-        int steps = Integer.numberOfTrailingZeros(L);
-        VectorShuffle<Float>[] shuffles = new VectorShuffle[steps];
-        for (int k = 0; k < steps; k++) shuffles[k] = VectorShuffle.iota(F, L >> (k + 1), 1, true);
-        return shuffles;
-    }
+    /** Lane i takes lane (i + n) mod L. */
+    private static final VectorShuffle<Float> ROTATE_8 = VectorShuffle.iota(F, 8, 1, true);
+    private static final VectorShuffle<Float> ROTATE_4 = VectorShuffle.iota(F, 4, 1, true);
+    private static final VectorShuffle<Float> ROTATE_2 = VectorShuffle.iota(F, 2, 1, true);
+    private static final VectorShuffle<Float> ROTATE_1 = VectorShuffle.iota(F, 1, 1, true);
 }
