@@ -8,11 +8,17 @@ package dev.catnap.engine.model;
 public interface Decoder extends AutoCloseable {
     ModelConfig config();
 
-    /** A cache for one sequence of up to {@code capacity} positions. */
-    SequenceCache newCache(int capacity);
+    /** A cache for one sequence of up to {@code capacity} positions: keys and values of every layer, in F32. */
+    default SequenceCache newCache(int capacity) {
+        ModelConfig c = config();
+        return new SequenceCache(c.layers(), capacity, c.kvWidth());
+    }
 
     /** Bytes of KV cache one position takes. */
-    long cacheBytesPerPosition();
+    default long cacheBytesPerPosition() {
+        ModelConfig c = config();
+        return 2L * c.layers() * c.kvWidth() * Float.BYTES;
+    }
 
     /**
      * Runs {@code tokens[t]} at {@code positions[t]} in {@code caches[t]}, and writes the logits of the rows listed in

@@ -55,16 +55,6 @@ final class StarCoder implements Decoder {
     }
 
     @Override
-    public SequenceCache newCache(int capacity) {
-        return new SequenceCache(c.layers(), capacity, c.kvWidth());
-    }
-
-    @Override
-    public long cacheBytesPerPosition() {
-        return 2L * c.layers() * c.kvWidth() * Float.BYTES;
-    }
-
-    @Override
     public void forward(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows, float[] logits) {
         int n = tokens.length;
         int e = c.embedding(), kv = c.kvWidth(), ff = c.feedForward(), qkvWidth = e + 2 * kv;
