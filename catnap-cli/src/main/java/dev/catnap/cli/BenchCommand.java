@@ -39,11 +39,8 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model file.")
-    Path model;
-
-    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: physical cores).")
-    Integer threads;
+    @CommandLine.Mixin
+    EngineModelOptions engine;
 
     @Option(names = "--prompt-tokens", defaultValue = "512", paramLabel = "N", description = "Prompt length for prompt processing (default ${DEFAULT-VALUE}).")
     int promptTokens;
@@ -57,7 +54,6 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(model)) throw new UserError("model file not found: " + model);
         if (promptTokens < 1) throw new UserError("--prompt-tokens must be at least 1");
         if (genTokens < 2) throw new UserError("--gen-tokens must be at least 2");
         int maxBatch = 1;
@@ -65,14 +61,10 @@ final class BenchCommand implements Callable<Integer> {
             if (b < 1 || b > 64) throw new UserError("--batch sizes must be between 1 and 64, got " + b);
             maxBatch = Math.max(maxBatch, b);
         }
-        var options = EngineOptions.defaults().withMaxSequences(maxBatch);
-        if (threads != null) {
-            if (threads < 1) throw new UserError("--threads must be at least 1");
-            options = options.withThreads(threads);
-        }
+        var options = engine.engineOptions(maxBatch);
         options = new EngineOptions(options.threads(), options.maxSequences(), Long.MAX_VALUE / 4);
         long loadStart = System.nanoTime();
-        try (LanguageModel lm = GenerateCommand.load(model, options)) {
+        try (LanguageModel lm = engine.load(LanguageModel::load, options)) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             int context = lm.contextLength();
             if (promptTokens + 1 > context) throw new UserError("--prompt-tokens exceeds the context of " + context);
@@ -104,7 +96,7 @@ final class BenchCommand implements Callable<Integer> {
                     "{\"model\":\"%s\",\"architecture\":\"%s\",\"threads\":%d,\"load_seconds\":%.2f,\"prompt_tokens\":%d,"
                             + "\"prompt_tokens_per_second\":%.2f,\"time_to_first_token_ms\":%.1f,\"gen_tokens\":%d,"
                             + "\"generation\":[%s],\"peak_rss_mib\":%.1f}",
-                    jsonEscape(model.getFileName().toString()), lm.architecture(), options.threads(), loadSeconds, promptTokens,
+                    jsonEscape(engine.model.getFileName().toString()), lm.architecture(), options.threads(), loadSeconds, promptTokens,
                     promptTokens / ttft, ttft * 1000, genTokens, String.join(",", generation), peakRssKiB() / 1024.0));
             out.flush();
         }

@@ -1,16 +1,11 @@
 package dev.catnap.cli;
 
 import dev.catnap.engine.EmbeddingModel;
-import dev.catnap.engine.EngineOptions;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code catnap embed}: one normalised embedding per input text, as JSON arrays. */
@@ -22,25 +17,17 @@ final class EmbedCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF embedding model file.")
-    Path model;
-
-    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: physical cores).")
-    Integer threads;
+    @CommandLine.Mixin
+    EngineModelOptions engine;
 
     @Parameters(arity = "1..*", paramLabel = "TEXT", description = "Texts to embed.")
     List<String> texts;
 
     @Override
     public Integer call() {
-        if (!Files.isRegularFile(model)) throw new UserError("model file not found: " + model);
-        var options = EngineOptions.defaults().withMaxSequences(1);
-        if (threads != null) {
-            if (threads < 1) throw new UserError("--threads must be at least 1");
-            options = options.withThreads(threads);
-        }
+        var options = engine.engineOptions(1);
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingModel em = load(options)) {
+        try (EmbeddingModel em = engine.load(EmbeddingModel::load, options)) {
             for (String text : texts) {
                 float[] v;
                 try {
@@ -58,15 +45,5 @@ final class EmbedCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
-    }
-
-    private EmbeddingModel load(EngineOptions options) {
-        try {
-            return EmbeddingModel.load(model, options);
-        } catch (IOException e) {
-            throw new UserError("cannot read model " + model + ": " + e.getMessage());
-        } catch (IllegalArgumentException e) {
-            throw new UserError(model.getFileName() + ": " + e.getMessage());
-        }
     }
 }

@@ -1,6 +1,5 @@
 package dev.catnap.cli;
 
-import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
 import dev.catnap.engine.LanguageModel;
@@ -9,10 +8,7 @@ import dev.catnap.engine.TokenSink;
 import dev.catnap.engine.tokenizer.SpecialTokens;
 import dev.catnap.engine.tokenizer.StreamingDecoder;
 import dev.catnap.engine.tokenizer.Tokenizer;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -32,8 +28,8 @@ final class GenerateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "FILE", description = "GGUF model file.")
-    Path model;
+    @CommandLine.Mixin
+    EngineModelOptions engine;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "Prompt text (the prefix with --suffix).")
     String prompt;
@@ -51,21 +47,13 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "Random seed for sampling (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: physical cores).")
-    Integer threads;
-
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(model)) throw new UserError("model file not found: " + model);
         if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");
         if (temperature < 0 || Float.isNaN(temperature)) throw new UserError("--temperature must be 0 or more");
-        var options = EngineOptions.defaults().withMaxSequences(1);
-        if (threads != null) {
-            if (threads < 1) throw new UserError("--threads must be at least 1");
-            options = options.withThreads(threads);
-        }
+        var options = engine.engineOptions(1);
         PrintWriter out = spec.commandLine().getOut();
-        try (LanguageModel lm = load(model, options)) {
+        try (LanguageModel lm = engine.load(LanguageModel::load, options)) {
             int[] tokens = promptTokens(lm.tokenizer(), prompt, suffix);
             SamplingParams sampling = temperature == 0 ? SamplingParams.greedy()
                     : SamplingParams.tabbyDefaults().withTemperature(temperature).withSeed(seed);
@@ -100,16 +88,6 @@ final class GenerateCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
-    }
-
-    static LanguageModel load(Path model, EngineOptions options) {
-        try {
-            return LanguageModel.load(model, options);
-        } catch (IOException e) {
-            throw new UserError("cannot read model " + model + ": " + e.getMessage());
-        } catch (IllegalArgumentException e) {
-            throw new UserError(model.getFileName() + ": " + e.getMessage());
-        }
     }
 
     /** Plain: the text with the vocabulary's BOS rule. FIM: prefix, suffix and middle markers around the two parts (PSM order). */
