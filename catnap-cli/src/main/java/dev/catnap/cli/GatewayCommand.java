@@ -99,18 +99,13 @@ final class GatewayCommand implements Callable<Integer> {
         try {
             gateway = Gateway.start(config);
         } catch (RuntimeException e) {
-            throw new UserError("cannot listen on " + host + ":" + port + ": " + rootMessage(e), 1);
+            throw UserError.cannotListen(host, port, e);
         }
         // any other JVM exit still stops the workers
         Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "gateway-shutdown"));
         Signals.awaitTermination();
         gateway.close();
         return 0;
-    }
-
-    private static String rootMessage(Throwable e) {
-        while (e.getCause() != null) e = e.getCause();
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     /** The java binary, JVM flags and jar (or class path) of this very process: the default worker is ourselves. */

@@ -80,9 +80,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--events-dir", paramLabel = "DIR", description = "Where /v1/events writes YYYY-MM-DD.json (default $TABBY_ROOT/events, else ~/.tabby/events).")
     Path eventsDir;
 
-    @Option(names = "--completion-timeout", defaultValue = "30s", paramLabel = "DURATION",
+    @Option(names = "--completion-timeout", defaultValue = "30s", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "A completion not done by then is answered 408 (default ${DEFAULT-VALUE}; e.g. 500ms, 30s, 2m).")
-    String completionTimeout;
+    Duration completionTimeout;
 
     @Option(names = "--prompt-template", paramLabel = "TEMPLATE",
             description = "FIM template with {prefix} and {suffix}, e.g. '<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>' (default: tabby.json, else the GGUF's FIM tokens).")
@@ -173,7 +173,7 @@ final class ServeCommand implements Callable<Integer> {
             try {
                 return new Running(TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id)), loaded, loadMs);
             } catch (RuntimeException e) {
-                throw new UserError("cannot listen on " + host + ":" + port + ": " + rootMessage(e), 1);
+                throw UserError.cannotListen(host, port, e);
             }
         } catch (RuntimeException | IOException | Error e) {
             closeAll(loaded);
@@ -198,23 +198,12 @@ final class ServeCommand implements Callable<Integer> {
         int queueLimit = queue != null ? queue : ServerOptions.defaultQueueLimit(parallelism);
         if (queueLimit < 0) throw new UserError("--queue must not be negative");
         return new ServerOptions(host, port, parallelism, queueLimit, secret,
-                eventsDir != null ? eventsDir : defaultEventsDir(env), parseDuration(completionTimeout), device, Version.current());
+                eventsDir != null ? eventsDir : defaultEventsDir(env), completionTimeout, device, Version.current());
     }
 
     static Path defaultEventsDir(Map<String, String> env) {
         String root = env.get("TABBY_ROOT");
         return root != null && !root.isBlank() ? Path.of(root, "events") : Path.of(System.getProperty("user.home"), ".tabby", "events");
-    }
-
-    static Duration parseDuration(String text) {
-        Duration d;
-        try {
-            d = DurationConverter.parse(text);
-        } catch (picocli.CommandLine.TypeConversionException e) {
-            throw new UserError(e.getMessage());
-        }
-        if (d.isZero()) throw new UserError("duration must be positive: " + text);
-        return d;
     }
 
     private static Optional<ModelLocation> locate(String spec, Path cache) {
@@ -232,11 +221,6 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError("cannot load model " + at.id() + " (" + at.gguf() + "): " + e.getMessage());
         }
-    }
-
-    private static String rootMessage(Throwable e) {
-        while (e.getCause() != null) e = e.getCause();
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static void closeAll(List<AutoCloseable> resources) {

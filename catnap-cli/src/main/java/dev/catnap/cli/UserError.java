@@ -13,6 +13,14 @@ final class UserError extends RuntimeException {
         this.exitCode = exitCode;
     }
 
+    /** A server that could not open its port (in use, no permission, bad address): the innermost cause says why. */
+    static UserError cannotListen(String host, int port, Throwable failure) {
+        Throwable e = failure;
+        while (e.getCause() != null) e = e.getCause();
+        String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return new UserError("cannot listen on " + host + ":" + port + ": " + why, 1);
+    }
+
     int exitCode() {
         return exitCode;
     }

@@ -55,11 +55,11 @@ class ServeCommandTest {
 
     @Test
     void durations() {
-        assertThat(ServeCommand.parseDuration("30s")).isEqualTo(Duration.ofSeconds(30));
-        assertThat(ServeCommand.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
-        assertThat(ServeCommand.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
-        assertThat(ServeCommand.parseDuration("45")).isEqualTo(Duration.ofSeconds(45));
-        assertThatThrownBy(() -> ServeCommand.parseDuration("0s")).isInstanceOf(UserError.class);
+        assertThat(DurationConverter.parse("30s")).isEqualTo(Duration.ofSeconds(30));
+        assertThat(DurationConverter.parse("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(DurationConverter.parse("2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(DurationConverter.parse("45")).isEqualTo(Duration.ofSeconds(45));
+        assertThatThrownBy(() -> DurationConverter.parse("0s")).hasMessageContaining("must be positive");
     }
 
     @Test
