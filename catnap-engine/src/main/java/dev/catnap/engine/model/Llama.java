@@ -44,8 +44,7 @@ final class Llama implements Decoder {
                     w.matrix(p + "ffn_down.weight", ff, e));
         }
         outputNorm = w.vector("output_norm.weight", e);
-        output = w.has("output.weight") ? w.matrix("output.weight", e, c.vocabSize())
-                : w.matrix("token_embd.weight", e, c.vocabSize());
+        output = w.outputHead(e, c.vocabSize());
     }
 
     @Override

@@ -45,8 +45,7 @@ final class StarCoder implements Decoder {
         }
         outputNorm = w.vector("output_norm.weight", e);
         outputNormBias = w.vector("output_norm.bias", e);
-        output = w.has("output.weight") ? w.matrix("output.weight", e, c.vocabSize())
-                : w.matrix("token_embd.weight", e, c.vocabSize());
+        output = w.outputHead(e, c.vocabSize());
     }
 
     @Override

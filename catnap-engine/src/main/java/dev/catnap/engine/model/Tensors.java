@@ -42,6 +42,11 @@ final class Tensors {
         return t;
     }
 
+    /** The output projection: {@code output.weight}, or the token embedding when the model ties them. */
+    GGUFTensor outputHead(long embedding, long vocab) {
+        return matrix(has("output.weight") ? "output.weight" : "token_embd.weight", embedding, vocab);
+    }
+
     boolean has(String name) {
         return file.tensors().containsKey(name);
     }
