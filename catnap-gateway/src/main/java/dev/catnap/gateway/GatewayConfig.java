@@ -66,9 +66,4 @@ public record GatewayConfig(
                 DEFAULT_STARTUP_TIMEOUT, 100, DEFAULT_STARTUP_TIMEOUT, new Readiness.Tcp(), Duration.ofSeconds(30), 3,
                 Duration.ofSeconds(30), stateDir);
     }
-
-    public GatewayConfig withPort(int port) {
-        return new GatewayConfig(host, port, workerCommand, maxInputs, scaledownWindow, minWorkers, maxWorkers,
-                startupTimeout, maxQueue, queueTimeout, readiness, drainTimeout, failureLimit, failureCooldown, stateDir);
-    }
 }
