@@ -28,14 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * operation, as in a server). {@code uniqueWords}: every identifier is new, so most words miss the cache and go through
  * BPE merging.
  *
- * <p>Run (annotation processing must be on to generate the JMH harness):
- * <pre>
- * mvn -B -q -o -pl catnap-engine test-compile -Dmaven.compiler.proc=full
- * mvn -B -q -o -pl catnap-engine dependency:build-classpath -Dmdep.outputFile=cp.txt -Dmdep.includeScope=test
- * java --add-modules jdk.incubator.vector -Dcatnap.fixtures=../shared/fixtures \
- *   -cp catnap-engine/target/test-classes:catnap-engine/target/classes:$(cat catnap-engine/cp.txt) \
- *   org.openjdk.jmh.Main TokenizerBenchmark -f 1 -wi 2 -i 3
- * </pre>
+ * <p>Run: {@code scripts/jmh catnap-engine TokenizerBenchmark -f 1 -wi 2 -i 3}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
