@@ -10,9 +10,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -80,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
             Timing prompt = run(lm, List.of(randomPrompt(random, vocab, promptTokens)), 1);
             double ttft = prompt.firstTokenSeconds;
 
-            List<String> generation = new ArrayList<>();
+            List<Map<String, Object>> generation = new ArrayList<>();
             for (int b : batches) {
                 List<int[]> prompts = new ArrayList<>();
                 for (int i = 0; i < b; i++) prompts.add(randomPrompt(random, vocab, GENERATION_PROMPT));
@@ -88,16 +90,25 @@ final class BenchCommand implements Callable<Integer> {
                 double seconds = t.endSeconds - t.allStartedSeconds;
                 // Tokens after each sequence's first; a random-weight model may rarely end a sequence early.
                 double tokens = t.tokens;
-                generation.add(String.format(Locale.ROOT, "{\"batch\":%d,\"tokens_per_second\":%.2f,\"per_sequence_tokens_per_second\":%.2f}",
-                        b, tokens / seconds, tokens / seconds / b));
+                Map<String, Object> g = new LinkedHashMap<>();
+                g.put("batch", b);
+                g.put("tokens_per_second", round(tokens / seconds, 2));
+                g.put("per_sequence_tokens_per_second", round(tokens / seconds / b, 2));
+                generation.add(g);
             }
             PrintWriter out = spec.commandLine().getOut();
-            out.println(String.format(Locale.ROOT,
-                    "{\"model\":\"%s\",\"architecture\":\"%s\",\"threads\":%d,\"load_seconds\":%.2f,\"prompt_tokens\":%d,"
-                            + "\"prompt_tokens_per_second\":%.2f,\"time_to_first_token_ms\":%.1f,\"gen_tokens\":%d,"
-                            + "\"generation\":[%s],\"peak_rss_mib\":%.1f}",
-                    jsonEscape(engine.model.getFileName().toString()), lm.architecture(), options.threads(), loadSeconds, promptTokens,
-                    promptTokens / ttft, ttft * 1000, genTokens, String.join(",", generation), peakRssKiB() / 1024.0));
+            Map<String, Object> report = new LinkedHashMap<>();
+            report.put("model", engine.model.getFileName().toString());
+            report.put("architecture", lm.architecture());
+            report.put("threads", options.threads());
+            report.put("load_seconds", round(loadSeconds, 2));
+            report.put("prompt_tokens", promptTokens);
+            report.put("prompt_tokens_per_second", round(promptTokens / ttft, 2));
+            report.put("time_to_first_token_ms", round(ttft * 1000, 1));
+            report.put("gen_tokens", genTokens);
+            report.put("generation", generation);
+            report.put("peak_rss_mib", round(peakRssKiB() / 1024.0, 1));
+            out.println(new ObjectMapper().writeValueAsString(report));
             out.flush();
         }
         return 0;
@@ -167,7 +178,8 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String jsonEscape(String s) {
-        return s.replace("\\", "\\\\").replace("\"", "\\\"");
+    private static double round(double v, int decimals) {
+        double scale = Math.pow(10, decimals);
+        return Math.round(v * scale) / scale;
     }
 }
