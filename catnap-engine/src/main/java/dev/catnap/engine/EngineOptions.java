@@ -1,27 +1,41 @@
 package dev.catnap.engine;
 
 /**
- * How a model runs: compute threads, how many sequences decode together, and how much memory the KV caches of all
- * sequences may take together.
+ * How a model runs: the device, compute threads (CPU), how many sequences decode together, and how much memory the
+ * KV caches of all sequences may take together.
  */
-public record EngineOptions(int threads, int maxSequences, long kvCacheBudgetBytes) {
+public record EngineOptions(int threads, int maxSequences, long kvCacheBudgetBytes, Device device) {
     public EngineOptions {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         if (maxSequences < 1) throw new IllegalArgumentException("maxSequences must be at least 1, got " + maxSequences);
         if (kvCacheBudgetBytes < 1) throw new IllegalArgumentException("kvCacheBudgetBytes must be positive");
+        java.util.Objects.requireNonNull(device, "device");
     }
 
-    /** Threads = physical cores, 10 sequences (Tabby's per-instance concurrency), 2 GiB of KV cache. */
+    /** On the CPU. */
+    public EngineOptions(int threads, int maxSequences, long kvCacheBudgetBytes) {
+        this(threads, maxSequences, kvCacheBudgetBytes, Device.CPU);
+    }
+
+    /** CPU, threads = physical cores, 10 sequences (Tabby's per-instance concurrency), 2 GiB of KV cache. */
     public static EngineOptions defaults() {
-        return new EngineOptions(physicalCores(), 10, 2L << 30);
+        return new EngineOptions(physicalCores(), 10, 2L << 30, Device.CPU);
     }
 
     public EngineOptions withThreads(int threads) {
-        return new EngineOptions(threads, maxSequences, kvCacheBudgetBytes);
+        return new EngineOptions(threads, maxSequences, kvCacheBudgetBytes, device);
     }
 
     public EngineOptions withMaxSequences(int maxSequences) {
-        return new EngineOptions(threads, maxSequences, kvCacheBudgetBytes);
+        return new EngineOptions(threads, maxSequences, kvCacheBudgetBytes, device);
+    }
+
+    public EngineOptions withKvCacheBudget(long bytes) {
+        return new EngineOptions(threads, maxSequences, bytes, device);
+    }
+
+    public EngineOptions withDevice(Device device) {
+        return new EngineOptions(threads, maxSequences, kvCacheBudgetBytes, device);
     }
 
     /**

@@ -64,17 +64,21 @@ public final class BatchedModel implements LanguageModel {
 
     /** A model over an open file with a given tokenizer; the model closes the file. */
     public static BatchedModel create(GGUFFile file, Tokenizer tokenizer, EngineOptions options) {
-        var backend = new CpuBackend(options.threads());
-        Decoder decoder;
-        try {
-            decoder = Decoders.load(file, backend);
-        } catch (RuntimeException e) {
-            backend.close();
-            throw e;
-        }
+        Decoder decoder = switch (options.device()) {
+            case CPU -> {
+                var backend = new CpuBackend(options.threads());
+                try {
+                    yield Decoders.load(file, backend);
+                } catch (RuntimeException e) {
+                    backend.close();
+                    throw e;
+                }
+            }
+            case CUDA -> throw new IllegalArgumentException("the CUDA decoder is being built");
+        };
         log.info("loaded {} model {} ({} layers, context {}) on {}", file.metadata().architecture(),
                 file.path().getFileName(), decoder.config().layers(), decoder.config().contextLength(),
-                backend.description());
+                decoder.description());
         return new BatchedModel(file, tokenizer, decoder, options);
     }
 
@@ -273,6 +277,7 @@ public final class BatchedModel implements LanguageModel {
     }
 
     private long release(Sequence s) {
+        if (s.cache != null) s.cache.close();
         s.cache = null;
         return s.positions() * decoder.cacheBytesPerPosition();
     }

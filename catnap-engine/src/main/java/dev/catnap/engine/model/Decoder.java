@@ -8,10 +8,13 @@ package dev.catnap.engine.model;
 public interface Decoder extends AutoCloseable {
     ModelConfig config();
 
+    /** Where it runs, for logs, e.g. "cpu, 2 threads, 256-bit vectors". */
+    String description();
+
     /** A cache for one sequence of up to {@code capacity} positions: keys and values of every layer, in F32. */
     default SequenceCache newCache(int capacity) {
         ModelConfig c = config();
-        return new SequenceCache(c.layers(), capacity, c.kvWidth());
+        return new HeapSequenceCache(c.layers(), capacity, c.kvWidth());
     }
 
     /** Bytes of KV cache one position takes. */

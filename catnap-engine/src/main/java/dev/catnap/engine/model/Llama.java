@@ -53,6 +53,11 @@ final class Llama implements Decoder {
     }
 
     @Override
+    public String description() {
+        return backend.description();
+    }
+
+    @Override
     public void forward(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows, float[] logits) {
         int n = tokens.length;
         int e = c.embedding(), kv = c.kvWidth(), ff = c.feedForward(), qw = c.heads() * c.headDim();
@@ -83,7 +88,7 @@ final class Llama implements Decoder {
             backend.rope(q, n, qw, 0, c.heads(), c.headDim(), positions, c.ropeBase(), neox);
             backend.rope(k, n, kv, 0, c.kvHeads(), c.headDim(), positions, c.ropeBase(), neox);
             for (int t = 0; t < n; t++) {
-                float[] kc = caches[t].keys[l], vc = caches[t].values[l];
+                float[] kc = ((HeapSequenceCache) caches[t]).keys[l], vc = ((HeapSequenceCache) caches[t]).values[l];
                 System.arraycopy(k, t * kv, kc, positions[t] * kv, kv);
                 System.arraycopy(v, t * kv, vc, positions[t] * kv, kv);
                 keys[t] = kc;

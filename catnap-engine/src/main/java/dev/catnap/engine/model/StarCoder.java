@@ -54,6 +54,11 @@ final class StarCoder implements Decoder {
     }
 
     @Override
+    public String description() {
+        return backend.description();
+    }
+
+    @Override
     public void forward(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows, float[] logits) {
         int n = tokens.length;
         int e = c.embedding(), kv = c.kvWidth(), ff = c.feedForward(), qkvWidth = e + 2 * kv;
@@ -78,7 +83,7 @@ final class StarCoder implements Decoder {
             backend.matmul(L.qkv, h, qkv, n);
             backend.addBias(qkv, n, L.qkvBias);
             for (int t = 0; t < n; t++) {
-                float[] k = caches[t].keys[l], v = caches[t].values[l];
+                float[] k = ((HeapSequenceCache) caches[t]).keys[l], v = ((HeapSequenceCache) caches[t]).values[l];
                 System.arraycopy(qkv, t * qkvWidth + e, k, positions[t] * kv, kv);
                 System.arraycopy(qkv, t * qkvWidth + e + kv, v, positions[t] * kv, kv);
                 keys[t] = k;

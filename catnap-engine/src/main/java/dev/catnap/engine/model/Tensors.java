@@ -3,34 +3,46 @@ package dev.catnap.engine.model;
 import dev.catnap.engine.backend.Backend;
 import dev.catnap.engine.cpu.Rows;
 import dev.catnap.engine.gguf.GGUFFile;
+import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFTensor;
+import java.util.function.Predicate;
 
-/** Looks up a model's tensors by their llama.cpp names and checks them as they are found. */
-final class Tensors {
+/**
+ * Looks up a model's tensors by their llama.cpp names and checks them as they are found: shapes, and whether the
+ * device that will multiply by them supports their type.
+ */
+public final class Tensors {
     private final GGUFFile file;
-    private final Backend backend;
+    private final Predicate<GGMLType> supported;
+    private final String supportedList;
 
     Tensors(GGUFFile file, Backend backend) {
+        this(file, backend::supports, "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K");
+    }
+
+    /** {@code supportedList} names the accepted matrix types in the error for any other. */
+    public Tensors(GGUFFile file, Predicate<GGMLType> supported, String supportedList) {
         this.file = file;
-        this.backend = backend;
+        this.supported = supported;
+        this.supportedList = supportedList;
     }
 
     /** A weight matrix of ggml shape [cols, rows], used in place. */
-    GGUFTensor matrix(String name, long cols, long rows) {
+    public GGUFTensor matrix(String name, long cols, long rows) {
         GGUFTensor t = require(name);
         if (t.dim(0) != cols || t.dim(1) != rows) {
             throw new IllegalArgumentException("tensor " + name + " has shape " + java.util.Arrays.toString(t.shape())
                     + ", expected [" + cols + ", " + rows + "]");
         }
-        if (!backend.supports(t.type())) {
+        if (!supported.test(t.type())) {
             throw new IllegalArgumentException("tensor " + name + " has type " + t.type()
-                    + ", which this engine does not support yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
+                    + ", which this engine does not support yet (supported: " + supportedList + ")");
         }
         return t;
     }
 
     /** A table whose rows are looked up (embeddings): any type the row reader knows. */
-    GGUFTensor table(String name, long cols, long minRows) {
+    public GGUFTensor table(String name, long cols, long minRows) {
         GGUFTensor t = require(name);
         if (t.dim(0) != cols || t.dim(1) < minRows) {
             throw new IllegalArgumentException("tensor " + name + " has shape " + java.util.Arrays.toString(t.shape())
@@ -43,16 +55,16 @@ final class Tensors {
     }
 
     /** The output projection: {@code output.weight}, or the token embedding when the model ties them. */
-    GGUFTensor outputHead(long embedding, long vocab) {
+    public GGUFTensor outputHead(long embedding, long vocab) {
         return matrix(has("output.weight") ? "output.weight" : "token_embd.weight", embedding, vocab);
     }
 
-    boolean has(String name) {
+    public boolean has(String name) {
         return file.tensors().containsKey(name);
     }
 
     /** A small vector (norm weight, bias), copied to the heap as floats. */
-    float[] vector(String name, long length) {
+    public float[] vector(String name, long length) {
         GGUFTensor t = require(name);
         if (t.elementCount() != length) {
             throw new IllegalArgumentException("tensor " + name + " has " + t.elementCount() + " values, expected " + length);
@@ -60,7 +72,7 @@ final class Tensors {
         return Rows.toFloats(t);
     }
 
-    float[] optionalVector(String name, long length) {
+    public float[] optionalVector(String name, long length) {
         return has(name) ? vector(name, length) : null;
     }
 
