@@ -8,6 +8,7 @@ import dev.catnap.engine.GenerationRequest;
 import dev.catnap.engine.LanguageModel;
 import dev.catnap.engine.TokenSink;
 import dev.catnap.engine.cpu.CpuBackend;
+import dev.catnap.engine.cuda.CudaDecoders;
 import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.gguf.GGUFMetadata;
 import dev.catnap.engine.model.Decoder;
@@ -74,7 +75,7 @@ public final class BatchedModel implements LanguageModel {
                     throw e;
                 }
             }
-            case CUDA -> throw new IllegalArgumentException("the CUDA decoder is being built");
+            case CUDA -> CudaDecoders.load(file, options);
         };
         log.info("loaded {} model {} ({} layers, context {}) on {}", file.metadata().architecture(),
                 file.path().getFileName(), decoder.config().layers(), decoder.config().contextLength(),
