@@ -166,7 +166,7 @@ public final class CudaContext implements AutoCloseable {
             throw new IllegalArgumentException("module image is empty");
         }
         boolean binary = isBinaryImage(image);
-        boolean terminate = !binary && image[image.length - 1] != 0;
+        boolean terminate = needsTerminator(image);
         MemorySegment module;
         try (Arena arena = Arena.ofConfined()) {
             // cuModuleLoadData reads the image during the call only, so a temporary copy suffices.
@@ -314,6 +314,11 @@ public final class CudaContext implements AutoCloseable {
             throw new IllegalArgumentException("cannot copy " + bytes + " bytes with a " + role + " segment of "
                     + segment.byteSize() + " bytes");
         }
+    }
+
+    /** Whether {@code image} is PTX text without its NUL terminator (cubins and fatbins are passed as they are). */
+    static boolean needsTerminator(byte[] image) {
+        return image.length > 0 && !isBinaryImage(image) && image[image.length - 1] != 0;
     }
 
     private static boolean isBinaryImage(byte[] image) {
