@@ -115,13 +115,16 @@ public final class CudaContext implements AutoCloseable {
     /** Frees pinned host memory that {@link #allocHost} returned; the segment becomes inaccessible. */
     public synchronized void freeHost(MemorySegment pinned) {
         ensureOpen();
-        Arena lifetime = pinnedAllocations.get(pinned.address());
+        long address = pinned.address();
+        Arena lifetime = pinnedAllocations.get(address);
         if (lifetime == null || !pinned.scope().equals(lifetime.scope())) {
-            throw new IllegalArgumentException("host segment at 0x" + Long.toHexString(pinned.address())
+            throw new IllegalArgumentException("host segment at 0x" + Long.toHexString(address)
                     + " was not allocated by this context's allocHost, or is already freed");
         }
-        pinnedAllocations.remove(pinned.address());
-        releasePinned(pinned.address(), lifetime);
+        // The arena closes first: while another thread still uses the segment that fails, and nothing is freed.
+        lifetime.close();
+        pinnedAllocations.remove(address);
+        check(driver.cuMemFreeHost(MemorySegment.ofAddress(address)), "cuMemFreeHost(0x" + Long.toHexString(address) + ")");
     }
 
     /**
