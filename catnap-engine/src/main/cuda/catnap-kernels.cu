@@ -26,11 +26,11 @@ extern "C" __global__ void matvec_q4_0_n4(MATMUL_PARAMS) { matvec<GGML_Q4_0, 4>(
 extern "C" __global__ void matvec_q4_0_n8(MATMUL_PARAMS) { matvec<GGML_Q4_0, 8>(MATMUL_ARGS); }
 extern "C" __global__ void matvec_q4_0_n16(MATMUL_PARAMS) { matvec<GGML_Q4_0, 16>(MATMUL_ARGS); }
 
-// Prompt products (more than 16 rows).
-extern "C" __global__ void matmul_f32(MATMUL_PARAMS) { matmul_tiled<GGML_F32>(MATMUL_ARGS); }
-extern "C" __global__ void matmul_f16(MATMUL_PARAMS) { matmul_tiled<GGML_F16>(MATMUL_ARGS); }
-extern "C" __global__ void matmul_q8_0(MATMUL_PARAMS) { matmul_tiled<GGML_Q8_0>(MATMUL_ARGS); }
-extern "C" __global__ void matmul_q4_0(MATMUL_PARAMS) { matmul_tiled<GGML_Q4_0>(MATMUL_ARGS); }
+// Prompt products (more than 16 rows), on tensor cores.
+extern "C" __global__ void matmul_f32(MATMUL_PARAMS) { matmul_tensor_cores<GGML_F32>(MATMUL_ARGS); }
+extern "C" __global__ void matmul_f16(MATMUL_PARAMS) { matmul_tensor_cores<GGML_F16>(MATMUL_ARGS); }
+extern "C" __global__ void matmul_q8_0(MATMUL_PARAMS) { matmul_tensor_cores<GGML_Q8_0>(MATMUL_ARGS); }
+extern "C" __global__ void matmul_q4_0(MATMUL_PARAMS) { matmul_tensor_cores<GGML_Q4_0>(MATMUL_ARGS); }
 
 // Embedding rows (token or position tables) by id, decoded to F32; with accumulate, added to what `out` holds.
 extern "C" __global__ void embed_f32(EMBED_PARAMS) { embed_row<GGML_F32>(EMBED_ARGS); }

@@ -2,8 +2,23 @@
 // registers; activations and the KV cache are F32 so that the CUDA path computes what the CPU backend computes.
 #pragma once
 
-#ifndef CATNAP_EMU
 #include <cuda_fp16.h>
+#include <mma.h>
+
+#ifndef CATNAP_EMU
+#define SHARED_ALIGN __align__(128)
+#else
+// The tests' host emulator: arrays are aligned by their type, and its fragments do not care about alignment.
+#define SHARED_ALIGN
+#endif
+using namespace nvcuda;
+typedef __half half;
+
+#if defined(CATNAP_EMU) && !defined(CATNAP_EMU_HAS_FLOAT4)
+// The host emulator of the tests compiles these sources as C++; CUDA's vector type is all it lacks here.
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
 #endif
 
 typedef unsigned char u8;

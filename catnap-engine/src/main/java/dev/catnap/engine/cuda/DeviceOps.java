@@ -10,7 +10,10 @@ import java.util.Map;
  * sequence of these calls replays correctly for any batch of the same shape.
  */
 final class DeviceOps {
-    /** Rows up to which a product streams the weights once for all rows (matvec); above it, tiles (matmul). */
+    /**
+     * Rows up to which a product streams the weights once for all rows (matvec, F32); above it, 64x64 tiles on
+     * tensor cores with F16 inputs (matmul).
+     */
     static final int MATVEC_MAX_ROWS = 16;
     private static final int[] MATVEC_BUCKETS = {1, 2, 4, 8, 16};
     private static final int MATVEC_WARPS = 4;
@@ -57,10 +60,13 @@ final class DeviceOps {
         if (n <= MATVEC_MAX_ROWS) {
             int bucket = 0;
             while (MATVEC_BUCKETS[bucket] < n) bucket++;
-            stream.launch(matvec.get(w.type())[bucket], ceilDiv(w.rows(), MATVEC_WARPS), 1, 1, MATVEC_WARPS * 32,
+            // Weight rows per warp, as MatvecShape in matmul.cuh: two once four or more activation rows share them.
+            int rowsPerWarp = MATVEC_BUCKETS[bucket] >= 4 ? 2 : 1;
+            stream.launch(matvec.get(w.type())[bucket], ceilDiv(w.rows(), MATVEC_WARPS * rowsPerWarp), 1, 1,
+                    MATVEC_WARPS * 32,
                     w.pointer(), x, out, bias, w.cols(), w.rows(), n, epilogue);
         } else {
-            stream.launch(matmul.get(w.type()), ceilDiv(w.rows(), TILE), ceilDiv(n, TILE), 1, 256,
+            stream.launch(matmul.get(w.type()), ceilDiv(w.rows(), TILE), ceilDiv(n, TILE), 1, 128,
                     w.pointer(), x, out, bias, w.cols(), w.rows(), n, epilogue);
         }
     }

@@ -1,0 +1,105 @@
+package dev.catnap.engine.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.catnap.engine.cpu.CpuBackend;
+import dev.catnap.engine.gguf.GGUFFile;
+import dev.catnap.engine.model.Decoder;
+import dev.catnap.engine.model.Decoders;
+import dev.catnap.engine.model.Fixtures;
+import dev.catnap.engine.model.SequenceCache;
+import dev.catnap.engine.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The CUDA decoder, kernels included, run on the CPU emulator of the driver and of CUDA's execution model, against
+ * the CPU decoder. This checks the Java side (uploads, step inputs, graph capture and replay, caches) and the
+ * kernels' arithmetic; it says nothing of speed, and the emulator runs a warp's lanes one after another, so races
+ * that only real hardware would show are out of its reach (see CudaDecoderGpuTest).
+ */
+@Timeout(300)
+class CudaDecoderEmulatedTest {
+    private static Path driver;
+
+    @BeforeAll
+    static void emulator() {
+        driver = CudaEmulator.library();
+    }
+
+    static Decoder onEmulator(GGUFFile file, int maxSequences) {
+        return CudaDecoders.load(file, Decoders.config(file), Cuda.open(driver, 0), CudaKernelsImage.required(),
+                maxSequences);
+    }
+
+    /**
+     * Decode steps (up to 16 rows) multiply in F32 like the CPU decoder: observed differences are summation order
+     * and expf against Math.exp (observed up to 2.1e-5, on Q4_0, whose CPU kernel scales whole blocks; logits are
+     * of order 1). Prompt steps of more than 16 rows run on (emulated) tensor cores with activations rounded to F16:
+     * observed up to 4.4e-4. The bounds leave a margin without hiding a wrong row, position or cache.
+     */
+    @ParameterizedTest
+    @CsvSource({
+            "synth-starcoder-tiny-f32, 2e-3, 1e-4",
+            "synth-starcoder-tiny-q8_0, 2e-3, 1e-4",
+            "synth-starcoder-tiny-q4_0, 2e-3, 1e-4",
+            "synth-qwen2-tiny-q8_0, 2e-3, 1e-4",
+    })
+    void logitsAgreeWithTheCpuDecoder(String name, float promptTolerance, float decodeTolerance) throws Exception {
+        try (GGUFFile file = GGUFFile.open(Fixtures.model(name + ".gguf"));
+             Decoder cpu = Decoders.load(file, new CpuBackend(1));
+             Decoder cuda = onEmulator(file, 4)) {
+            int vocab = cpu.config().vocabSize();
+            assertThat(DecoderAgreement.prefill(cpu, cuda, DecoderAgreement.tokens(24, 1, Math.min(vocab, 5000))))
+                    .as("a 24-row prompt step (tensor-core products)").isLessThanOrEqualTo(promptTolerance);
+            assertThat(DecoderAgreement.decode(cpu, cuda, 2, 4, 3))
+                    .as("2 sequences decoding together (captured graph, then replays)").isLessThanOrEqualTo(decodeTolerance);
+        }
+    }
+
+    @Test
+    void greedyTokensOfTheTrainedModelAreTheCpuDecodersTokens() throws Exception {
+        try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
+             Decoder cpu = Decoders.load(file, new CpuBackend(1));
+             Decoder cuda = onEmulator(file, 1)) {
+            int[] prompt = Tokenizer.fromGGUF(file.metadata()).encode("def fibonacci(n):\n    ", false, false);
+            assertThat(DecoderAgreement.greedy(cuda, prompt, 16)).isEqualTo(DecoderAgreement.greedy(cpu, prompt, 16));
+        }
+    }
+
+    @Test
+    void badRowsAreRefusedBeforeAnythingRuns() throws Exception {
+        try (GGUFFile file = GGUFFile.open(Fixtures.model("synth-starcoder-tiny-q8_0.gguf"));
+             Decoder cpu = Decoders.load(file, new CpuBackend(1));
+             Decoder cuda = onEmulator(file, 1);
+             SequenceCache heap = cpu.newCache(4);
+             SequenceCache device = cuda.newCache(4)) {
+            float[] logits = new float[cuda.config().vocabSize()];
+            assertThatThrownBy(() -> cuda.forward(new int[]{1}, new int[]{0}, new SequenceCache[]{heap}, new int[]{0}, logits))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not made by this decoder");
+            assertThatThrownBy(() -> cuda.forward(new int[]{1}, new int[]{4}, new SequenceCache[]{device}, new int[]{0}, logits))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside its cache of 4 positions");
+            assertThatThrownBy(() -> cuda.forward(new int[]{1}, new int[]{0}, new SequenceCache[]{device}, new int[]{1}, logits))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("logit row 1");
+        }
+    }
+
+    @Test
+    void closingTheDecoderGivesItsDeviceMemoryBack() throws Exception {
+        try (CudaContext observer = Cuda.open(driver, 0);
+             GGUFFile file = GGUFFile.open(Fixtures.model("synth-starcoder-tiny-q8_0.gguf"))) {
+            long before = observer.freeMemory();
+            Decoder cuda = onEmulator(file, 2);
+            SequenceCache cache = cuda.newCache(64);
+            assertThat(observer.freeMemory()).isLessThan(before - file.tensors().get("token_embd.weight").data().byteSize());
+            cache.close();
+            cuda.close();
+            assertThat(observer.freeMemory()).isEqualTo(before);
+        }
+    }
+}
