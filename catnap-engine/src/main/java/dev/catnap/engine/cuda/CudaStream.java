@@ -115,9 +115,9 @@ final class CudaStream implements AutoCloseable, ContextResource {
     }
 
     /**
-     * Starts recording instead of running: work queued from now until {@link #endCapture()} becomes a graph. Capture is
-     * thread-local, so other threads may keep using CUDA meanwhile, but this thread must not call synchronous
-     * operations (the context's copies, synchronize) until the capture ends.
+     * Starts recording instead of running: work queued from now until {@link #endCapture()} becomes a graph. Until
+     * the capture ends, no thread may use the context's synchronous operations (copies, synchronize): they run on the
+     * legacy stream, which this blocking stream's capture makes unusable (CUDA_ERROR_STREAM_CAPTURE_IMPLICIT).
      */
     void beginCapture() {
         ensureOpen();
