@@ -4,7 +4,9 @@
 #
 #   build.sh OUT_DIR [KERNEL.cu...]
 #
-# Environment: CXX (default g++), CUDA_HOME (default /usr/local/cuda; only its include/cuda.h is used).
+# Environment: CXX (default g++), CUDA_HOME (default /usr/local/cuda; only its include/cuda.h is used),
+# CATNAP_EMU_CXXFLAGS (appended to every compile, e.g. "-O0 -g" to step through a kernel in gdb; changing it
+# rebuilds everything).
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -36,7 +38,23 @@ done
 exec 9>"$OUT/.lock"
 flock 9
 
-COMMON=(-std=c++17 -O2 -g0 -fPIC -fvisibility=hidden -fdiagnostics-color=never -pthread)
+# shellcheck disable=SC2206 # word splitting of the user's flags is intended
+# Thread-local storage must stay in the dynamic model: __shared__ arrays are thread_local, and initial-exec would
+# demand the whole TLS segment (all kernels' shared memory) from glibc's small static TLS reserve, which makes
+# dlopen fail in the JVM. TLS descriptors (gnu2) make the dynamic model's accesses cheap on x86-64.
+TLS_FLAGS=()
+[[ $(uname -m) == x86_64 ]] && TLS_FLAGS=(-mtls-dialect=gnu2)
+COMMON=(-std=c++17 -O2 -g0 -fPIC -fvisibility=hidden -fdiagnostics-color=never -pthread "${TLS_FLAGS[@]}"
+    ${CATNAP_EMU_CXXFLAGS:-})
+
+# Objects only know their input files' times, so a change of compiler or flags must discard them.
+echo "$CXX ${COMMON[*]}" >"$OUT/flags.tmp"
+if ! cmp -s "$OUT/flags.tmp" "$OUT/flags.txt" 2>/dev/null; then
+    rm -f "$OUT"/obj/*.o "$LIB"
+    mv "$OUT/flags.tmp" "$OUT/flags.txt"
+else
+    rm -f "$OUT/flags.tmp"
+fi
 
 # True when $1 (an object) is missing or older than anything its depfile $2 lists, or than this script.
 stale() {
