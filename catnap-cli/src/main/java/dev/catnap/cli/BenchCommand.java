@@ -1,11 +1,11 @@
 package dev.catnap.cli;
 
-import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
 import dev.catnap.engine.LanguageModel;
 import dev.catnap.engine.SamplingParams;
 import dev.catnap.engine.TokenSink;
+import dev.catnap.engine.cuda.CudaDevice;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -44,6 +44,9 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Mixin
     EngineModelOptions engine;
 
+    @CommandLine.Mixin
+    DeviceOption device;
+
     @Option(names = "--prompt-tokens", defaultValue = "512", paramLabel = "N", description = "Prompt length for prompt processing (default ${DEFAULT-VALUE}).")
     int promptTokens;
 
@@ -64,7 +67,8 @@ final class BenchCommand implements Callable<Integer> {
             maxBatch = Math.max(maxBatch, b);
         }
         var options = engine.engineOptions(maxBatch);
-        options = new EngineOptions(options.threads(), options.maxSequences(), Long.MAX_VALUE / 4);
+        List<CudaDevice> gpus = device.gpus();
+        options = options.withKvCacheBudget(Long.MAX_VALUE / 4).withDevice(device.device);
         long loadStart = System.nanoTime();
         try (LanguageModel lm = engine.load(LanguageModel::load, options)) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
@@ -100,6 +104,9 @@ final class BenchCommand implements Callable<Integer> {
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("model", engine.model.getFileName().toString());
             report.put("architecture", lm.architecture());
+            report.put("device", options.device().label());
+            // The engine runs on the driver's first device.
+            if (!gpus.isEmpty()) report.put("gpu", gpus.getFirst().name());
             report.put("threads", options.threads());
             report.put("load_seconds", round(loadSeconds, 2));
             report.put("prompt_tokens", promptTokens);

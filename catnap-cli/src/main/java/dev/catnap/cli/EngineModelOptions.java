@@ -1,6 +1,8 @@
 package dev.catnap.cli;
 
+import dev.catnap.engine.Device;
 import dev.catnap.engine.EngineOptions;
+import dev.catnap.engine.cuda.CudaException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,6 +39,9 @@ final class EngineModelOptions {
             throw new UserError("cannot read model " + model + ": " + e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new UserError(model.getFileName() + ": " + e.getMessage());
+        } catch (IllegalStateException | UnsupportedOperationException | CudaException e) {
+            if (options.device() == Device.CPU) throw e;
+            throw DeviceOption.loadFailure(options.device(), e);
         }
     }
 }

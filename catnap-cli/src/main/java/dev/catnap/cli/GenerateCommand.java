@@ -31,6 +31,9 @@ final class GenerateCommand implements Callable<Integer> {
     @CommandLine.Mixin
     EngineModelOptions engine;
 
+    @CommandLine.Mixin
+    DeviceOption device;
+
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "Prompt text (the prefix with --suffix).")
     String prompt;
 
@@ -52,6 +55,8 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxTokens < 1) throw new UserError("--max-tokens must be at least 1");
         if (temperature < 0 || Float.isNaN(temperature)) throw new UserError("--temperature must be 0 or more");
         var options = engine.engineOptions(1);
+        device.gpus();
+        options = options.withDevice(device.device);
         PrintWriter out = spec.commandLine().getOut();
         try (LanguageModel lm = engine.load(LanguageModel::load, options)) {
             int[] tokens = promptTokens(lm.tokenizer(), prompt, suffix);

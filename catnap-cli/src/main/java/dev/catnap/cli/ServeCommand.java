@@ -1,8 +1,11 @@
 package dev.catnap.cli;
 
+import dev.catnap.engine.Device;
 import dev.catnap.engine.EmbeddingModel;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.LanguageModel;
+import dev.catnap.engine.cuda.CudaDevice;
+import dev.catnap.engine.cuda.CudaException;
 import dev.catnap.registry.ModelsDir;
 import dev.catnap.server.ChatModel;
 import dev.catnap.server.ChatTemplate;
@@ -22,6 +25,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -54,8 +58,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "${env:PORT:-8080}", description = "Port to listen on (default $PORT, else 8080; 0 picks a free one).")
     int port;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "Compute device; the Java engine runs on: cpu (default).")
-    String device;
+    @CommandLine.Mixin
+    DeviceOption device;
 
     @Option(names = "--parallelism", defaultValue = "10", paramLabel = "N",
             description = "Generations per model that run together in the engine's batch (default ${DEFAULT-VALUE}).")
@@ -127,6 +131,8 @@ final class ServeCommand implements Callable<Integer> {
         Optional<ModelLocation> completionAt = locate(model, cache);
         Optional<ModelLocation> chatAt = locate(chatModel, cache);
         Optional<ModelLocation> embeddingAt = locate(embeddingModel, cache);
+        EngineOptions embeddingEngine = engine; // embedding models have no CUDA path
+        engine = engine.withDevice(device.device);
 
         long start = System.nanoTime();
         List<AutoCloseable> loaded = new ArrayList<>();
@@ -164,7 +170,7 @@ final class ServeCommand implements Callable<Integer> {
             }
             if (embeddingAt.isPresent()) {
                 try {
-                    loaded.add(EmbeddingModel.load(embeddingAt.get().gguf(), engine));
+                    loaded.add(EmbeddingModel.load(embeddingAt.get().gguf(), embeddingEngine));
                 } catch (IllegalArgumentException e) {
                     throw new UserError("cannot load embedding model " + embeddingAt.get().id() + ": " + e.getMessage());
                 }
@@ -181,8 +187,8 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
+    /** Checks the flags, then (for cuda) asks the driver for the GPUs that /v1/health names. */
     private ServerOptions options(Map<String, String> env) {
-        if (!device.equals("cpu")) throw new UserError("--device " + device + " is not supported: Catnap's engine runs on cpu");
         if (parallelism < 1) throw new UserError("--parallelism must be at least 1");
         if (port < 0 || port > 65535) throw new UserError("--port must be in 0..65535");
         if (token != null && tokenFile != null) throw new UserError("give --token or --token-file, not both");
@@ -197,8 +203,9 @@ final class ServeCommand implements Callable<Integer> {
         if (secret.isPresent() && secret.get().isEmpty()) throw new UserError("the token is empty");
         int queueLimit = queue != null ? queue : ServerOptions.defaultQueueLimit(parallelism);
         if (queueLimit < 0) throw new UserError("--queue must not be negative");
+        List<String> gpus = device.gpus().stream().map(CudaDevice::name).toList();
         return new ServerOptions(host, port, parallelism, queueLimit, secret,
-                eventsDir != null ? eventsDir : defaultEventsDir(env), completionTimeout, device, Version.current());
+                eventsDir != null ? eventsDir : defaultEventsDir(env), completionTimeout, device.device.label(), Version.current(), gpus);
     }
 
     static Path defaultEventsDir(Map<String, String> env) {
@@ -220,6 +227,9 @@ final class ServeCommand implements Callable<Integer> {
             return LanguageModel.load(at.gguf(), engine);
         } catch (IllegalArgumentException e) {
             throw new UserError("cannot load model " + at.id() + " (" + at.gguf() + "): " + e.getMessage());
+        } catch (IllegalStateException | UnsupportedOperationException | CudaException e) {
+            if (engine.device() == Device.CPU) throw e;
+            throw DeviceOption.loadFailure(engine.device(), e);
         }
     }
 

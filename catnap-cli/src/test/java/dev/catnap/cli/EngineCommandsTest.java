@@ -1,11 +1,15 @@
 package dev.catnap.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import dev.catnap.engine.cuda.Cuda;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -107,10 +111,27 @@ class EngineCommandsTest {
         assertThat(r.exit).as(r.err).isZero();
         assertThat(r.out.strip()).startsWith("{").endsWith("}")
                 .contains("\"prompt_tokens_per_second\":", "\"time_to_first_token_ms\":", "\"batch\":1", "\"batch\":3",
-                        "\"peak_rss_mib\":");
+                        "\"peak_rss_mib\":", "\"device\":\"cpu\"")
+                .doesNotContain("\"gpu\"");
         var bad = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--batch", "0");
         assertThat(bad.exit).isEqualTo(2);
         assertThat(bad.err).contains("--batch");
+    }
+
+    @Test
+    void cudaWithoutAGpuIsOneLineForGenerateAndBench() {
+        assumeFalse(Cuda.probe().available(), "this machine has a CUDA GPU");
+        for (String command : new String[] {"generate --prompt x", "bench --gen-tokens 2"}) {
+            List<String> args = new ArrayList<>(List.of(command.split(" ")));
+            args.addAll(List.of("--model", model("synth-starcoder-tiny-q8_0.gguf"), "--device", "cuda"));
+            var r = run(args.toArray(String[]::new));
+            assertThat(r.exit).as(command).isNotZero();
+            assertThat(r.err).as(command).startsWith("catnap " + args.getFirst() + ": --device cuda: ").hasLineCount(1);
+            assertThat(r.out).as(command).isEmpty();
+        }
+        var tpu = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--device", "tpu");
+        assertThat(tpu.exit).isEqualTo(2);
+        assertThat(tpu.err).contains("unknown device 'tpu' (choose cpu or cuda)");
     }
 
     private static Path fixtures() {

@@ -2,8 +2,10 @@ package dev.catnap.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.catnap.engine.cuda.Cuda;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,7 +45,9 @@ class ServeCommandTest {
     @Test
     void badFlagsAreOneReadableLine() throws Exception {
         assertThat(run("serve").err()).contains("--model").contains("--chat-model");
-        assertThat(run("serve", "--model", "x.gguf", "--device", "cuda").err()).contains("--device cuda is not supported");
+        var tpu = run("serve", "--model", "x.gguf", "--device", "tpu");
+        assertThat(tpu.exit()).isEqualTo(2);
+        assertThat(tpu.err()).contains("unknown device 'tpu' (choose cpu or cuda)");
         assertThat(run("serve", "--model", "x.gguf", "--completion-timeout", "soon").err()).contains("invalid duration 'soon'");
         assertThat(run("serve", "--model", "x.gguf", "--token", "a", "--token-file", "b").err()).contains("not both");
         assertThat(run("serve", "--model", "x.gguf", "--token-file", tmp.resolve("none").toString()).err()).contains("cannot read --token-file");
@@ -51,6 +55,14 @@ class ServeCommandTest {
         assertThat(run("serve", "--model", "x.gguf", "--token-file", blank.toString()).err()).contains("token is empty");
         assertThat(run("serve", "--model", "./x.gguf", "--port", "0").err()).contains("no such model file");
         assertThat(run("serve", "--model", "x.gguf", "--parallelism", "0").exit()).isEqualTo(2);
+    }
+
+    @Test
+    void cudaWithoutAGpuIsOneLineWithTheDriversReason() {
+        assumeFalse(Cuda.probe().available(), "this machine has a CUDA GPU");
+        var r = run("serve", "--model", fixture("tiny-starcoder-17m-q8_0.gguf").toString(), "--port", "0", "--device", "cuda");
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err().strip()).startsWith("catnap serve: --device cuda: ").doesNotContain("\n").doesNotContain("Exception");
     }
 
     @Test

@@ -23,11 +23,11 @@ final class HealthInfo {
             h.put("chat_device", options.device());
         });
         h.put("device", options.device());
-        h.putArray("cuda_devices");
+        options.cudaDevices().forEach(h.putArray("cuda_devices")::add);
         ObjectNode models = h.putObject("models");
-        model.ifPresent(m -> local(models.putObject("completion"), m, options.device()));
-        chatModel.ifPresent(m -> local(models.putObject("chat"), m, options.device()));
-        embeddingModel.ifPresent(m -> local(models.putObject("embedding"), m, options.device()));
+        model.ifPresent(m -> local(models.putObject("completion"), m, options));
+        chatModel.ifPresent(m -> local(models.putObject("chat"), m, options));
+        embeddingModel.ifPresent(m -> local(models.putObject("embedding"), m, options));
         h.put("arch", arch());
         h.put("cpu_info", cpuInfo());
         h.put("cpu_count", Runtime.getRuntime().availableProcessors());
@@ -45,11 +45,11 @@ final class HealthInfo {
         }
     }
 
-    private static void local(ObjectNode role, String id, String device) {
+    private static void local(ObjectNode role, String id, ServerOptions options) {
         ObjectNode l = role.putObject("local");
         l.put("model_id", id);
-        l.put("device", device);
-        l.putArray("cuda_devices");
+        l.put("device", options.device());
+        options.cudaDevices().forEach(l.putArray("cuda_devices")::add);
     }
 
     /** Rust's std::env::consts::ARCH names, which Tabby reports. */

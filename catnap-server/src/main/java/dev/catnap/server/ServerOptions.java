@@ -2,6 +2,7 @@ package dev.catnap.server;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -12,12 +13,17 @@ import java.util.Optional;
  * @param queueLimit  requests per model that may wait for a slot beyond those; more are answered 503
  * @param token       when present every {@code /v1*} path needs {@code Authorization: Bearer <token>}
  * @param eventsDir   where {@code /v1/events} appends one JSON-lines file per UTC day
+ * @param device      {@code cpu} or {@code cuda}, reported in {@code /v1/health}
  * @param version     reported in {@code /v1/health}
+ * @param cudaDevices the GPUs' names as Tabby reports them in {@code /v1/health} (e.g. "NVIDIA H100 80GB HBM3");
+ *                    empty on the CPU
  */
 public record ServerOptions(String host, int port, int parallelism, int queueLimit, Optional<String> token,
-                            Path eventsDir, Duration completionTimeout, String device, String version) {
+                            Path eventsDir, Duration completionTimeout, String device, String version,
+                            List<String> cudaDevices) {
     public ServerOptions {
         Objects.requireNonNull(host, "host");
+        cudaDevices = List.copyOf(cudaDevices);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be in 0..65535, got " + port);
         if (parallelism < 1) throw new IllegalArgumentException("parallelism must be at least 1, got " + parallelism);
         if (queueLimit < 0) throw new IllegalArgumentException("queue limit must not be negative, got " + queueLimit);
@@ -26,6 +32,12 @@ public record ServerOptions(String host, int port, int parallelism, int queueLim
         token.ifPresent(t -> {
             if (t.isBlank()) throw new IllegalArgumentException("token must not be blank");
         });
+    }
+
+    /** No GPUs (the CPU device). */
+    public ServerOptions(String host, int port, int parallelism, int queueLimit, Optional<String> token,
+                         Path eventsDir, Duration completionTimeout, String device, String version) {
+        this(host, port, parallelism, queueLimit, token, eventsDir, completionTimeout, device, version, List.of());
     }
 
     /** The queue Catnap uses unless told otherwise: four waiting requests per running one. */
