@@ -73,6 +73,7 @@ extern __thread catnap_emu::Tls catnap_emu_tls;
 
 extern "C" {
 void catnap_emu_syncthreads();
+uint64_t catnap_emu_syncthreads_count(int predicate);
 // Rendezvous of the lanes named in `mask` (minus exited ones). Each lane publishes `value` and names the lane whose
 // value it wants back (`source`); the result is computed for every lane when the last one arrives, so no lane can
 // overwrite a value another lane has not read yet. Vote operations return (participants << 32 | ballot).
@@ -103,7 +104,13 @@ template <class T> inline T from_bits(uint64_t b) {
 }  // namespace catnap_emu
 
 inline void __syncthreads() { catnap_emu_syncthreads(); }
-inline int __syncthreads_count(int pred);
+// Barrier plus block-wide count of true predicates; returns (participants << 32 | count).
+inline int __syncthreads_count(int predicate) { return (int)(uint32_t)catnap_emu_syncthreads_count(predicate); }
+inline int __syncthreads_or(int predicate) { return (uint32_t)catnap_emu_syncthreads_count(predicate) != 0; }
+inline int __syncthreads_and(int predicate) {
+    uint64_t r = catnap_emu_syncthreads_count(predicate);
+    return (uint32_t)r == (uint32_t)(r >> 32);
+}
 inline void __syncwarp(unsigned int mask = 0xffffffffu) { catnap_emu_warp_exchange(mask, 0, catnap_emu::OP_SYNCWARP, 0); }
 inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
@@ -202,8 +209,6 @@ inline float atomicExch(float *p, float v) {
     std::memcpy(&r, &o, 4);
     return r;
 }
-inline float atomicMax(float *p, float v) { return catnap_emu::atomic_update_float(p, [v](float o) { return fmaxf(o, v); }); }
-inline float atomicMin(float *p, float v) { return catnap_emu::atomic_update_float(p, [v](float o) { return fminf(o, v); }); }
 inline double atomicAdd(double *p, double v) {
     uint64_t *u = reinterpret_cast<uint64_t *>(p);
     uint64_t old = __atomic_load_n(u, __ATOMIC_RELAXED);
@@ -275,12 +280,6 @@ inline unsigned int __dp4a(unsigned int a, unsigned int b, unsigned int c) {
     return c;
 }
 
-inline int __syncthreads_count(int pred) {
-    // Counting needs a block-wide reduction; the runtime has no block-wide exchange, so refuse loudly instead of
-    // returning something plausible.
-    (void)pred;
-    catnap_emu_trap("__syncthreads_count is not emulated");
-}
 
 // IEEE binary16 with explicit bit manipulation: the result must match cvt.rn.f16.f32 bit for bit, independent of
 // what the host compiler does with _Float16.

@@ -123,6 +123,9 @@ struct Worker {
     unsigned threads = 0, live = 0;
     unsigned blockArrived = 0;
     unsigned blockWaiters[kMaxThreads];
+    unsigned blockGen = 0;
+    uint32_t blockCount[2] = {0, 0};  // __syncthreads_count predicates, per barrier generation parity
+    uint64_t blockResult[2] = {0, 0};  // participants << 32 | count
     Warp warps[kMaxWarps];
     const KernelEntry *kernel = nullptr;
     void **params = nullptr;
@@ -274,7 +277,14 @@ inline void make_ready(Worker &w, unsigned fiber) {
     w.readyCount++;
 }
 
-void release_block_barrier(Worker &w) {
+// Completes the pending __syncthreads: wakes the blockArrived waiting threads; `caller` is 1 when the last arriving
+// thread triggers it (it keeps running and is not among the waiters), 0 when a returning thread does.
+void release_block_barrier(Worker &w, unsigned caller) {
+    const unsigned slot = w.blockGen & 1;
+    w.blockResult[slot] = (uint64_t)(w.blockArrived + caller) << 32 | w.blockCount[slot];
+    // Double-buffered: a released thread reads its result after others may already count for the next barrier.
+    w.blockCount[slot ^ 1] = 0;
+    w.blockGen++;
     for (unsigned i = 0; i < w.blockArrived; i++) make_ready(w, w.blockWaiters[i]);
     w.blockArrived = 0;
 }
@@ -313,7 +323,7 @@ void fiber_main(Fiber *f) {
     Warp &wp = w.warps[f->warp];
     wp.live &= ~(1u << f->view.lane);
     if (wp.arrived && wp.arrived == (wp.mask & wp.live)) release_warp(w, f->warp, 32);
-    if (w.blockArrived && w.blockArrived == w.live) release_block_barrier(w);
+    if (w.blockArrived && w.blockArrived == w.live) release_block_barrier(w, 0);
     run_next(w, nullptr);
     __builtin_unreachable();
 }
@@ -360,6 +370,8 @@ bool run_block(Worker &w, uint3 block) {
     const uint3 dim = catnap_emu_tls.blockDim;
     w.live = w.threads;
     w.blockArrived = 0;
+    w.blockGen = 0;
+    w.blockCount[0] = 0;
     w.readyHead = 0;
     w.readyCount = 0;
     for (unsigned i = 0; i * 32 < w.threads; i++) {
@@ -528,17 +540,22 @@ bool run_grid(const KernelEntry *kernel, void **params, Dim grid, Dim block, std
 
 using namespace catnap_emu;
 
-extern "C" void catnap_emu_syncthreads() {
+extern "C" uint64_t catnap_emu_syncthreads_count(int predicate) {
     Worker &w = *tl_worker;
     Fiber *f = catnap_emu_tls.self;
+    const unsigned slot = w.blockGen & 1;
+    w.blockCount[slot] += predicate != 0;
     if (w.blockArrived + 1 == w.live) {
-        release_block_barrier(w);
-        return;
+        release_block_barrier(w, 1);
+    } else {
+        w.blockWaiters[w.blockArrived++] = f->linear;
+        f->state = WAIT_BLOCK;
+        run_next(w, f);
     }
-    w.blockWaiters[w.blockArrived++] = f->linear;
-    f->state = WAIT_BLOCK;
-    run_next(w, f);
+    return w.blockResult[slot];
 }
+
+extern "C" void catnap_emu_syncthreads() { catnap_emu_syncthreads_count(0); }
 
 extern "C" uint64_t catnap_emu_warp_exchange(unsigned int mask, uint64_t value, int op, unsigned int source) {
     Worker &w = *tl_worker;

@@ -651,8 +651,11 @@ API CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigne
         blockDimZ > 64 || (unsigned long long)blockDimX * blockDimY * blockDimZ > 1024)
         return CUDA_ERROR_INVALID_VALUE;
     // The emulated kernels declare all shared memory statically; dynamic shared memory is not modelled.
-    if (sharedMemBytes > 0) return CUDA_ERROR_NOT_SUPPORTED;
-    if (extra != nullptr) return CUDA_ERROR_NOT_SUPPORTED;
+    if (sharedMemBytes > 0 || extra != nullptr) {
+        fprintf(stderr, "catnap-cuda-emu: cuLaunchKernel(%s): %s is not emulated\n", k->name,
+                sharedMemBytes > 0 ? "dynamic shared memory" : "the `extra` parameter buffer");
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
     if (k->argCount > 0 && kernelParams == nullptr) return CUDA_ERROR_INVALID_VALUE;
     Node node;
     node.kind = Node::KERNEL;

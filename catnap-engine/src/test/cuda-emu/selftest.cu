@@ -132,3 +132,17 @@ extern "C" __global__ void shuffle_storm(float *out) {
     for (int i = 0; i < 5; i++) v = warp_sum_xor_steps(v, 2);
     if (threadIdx.x % 32 == 0) out[blockIdx.x * 4 + threadIdx.x / 32] = v;
 }
+
+// Block-wide votes, twice in a row (the results of consecutive barriers must not mix), with some threads gone.
+extern "C" __global__ void block_votes(int *out) {
+    int t = threadIdx.x;
+    if (t % 7 == 0) return;
+    int count = __syncthreads_count(t % 3 == 0);
+    int all = __syncthreads_and(t % 2 == 0);
+    int any = __syncthreads_or(t == 50);
+    if (t == 1) {
+        out[blockIdx.x * 3 + 0] = count;
+        out[blockIdx.x * 3 + 1] = all;
+        out[blockIdx.x * 3 + 2] = any;
+    }
+}

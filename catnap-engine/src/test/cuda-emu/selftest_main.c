@@ -332,6 +332,20 @@ static void test_kernels(CUmodule module) {
         cuMemFree(usum);
     }
 
+    { /* __syncthreads_count/and/or */
+        int out[6], want = 0;
+        void *params[] = {&dout};
+        must(cuMemAlloc(&dout, sizeof out), "alloc");
+        must(cuLaunchKernel(function(module, "block_votes"), 2, 1, 1, 100, 1, 1, 0, NULL, params, NULL),
+             "launch block_votes");
+        cuMemcpyDtoH(out, dout, sizeof out);
+        for (i = 0; i < 100; i++) want += i % 7 != 0 && i % 3 == 0;
+        snprintf(detail, sizeof detail, "count %d and %d or %d, expected %d 0 1", out[3], out[4], out[5], want);
+        check(out[0] == want && out[1] == 0 && out[2] == 1 && out[3] == want && out[4] == 0 && out[5] == 1,
+              "__syncthreads_count, _and, _or", detail);
+        cuMemFree(dout);
+    }
+
     { /* __dp4a, min, max */
         enum { T = 64 };
         int a[T], b[T], out[T * 4];
