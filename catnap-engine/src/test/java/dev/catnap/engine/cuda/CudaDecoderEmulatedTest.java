@@ -11,7 +11,7 @@ import dev.catnap.engine.model.Fixtures;
 import dev.catnap.engine.model.SequenceCache;
 import dev.catnap.engine.tokenizer.Tokenizer;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,14 +25,15 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @Timeout(300)
 class CudaDecoderEmulatedTest {
-    private static Path driver;
+    private Path driver;
 
-    @BeforeAll
-    static void emulator() {
+    /** Per test, not per class: a skip (no g++) raised in @BeforeAll would reach the report without its reason. */
+    @BeforeEach
+    void emulator() {
         driver = CudaEmulator.library();
     }
 
-    static Decoder onEmulator(GGUFFile file, int maxSequences) {
+    private Decoder onEmulator(GGUFFile file, int maxSequences) {
         return CudaDecoders.load(file, Decoders.config(file), Cuda.open(driver, 0), CudaKernelsImage.required(),
                 maxSequences);
     }

@@ -20,7 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,8 +32,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @Timeout(300)
 class CudaDecoderGpuTest {
-    @BeforeAll
-    static void gpu() {
+    /** Per test, so that each skip is reported with the driver's reason (a class-level skip loses it). */
+    @BeforeEach
+    void gpu() {
         CudaProbe probe = Cuda.probe();
         assumeTrue(probe.available(), () -> "no CUDA device: " + probe.unavailableReason());
     }
@@ -43,23 +44,24 @@ class CudaDecoderGpuTest {
     }
 
     /**
-     * On the device, products are fused multiply-adds over a different summation order, and expf/tanh are the
-     * device's; 1e-3 on logits of order 1 allows that and nothing structural.
+     * Decode steps: fused multiply-adds in another summation order and the device's expf; 1e-3 on logits of order 1
+     * allows that and nothing structural. Prompt steps round activations to F16 for the tensor cores (4.4e-4 on the
+     * emulator); 5e-3. F32 weights are left to the emulator test: the GPU bundle has room for the quantized fixtures
+     * only, which are what Tabby's models use.
      */
     @ParameterizedTest
     @CsvSource({
-            "synth-starcoder-tiny-f32, 1e-3",
-            "synth-starcoder-tiny-q8_0, 1e-3",
-            "synth-starcoder-tiny-q4_0, 1e-3",
-            "synth-qwen2-tiny-q8_0, 1e-3",
+            "synth-starcoder-tiny-q8_0, 5e-3, 1e-3",
+            "synth-starcoder-tiny-q4_0, 5e-3, 1e-3",
+            "synth-qwen2-tiny-q8_0, 5e-3, 1e-3",
     })
-    void logitsAgreeWithTheCpuDecoder(String name, float tolerance) throws Exception {
+    void logitsAgreeWithTheCpuDecoder(String name, float promptTolerance, float tolerance) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model(name + ".gguf"));
              Decoder cpu = Decoders.load(file, new CpuBackend(Runtime.getRuntime().availableProcessors()));
              Decoder cuda = onGpu(file, 10)) {
             int vocab = cpu.config().vocabSize();
             assertThat(DecoderAgreement.prefill(cpu, cuda, DecoderAgreement.tokens(300, 1, Math.min(vocab, 5000))))
-                    .as("a 300-row prompt step").isLessThanOrEqualTo(tolerance);
+                    .as("a 300-row prompt step").isLessThanOrEqualTo(promptTolerance);
             assertThat(DecoderAgreement.decode(cpu, cuda, 10, 20, 8))
                     .as("10 sequences decoding together").isLessThanOrEqualTo(tolerance);
         }
