@@ -25,9 +25,10 @@ final class HealthInfo {
         h.put("device", options.device());
         options.cudaDevices().forEach(h.putArray("cuda_devices")::add);
         ObjectNode models = h.putObject("models");
-        model.ifPresent(m -> local(models.putObject("completion"), m, options));
-        chatModel.ifPresent(m -> local(models.putObject("chat"), m, options));
-        embeddingModel.ifPresent(m -> local(models.putObject("embedding"), m, options));
+        model.ifPresent(m -> local(models.putObject("completion"), m, options.device(), options.cudaDevices()));
+        chatModel.ifPresent(m -> local(models.putObject("chat"), m, options.device(), options.cudaDevices()));
+        // Embeddings always run on the CPU engine, whatever --device says.
+        embeddingModel.ifPresent(m -> local(models.putObject("embedding"), m, "cpu", java.util.List.of()));
         h.put("arch", arch());
         h.put("cpu_info", cpuInfo());
         h.put("cpu_count", Runtime.getRuntime().availableProcessors());
@@ -45,11 +46,11 @@ final class HealthInfo {
         }
     }
 
-    private static void local(ObjectNode role, String id, ServerOptions options) {
+    private static void local(ObjectNode role, String id, String device, java.util.List<String> cudaDevices) {
         ObjectNode l = role.putObject("local");
         l.put("model_id", id);
-        l.put("device", options.device());
-        options.cudaDevices().forEach(l.putArray("cuda_devices")::add);
+        l.put("device", device);
+        cudaDevices.forEach(l.putArray("cuda_devices")::add);
     }
 
     /** Rust's std::env::consts::ARCH names, which Tabby reports. */

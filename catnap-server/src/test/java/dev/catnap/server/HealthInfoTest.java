@@ -18,7 +18,7 @@ class HealthInfoTest {
         var options = new ServerOptions("127.0.0.1", 0, 1, 4, Optional.empty(), Path.of("events"), Duration.ofSeconds(30),
                 device, "0.1.0-test", gpus);
         return json.readTree(HealthInfo.json(json, options, Optional.of("TabbyML/StarCoder-1B"),
-                Optional.of("TabbyML/Qwen2-1.5B-Instruct"), Optional.empty()));
+                Optional.of("TabbyML/Qwen2-1.5B-Instruct"), Optional.of("TabbyML/Nomic-Embed-Text")));
     }
 
     private static List<String> texts(JsonNode array) {
@@ -39,6 +39,9 @@ class HealthInfoTest {
             assertThat(local.path("device").asText()).as(role).isEqualTo("cuda");
             assertThat(texts(local.path("cuda_devices"))).as(role).isEqualTo(gpus);
         }
+        JsonNode embedding = h.path("models").path("embedding").path("local");
+        assertThat(embedding.path("device").asText()).as("embeddings run on the CPU engine").isEqualTo("cpu");
+        assertThat(embedding.path("cuda_devices")).isEmpty();
     }
 
     @Test
