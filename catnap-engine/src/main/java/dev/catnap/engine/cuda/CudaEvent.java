@@ -3,14 +3,12 @@ package dev.catnap.engine.cuda;
 import java.lang.foreign.MemorySegment;
 
 /** A recorded point in a stream, for timing with {@link CudaStream#millisBetween}; close it when done. */
-final class CudaEvent implements AutoCloseable, ContextResource {
+final class CudaEvent extends ContextResource {
 
-    private final CudaContext context;
     private final MemorySegment handle;
-    private volatile boolean closed;
 
     CudaEvent(CudaContext context, MemorySegment handle) {
-        this.context = context;
+        super(context, "CUDA event");
         this.handle = handle;
     }
 
@@ -20,28 +18,12 @@ final class CudaEvent implements AutoCloseable, ContextResource {
 
     /** The CUevent; throws if this event or its context is closed. */
     MemorySegment handle() {
-        if (closed) {
-            throw new IllegalStateException("the CUDA event is closed");
-        }
+        ensureOpen();
         return handle;
     }
 
-    /** Destroys the event (cuEventDestroy). Idempotent. */
     @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        context.forget(this);
-        releaseWithContext();
-    }
-
-    @Override
-    public void releaseWithContext() {
-        if (closed) {
-            return;
-        }
-        closed = true;
+    void destroy() {
         context.check(context.driver().cuEventDestroy(handle), "cuEventDestroy");
     }
 }

@@ -6,14 +6,12 @@ import java.lang.foreign.MemorySegment;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
 /** A loaded module (PTX, cubin or fatbin); {@link CudaContext#close()} unloads it if nobody did. */
-final class CudaModule implements AutoCloseable, ContextResource {
+final class CudaModule extends ContextResource {
 
-    private final CudaContext context;
     private final MemorySegment handle;
-    private volatile boolean closed;
 
     CudaModule(CudaContext context, MemorySegment handle) {
-        this.context = context;
+        super(context, "CUDA module");
         this.handle = handle;
     }
 
@@ -28,29 +26,8 @@ final class CudaModule implements AutoCloseable, ContextResource {
         }
     }
 
-    /** Unloads the module; its kernels become unusable. Idempotent. */
     @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        context.forget(this);
-        releaseWithContext();
-    }
-
-    @Override
-    public void releaseWithContext() {
-        if (closed) {
-            return;
-        }
-        closed = true;
+    void destroy() {
         context.check(context.driver().cuModuleUnload(handle), "cuModuleUnload");
-    }
-
-    private void ensureOpen() {
-        context.ensureOpen();
-        if (closed) {
-            throw new IllegalStateException("the CUDA module is unloaded");
-        }
     }
 }

@@ -19,13 +19,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * replay): keep the segment alive until the stream is synchronized, and use pinned memory from
  * {@link CudaContext#allocHost} for copies that must really overlap or be captured.
  */
-final class CudaStream implements AutoCloseable, ContextResource {
+final class CudaStream extends ContextResource {
 
     /** Every argument slot is 8 bytes: the widest supported argument (a pointer or a long) at its natural alignment. */
     private static final long SLOT_BYTES = 8;
     private static final int INITIAL_SLOTS = 32;
 
-    private final CudaContext context;
     private final CudaDriver driver;
     private final MemorySegment handle;
     /** Owns the parameter blocks; shared because the creating thread need not be the launching one. */
@@ -34,10 +33,9 @@ final class CudaStream implements AutoCloseable, ContextResource {
     private MemorySegment parameters;
     private MemorySegment values;
     private int slots;
-    private volatile boolean closed;
 
     CudaStream(CudaContext context, MemorySegment handle) {
-        this.context = context;
+        super(context, "CUDA stream");
         this.driver = context.driver();
         this.handle = handle;
         growParameters(INITIAL_SLOTS);
@@ -184,22 +182,8 @@ final class CudaStream implements AutoCloseable, ContextResource {
         }
     }
 
-    /** Destroys the stream once its queued work is done (cuStreamDestroy does not wait). Idempotent. */
     @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        context.forget(this);
-        releaseWithContext();
-    }
-
-    @Override
-    public void releaseWithContext() {
-        if (closed) {
-            return;
-        }
-        closed = true;
+    void destroy() {
         try {
             context.check(driver.cuStreamDestroy(handle), "cuStreamDestroy");
         } finally {
@@ -216,12 +200,6 @@ final class CudaStream implements AutoCloseable, ContextResource {
         values = newValues;
         parameters = newParameters;
         slots = count;
-    }
-
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("the CUDA stream is closed");
-        }
     }
 
     private void check(int result, String call) {
