@@ -6,6 +6,7 @@ import dev.catnap.engine.model.SequenceCache;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -86,6 +87,28 @@ final class DeviceDecoder implements Decoder {
         }
         ops.stream().synchronize();
         MemorySegment.copy(hostLogits, ValueLayout.JAVA_FLOAT, 0, logits, 0, m * vocab);
+    }
+
+    /**
+     * Runs one step like {@link #forward} but uncaptured, with an event after every kernel, and returns the GPU time
+     * per kind of kernel. Slower than a real step (events between kernels); for finding where time goes.
+     */
+    List<KernelTimeline.OpTime> profile(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows) {
+        int n = tokens.length, m = logitRows.length;
+        context.makeCurrent();
+        if (n > rowCapacity) allocateRows(Math.max(n, 2 * rowCapacity));
+        if (m > logitCapacity) allocateLogits(Math.max(m, 2 * logitCapacity));
+        writeInputs(tokens, positions, caches, logitRows);
+        try (var timeline = new KernelTimeline()) {
+            ops.startTimeline(timeline);
+            try {
+                enqueueStep(inputs(), n, m);
+            } finally {
+                ops.stopTimeline();
+            }
+            ops.stream().synchronize();
+            return timeline.summary();
+        }
     }
 
     private CudaGraph capture(StepInputs in, int n, int m) {

@@ -91,6 +91,25 @@ class CudaDecoderEmulatedTest {
     }
 
     @Test
+    void aProfiledStepAccountsForEveryKernel() throws Exception {
+        try (GGUFFile file = GGUFFile.open(Fixtures.model("synth-starcoder-tiny-q8_0.gguf"));
+             var cuda = (DeviceDecoder) onEmulator(file, 1);
+             SequenceCache cache = cuda.newCache(4)) {
+            int layers = cuda.config().layers();
+            var ops = cuda.profile(new int[]{1}, new int[]{0}, new SequenceCache[]{cache}, new int[]{0});
+            var calls = new java.util.HashMap<String, Integer>();
+            for (var op : ops) calls.merge(op.label().split(" ")[0], op.calls(), Integer::sum);
+            // Two embeddings; per layer two norms, four products, a cache store and attention; the output norm and head.
+            assertThat(calls).containsEntry("embed", 2).containsEntry("layer_norm", 2 * layers + 1)
+                    .containsEntry("matvec", 4 * layers + 1).containsEntry("kv_store", layers)
+                    .containsEntry("attention", layers);
+            assertThat(ops).allSatisfy(op -> assertThat(op.millis()).isGreaterThanOrEqualTo(0));
+            assertThat(ops.stream().filter(op -> op.label().startsWith("matvec")))
+                    .allSatisfy(op -> assertThat(op.bytes()).isPositive());
+        }
+    }
+
+    @Test
     void closingTheDecoderGivesItsDeviceMemoryBack() throws Exception {
         try (CudaContext observer = Cuda.open(driver, 0);
              GGUFFile file = GGUFFile.open(Fixtures.model("synth-starcoder-tiny-q8_0.gguf"))) {
