@@ -48,6 +48,7 @@ public final class CudaContext implements AutoCloseable {
     private final Map<Long, Arena> pinnedAllocations = new HashMap<>();
     private final Set<ContextResource> resources = new LinkedHashSet<>();
     private volatile boolean closed;
+    private CudaStream transfers;
 
     CudaContext(CudaDriver driver, CudaDevice device, int deviceHandle, MemorySegment handle) {
         this.driver = driver;
@@ -131,32 +132,44 @@ public final class CudaContext implements AutoCloseable {
      * Copies {@code bytes} from host memory to the device, returning when the source may be reused. {@code src} may be
      * any native segment, including a slice of a memory-mapped file.
      */
-    public void copyToDevice(long dst, MemorySegment src, long bytes) {
+    public synchronized void copyToDevice(long dst, MemorySegment src, long bytes) {
         ensureOpen();
         checkHostRange(src, bytes, "source");
+        // On the transfer stream, waited for: returns once the data is on the device, which a synchronous copy from
+        // pageable memory does not promise, so kernels on any stream see it.
+        CudaStream stream = transfers();
         for (long offset = 0; offset < bytes; offset += COPY_CHUNK_BYTES) {
             long chunk = Math.min(COPY_CHUNK_BYTES, bytes - offset);
-            int result = driver.cuMemcpyHtoD(dst + offset, src.asSlice(offset, chunk), chunk);
+            int result = driver.cuMemcpyHtoDAsync(dst + offset, src.asSlice(offset, chunk), chunk, stream.handle());
             if (result != CudaDriver.CUDA_SUCCESS) {
-                throw failure(result, "cuMemcpyHtoD(" + chunk + " bytes at offset " + offset + " of " + bytes + ")");
+                throw failure(result, "cuMemcpyHtoDAsync(" + chunk + " bytes at offset " + offset + " of " + bytes + ")");
             }
         }
+        stream.synchronize();
     }
 
     /** Copies {@code bytes} from the device into host memory, returning when the copy is complete. */
-    public void copyToHost(MemorySegment dst, long src, long bytes) {
+    public synchronized void copyToHost(MemorySegment dst, long src, long bytes) {
         ensureOpen();
         checkHostRange(dst, bytes, "destination");
         if (dst.isReadOnly()) {
             throw new IllegalArgumentException("destination segment is read-only");
         }
+        CudaStream stream = transfers();
         for (long offset = 0; offset < bytes; offset += COPY_CHUNK_BYTES) {
             long chunk = Math.min(COPY_CHUNK_BYTES, bytes - offset);
-            int result = driver.cuMemcpyDtoH(dst.asSlice(offset, chunk), src + offset, chunk);
+            int result = driver.cuMemcpyDtoHAsync(dst.asSlice(offset, chunk), src + offset, chunk, stream.handle());
             if (result != CudaDriver.CUDA_SUCCESS) {
-                throw failure(result, "cuMemcpyDtoH(" + chunk + " bytes at offset " + offset + " of " + bytes + ")");
+                throw failure(result, "cuMemcpyDtoHAsync(" + chunk + " bytes at offset " + offset + " of " + bytes + ")");
             }
         }
+        stream.synchronize();
+    }
+
+    /** The stream of the synchronous copies, made on first use. */
+    private CudaStream transfers() {
+        if (transfers == null) transfers = createStream();
+        return transfers;
     }
 
     /**
@@ -185,13 +198,13 @@ public final class CudaContext implements AutoCloseable {
         return loaded;
     }
 
-    /** Creates a stream ordered after synchronous copies (a blocking stream), for launches, async copies and capture. */
+    /** Creates a non-blocking stream, for launches, async copies and capture. */
     public synchronized CudaStream createStream() {
         ensureOpen();
         MemorySegment stream;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ADDRESS);
-            check(driver.cuStreamCreate(out, CudaDriver.CU_STREAM_DEFAULT), "cuStreamCreate");
+            check(driver.cuStreamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
             stream = out.get(ADDRESS, 0);
         }
         CudaStream created = new CudaStream(this, stream);

@@ -41,10 +41,11 @@ final class CudaDriver {
     static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
     static final int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
     /**
-     * Streams are created blocking (not CU_STREAM_NON_BLOCKING) on purpose: a synchronous copy from pageable memory may
-     * return before its DMA finishes, and only a blocking stream is ordered after that legacy-stream work.
+     * Streams are created non-blocking: a capturing blocking stream would make the legacy stream unusable for every
+     * thread of the context (another model's upload included) until the capture ends. Nothing here uses the legacy
+     * stream: the context's synchronous copies run on its own transfer stream and wait for it.
      */
-    static final int CU_STREAM_DEFAULT = 0;
+    static final int CU_STREAM_NON_BLOCKING = 1;
     static final int CU_EVENT_DEFAULT = 0;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -78,8 +79,6 @@ final class CudaDriver {
     private final MethodHandle cuMemFree;
     private final MethodHandle cuMemAllocHost;
     private final MethodHandle cuMemFreeHost;
-    private final MethodHandle cuMemcpyHtoD;
-    private final MethodHandle cuMemcpyDtoH;
     private final MethodHandle cuMemcpyHtoDAsync;
     private final MethodHandle cuMemcpyDtoHAsync;
     private final MethodHandle cuMemcpyDtoDAsync;
@@ -122,8 +121,6 @@ final class CudaDriver {
         cuMemFree = bind(symbols, "cuMemFree_v2", JAVA_LONG);
         cuMemAllocHost = bind(symbols, "cuMemAllocHost_v2", ADDRESS, JAVA_LONG);
         cuMemFreeHost = bind(symbols, "cuMemFreeHost", ADDRESS);
-        cuMemcpyHtoD = bind(symbols, "cuMemcpyHtoD_v2", JAVA_LONG, ADDRESS, JAVA_LONG);
-        cuMemcpyDtoH = bind(symbols, "cuMemcpyDtoH_v2", ADDRESS, JAVA_LONG, JAVA_LONG);
         cuMemcpyHtoDAsync = bind(symbols, "cuMemcpyHtoDAsync_v2", JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS);
         cuMemcpyDtoHAsync = bind(symbols, "cuMemcpyDtoHAsync_v2", ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
         cuMemcpyDtoDAsync = bind(symbols, "cuMemcpyDtoDAsync_v2", JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS);
@@ -372,22 +369,6 @@ final class CudaDriver {
     int cuMemFreeHost(MemorySegment pointer) {
         try {
             return (int) cuMemFreeHost.invokeExact(pointer);
-        } catch (Throwable t) {
-            throw propagate(t);
-        }
-    }
-
-    int cuMemcpyHtoD(long dst, MemorySegment src, long bytes) {
-        try {
-            return (int) cuMemcpyHtoD.invokeExact(dst, src, bytes);
-        } catch (Throwable t) {
-            throw propagate(t);
-        }
-    }
-
-    int cuMemcpyDtoH(MemorySegment dst, long src, long bytes) {
-        try {
-            return (int) cuMemcpyDtoH.invokeExact(dst, src, bytes);
         } catch (Throwable t) {
             throw propagate(t);
         }

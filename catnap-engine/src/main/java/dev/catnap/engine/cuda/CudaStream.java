@@ -106,6 +106,12 @@ final class CudaStream extends ContextResource {
         check(driver.cuMemsetD8Async(dst, value, bytes, handle), "cuMemsetD8Async(" + bytes + " bytes)");
     }
 
+    /** The CUstream, for the context's own copies on it. */
+    MemorySegment handle() {
+        ensureOpen();
+        return handle;
+    }
+
     /** Waits until everything queued on this stream has run. */
     void synchronize() {
         ensureOpen();
@@ -113,9 +119,9 @@ final class CudaStream extends ContextResource {
     }
 
     /**
-     * Starts recording instead of running: work queued from now until {@link #endCapture()} becomes a graph. Until
-     * the capture ends, no thread may use the context's synchronous operations (copies, synchronize): they run on the
-     * legacy stream, which this blocking stream's capture makes unusable (CUDA_ERROR_STREAM_CAPTURE_IMPLICIT).
+     * Starts recording instead of running: work queued from now until {@link #endCapture()} becomes a graph. In
+     * thread-local mode only the capturing thread is restricted: it must not synchronize or copy synchronously until
+     * the capture ends.
      */
     void beginCapture() {
         ensureOpen();

@@ -68,6 +68,7 @@ final class DeviceDecoder implements Decoder {
         if (closed) throw new IllegalStateException("the decoder is closed");
         int n = tokens.length, m = logitRows.length, vocab = config().vocabSize();
         if (n == 0) return;
+        checkShape(tokens, positions, caches, logitRows);
         context.makeCurrent();
         if (n > rowCapacity) allocateRows(Math.max(n, 2 * rowCapacity));
         if (m > logitCapacity) allocateLogits(Math.max(m, 2 * logitCapacity));
@@ -95,6 +96,7 @@ final class DeviceDecoder implements Decoder {
      */
     List<KernelTimeline.OpTime> profile(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows) {
         int n = tokens.length, m = logitRows.length;
+        checkShape(tokens, positions, caches, logitRows);
         context.makeCurrent();
         if (n > rowCapacity) allocateRows(Math.max(n, 2 * rowCapacity));
         if (m > logitCapacity) allocateLogits(Math.max(m, 2 * logitCapacity));
@@ -108,6 +110,17 @@ final class DeviceDecoder implements Decoder {
             }
             ops.stream().synchronize();
             return timeline.summary();
+        }
+    }
+
+    private static void checkShape(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows) {
+        int n = tokens.length;
+        if (positions.length != n || caches.length != n) {
+            throw new IllegalArgumentException(n + " tokens but " + positions.length + " positions and " + caches.length
+                    + " caches");
+        }
+        for (int i = 1; i < logitRows.length; i++) {
+            if (logitRows[i] <= logitRows[i - 1]) throw new IllegalArgumentException("logit rows must be ascending");
         }
     }
 
@@ -194,16 +207,31 @@ final class DeviceDecoder implements Decoder {
     }
 
     private void dropGraphs() {
-        for (CudaGraph g : graphs.values()) g.close();
+        List<CudaGraph> captured = List.copyOf(graphs.values());
         graphs.clear();
+        RuntimeException first = null;
+        for (CudaGraph g : captured) {
+            try {
+                g.close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+                else first.addSuppressed(e);
+            }
+        }
+        if (first != null) throw first;
     }
 
     @Override
     public void close() {
         if (closed) return;
         closed = true;
-        context.makeCurrent();
-        dropGraphs();
-        context.close();
+        // After a device fault every call may fail; the context must still be released, or every later
+        // Cuda.open in this process would inherit the broken primary context.
+        try {
+            context.makeCurrent();
+            dropGraphs();
+        } finally {
+            context.close();
+        }
     }
 }

@@ -87,6 +87,11 @@ class CudaDecoderEmulatedTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside its cache of 4 positions");
             assertThatThrownBy(() -> cuda.forward(new int[]{1}, new int[]{0}, new SequenceCache[]{device}, new int[]{1}, logits))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("logit row 1");
+            assertThatThrownBy(() -> cuda.forward(new int[]{1, 2}, new int[]{0, 1}, new SequenceCache[]{device, device},
+                    new int[]{1, 1}, new float[2 * cuda.config().vocabSize()]))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ascending");
+            assertThatThrownBy(() -> cuda.forward(new int[]{1, 2}, new int[]{0}, new SequenceCache[]{device}, new int[]{0}, logits))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2 tokens but 1 positions");
         }
     }
 
