@@ -27,10 +27,10 @@ extern "C" __global__ void matvec_q4_0_n8(MATMUL_PARAMS) { matvec<GGML_Q4_0, 8>(
 extern "C" __global__ void matvec_q4_0_n16(MATMUL_PARAMS) { matvec<GGML_Q4_0, 16>(MATMUL_ARGS); }
 
 // Prompt products (more than 16 rows), on tensor cores.
-extern "C" __global__ void matmul_f32(MATMUL_PARAMS) { matmul_tensor_cores<GGML_F32>(MATMUL_ARGS); }
-extern "C" __global__ void matmul_f16(MATMUL_PARAMS) { matmul_tensor_cores<GGML_F16>(MATMUL_ARGS); }
-extern "C" __global__ void matmul_q8_0(MATMUL_PARAMS) { matmul_tensor_cores<GGML_Q8_0>(MATMUL_ARGS); }
-extern "C" __global__ void matmul_q4_0(MATMUL_PARAMS) { matmul_tensor_cores<GGML_Q4_0>(MATMUL_ARGS); }
+extern "C" __global__ void matmul_f32(SCALED_MATMUL_PARAMS) { matmul_tensor_cores<GGML_F32>(SCALED_MATMUL_ARGS); }
+extern "C" __global__ void matmul_f16(SCALED_MATMUL_PARAMS) { matmul_tensor_cores<GGML_F16>(SCALED_MATMUL_ARGS); }
+extern "C" __global__ void matmul_q8_0(SCALED_MATMUL_PARAMS) { matmul_tensor_cores<GGML_Q8_0>(SCALED_MATMUL_ARGS); }
+extern "C" __global__ void matmul_q4_0(SCALED_MATMUL_PARAMS) { matmul_tensor_cores<GGML_Q4_0>(SCALED_MATMUL_ARGS); }
 
 // Embedding rows (token or position tables) by id, decoded to F32; with accumulate, added to what `out` holds.
 extern "C" __global__ void embed_f32(EMBED_PARAMS) { embed_row<GGML_F32>(EMBED_ARGS); }
@@ -58,10 +58,18 @@ extern "C" __global__ void kv_store(const float* k, int k_stride, const float* v
     kv_store_row(k, k_stride, v, v_stride, caches, capacities, positions, layer, kv_width);
 }
 
-extern "C" __global__ void attention(const float* q, int q_stride, const u64* caches, const int* capacities,
-                                     const int* positions, int layer, int heads, int kv_heads, int head_dim,
-                                     float scale, float* out) {
-    attention_head(q, q_stride, caches, capacities, positions, layer, heads, kv_heads, head_dim, scale, out);
+extern "C" __global__ void attention_part(const float* q, int q_stride, const u64* caches, const int* capacities,
+                                          const int* positions, int layer, int heads, int kv_heads, int head_dim,
+                                          float scale, float* partials) {
+    attention_part_head(q, q_stride, caches, capacities, positions, layer, heads, kv_heads, head_dim, scale, partials);
+}
+
+extern "C" __global__ void attention_merge(const float* partials, int heads, int head_dim, float* out) {
+    attention_merge_head(partials, heads, head_dim, out);
+}
+
+extern "C" __global__ void row_scale(const float* x, int cols, float* scales) {
+    row_scale_of(x, cols, scales);
 }
 
 extern "C" __global__ void swiglu(float* gate, const float* up, int count) {

@@ -92,27 +92,34 @@ static __device__ __forceinline__ void kv_store_row(const float* __restrict__ k,
     }
 }
 
-// Grid: (rows, heads), ATTENTION_WARPS warps per block. Each warp walks every ATTENTION_WARPS-th key with an
-// online softmax (running max, running sum, running weighted values: one pass over the cache), lanes splitting
-// the head's dimensions; the warps' partial results are merged at the end. Row t attends to positions
-// 0..positions[t] of its cache, which the same step's kv_store has already filled.
+// Attention in two kernels (split-K, "flash decoding"): a decode step has few rows, so one block per (row, head)
+// would leave most of the GPU idle on long contexts. attention_part: grid (rows, heads, ATTENTION_SPLITS); block
+// (t, h, s) takes the s-th of ATTENTION_SPLITS equal stretches of the row's keys 0..positions[t] (the same step's
+// kv_store has already written them). Its ATTENTION_WARPS warps walk every ATTENTION_WARPS-th key of the stretch
+// with an online softmax (running max, running sum, running weighted values: one pass over the cache), lanes
+// splitting the head's dimensions, and the warps' results are merged. attention_merge: grid (rows, heads) merges
+// the stretches. A partial result is (max, sum, unnormalised values[head_dim]).
 #define ATTENTION_WARPS 8
+#define ATTENTION_SPLITS 8
 #define MAX_HEAD_DIM 256
 
-static __device__ __forceinline__ void attention_head(const float* __restrict__ q, int q_stride,
+static __device__ __forceinline__ void attention_part_head(const float* __restrict__ q, int q_stride,
                                                       const u64* __restrict__ caches,
                                                       const int* __restrict__ capacities,
                                                       const int* __restrict__ positions, int layer, int heads,
                                                       int kv_heads, int head_dim, float scale,
-                                                      float* __restrict__ out) {
+                                                      float* __restrict__ partials) {
     __shared__ float part_max[ATTENTION_WARPS];
     __shared__ float part_sum[ATTENTION_WARPS];
     __shared__ float part_acc[ATTENTION_WARPS][MAX_HEAD_DIM];
     const int per_lane = MAX_HEAD_DIM / 32;
-    int t = blockIdx.x, h = blockIdx.y;
+    if (blockDim.x != ATTENTION_WARPS * 32) __trap();  // the warp count is part of the algorithm
+    int t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int kv_width = kv_heads * head_dim;
     int length = positions[t] + 1;
+    int stretch = (length + ATTENTION_SPLITS - 1) / ATTENTION_SPLITS;
+    int first = split * stretch, end = min(length, first + stretch);
     const float* keys = cache_keys(caches, capacities, t, layer, kv_width) + (h / (heads / kv_heads)) * head_dim;
     const float* values = keys + (long long) capacities[t] * kv_width;
     const float* qh = q + (long long) t * q_stride + h * head_dim;
@@ -125,25 +132,28 @@ static __device__ __forceinline__ void attention_head(const float* __restrict__ 
         acc[i] = 0.f;
     }
     float running_max = -INFINITY, running_sum = 0.f;
-    for (int j = warp; j < length; j += ATTENTION_WARPS) {
+    for (int j = first + warp; j < end; j += ATTENTION_WARPS) {
         const float* kj = keys + (long long) j * kv_width;
-        float s = 0.f;
+        const float* vj = values + (long long) j * kv_width;
+        float s = 0.f, v[per_lane];
+        // The values are loaded with the keys, so that one memory round trip serves both.
 #pragma unroll
         for (int i = 0; i < per_lane; i++) {
             int d = lane + 32 * i;
-            if (d < head_dim) s += qv[i] * kj[d];
+            if (d < head_dim) {
+                s += qv[i] * kj[d];
+                v[i] = vj[d];
+            } else {
+                v[i] = 0.f;
+            }
         }
         s = warp_sum(s) * scale;
         float new_max = fmaxf(running_max, s);
         float correction = expf(running_max - new_max);
         float p = expf(s - new_max);
         running_sum = running_sum * correction + p;
-        const float* vj = values + (long long) j * kv_width;
 #pragma unroll
-        for (int i = 0; i < per_lane; i++) {
-            int d = lane + 32 * i;
-            acc[i] = acc[i] * correction + (d < head_dim ? p * vj[d] : 0.f);
-        }
+        for (int i = 0; i < per_lane; i++) acc[i] = acc[i] * correction + p * v[i];
         running_max = new_max;
     }
     if (lane == 0) {
@@ -156,17 +166,65 @@ static __device__ __forceinline__ void attention_head(const float* __restrict__ 
         if (d < head_dim) part_acc[warp][d] = acc[i];
     }
     __syncthreads();
-    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
-        float m = -INFINITY;
-        for (int w = 0; w < ATTENTION_WARPS; w++) m = fmaxf(m, part_max[w]);
+    float* out = partials + ((long long) (t * heads + h) * ATTENTION_SPLITS + split) * (head_dim + 2);
+    float m = -INFINITY;
+    for (int w = 0; w < ATTENTION_WARPS; w++) m = fmaxf(m, part_max[w]);
+    for (int d = threadIdx.x; d < head_dim + 2; d += blockDim.x) {
         float sum = 0.f, value = 0.f;
         for (int w = 0; w < ATTENTION_WARPS; w++) {
             if (part_sum[w] == 0.f) continue;  // a warp that saw no key
             float c = expf(part_max[w] - m);
             sum += part_sum[w] * c;
-            value += part_acc[w][d] * c;
+            if (d < head_dim) value += part_acc[w][d] * c;
+        }
+        out[d] = d < head_dim ? value : d == head_dim ? m : sum;
+    }
+}
+
+// Grid: (rows, heads); one thread per dimension of the head.
+static __device__ __forceinline__ void attention_merge_head(const float* __restrict__ partials, int heads, int head_dim,
+                                                       float* __restrict__ out) {
+    int t = blockIdx.x, h = blockIdx.y;
+    const float* part = partials + (long long) (t * heads + h) * ATTENTION_SPLITS * (head_dim + 2);
+    float m = -INFINITY;
+    for (int s = 0; s < ATTENTION_SPLITS; s++) {
+        if (part[s * (head_dim + 2) + head_dim + 1] > 0.f) m = fmaxf(m, part[s * (head_dim + 2) + head_dim]);
+    }
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+        float sum = 0.f, value = 0.f;
+        for (int s = 0; s < ATTENTION_SPLITS; s++) {
+            const float* p = part + s * (head_dim + 2);
+            if (p[head_dim + 1] == 0.f) continue;  // a stretch with no key (short rows)
+            float c = expf(p[head_dim] - m);
+            sum += p[head_dim + 1] * c;
+            value += p[d] * c;
         }
         out[(long long) t * heads * head_dim + h * head_dim + d] = value / sum;
+    }
+}
+
+// Grid: one block per row; the largest magnitude of each row of x, as the power of two by which the row is divided
+// before it is rounded to F16 for the tensor cores (1 unless the row holds values above 16384: F16 ends at 65504,
+// and a power of two scales without rounding).
+static __device__ __forceinline__ void row_scale_of(const float* __restrict__ x, int cols, float* __restrict__ scales) {
+    __shared__ float scratch[32];
+    int t = blockIdx.x;
+    const float* row = x + (long long) t * cols;
+    float m = 0.f;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) m = fmaxf(m, fabsf(row[i]));
+    m = warp_max(m);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    if (lane == 0) scratch[warp] = m;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 0; w < warps; w++) m = fmaxf(m, scratch[w]);
+        float scale = 1.f;
+        if (m > 16384.f) {
+            int e;
+            frexpf(m / 16384.f, &e);
+            scale = ldexpf(1.f, e);
+        }
+        scales[t] = scale;
     }
 }
 

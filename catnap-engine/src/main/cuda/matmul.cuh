@@ -12,6 +12,9 @@
 template <int N>
 struct MatvecShape {
     static const int R = N >= 4 ? 2 : 1;
+    // Few activation rows leave registers for several weight loads in flight per lane; many rows need them for
+    // their sums (unrolled, 16 rows would take 176 registers and starve the SM of warps).
+    static const int UNROLL = N <= 2 ? 4 : 1;
 };
 
 template <int TYPE, int N>
@@ -19,6 +22,7 @@ static __device__ __forceinline__ void matvec(const u8* __restrict__ w, const fl
                                               float* __restrict__ out, const float* __restrict__ bias, int cols,
                                               int rows, int n, int mode) {
     const int R = MatvecShape<N>::R;
+    if (blockDim.x != MATVEC_WARPS * 32) __trap();  // the host computes the grid from MATVEC_WARPS
     int lane = threadIdx.x & 31;
     int r0 = (blockIdx.x * MATVEC_WARPS + (threadIdx.x >> 5)) * R;
     if (r0 >= rows) return;
@@ -28,6 +32,7 @@ static __device__ __forceinline__ void matvec(const u8* __restrict__ w, const fl
     for (int i = 0; i < R; i++)
 #pragma unroll
         for (int t = 0; t < N; t++) acc[i][t] = 0.f;
+#pragma unroll(MatvecShape<N>::UNROLL)
     for (int k = lane * 8; k < cols; k += 32 * 8) {
         float v[R][8];
 #pragma unroll
@@ -78,17 +83,21 @@ static __device__ __forceinline__ void matvec(const u8* __restrict__ w, const fl
 template <int TYPE>
 static __device__ __forceinline__ void matmul_tensor_cores(const u8* __restrict__ w, const float* __restrict__ x,
                                                            float* __restrict__ out, const float* __restrict__ bias,
-                                                           int cols, int rows, int n, int mode) {
+                                                           int cols, int rows, int n, int mode,
+                                                           const float* __restrict__ scales) {
     // WMMA loads and stores need 32-byte aligned addresses; every fragment offset below is a multiple of 32 bytes.
     __shared__ SHARED_ALIGN half wt[TC_TILE][TC_LD];
     __shared__ SHARED_ALIGN half xt[TC_TILE][TC_LD];
     __shared__ SHARED_ALIGN float ct[TC_TILE][TC_CLD];
+    if (blockDim.x != 128) __trap();  // the loader roles below assume exactly four warps
     int tid = threadIdx.x, warp = tid >> 5;
     int wy = warp >> 1, wx = warp & 1;
     int r0 = blockIdx.x * TC_TILE, t0 = blockIdx.y * TC_TILE;
     long long rb = row_bytes(TYPE, cols);
     // Loader role: one row of W and one row of X, 16 of the slice's 32 values each.
     int lr = tid >> 1, lk = (tid & 1) * 16;
+    // This thread's row of X is divided by its power-of-two scale on the way to F16 (see row_scale_of).
+    float x_inverse_scale = t0 + lr < n ? 1.f / scales[t0 + lr] : 1.f;
 
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
 #pragma unroll
@@ -118,7 +127,7 @@ static __device__ __forceinline__ void matmul_tensor_cores(const u8* __restrict_
                 for (int i = 0; i < 8; i++) v[i] = 0.f;
             }
 #pragma unroll
-            for (int i = 0; i < 8; i++) xt[lr][lk + 8 * h + i] = __float2half_rn(v[i]);
+            for (int i = 0; i < 8; i++) xt[lr][lk + 8 * h + i] = __float2half_rn(v[i] * x_inverse_scale);
         }
         __syncthreads();
 #pragma unroll
@@ -151,10 +160,13 @@ static __device__ __forceinline__ void matmul_tensor_cores(const u8* __restrict_
         int r = r0 + rl, t = t0 + tl;
         if (r < rows && t < n) {
             float* o = out + (long long) t * rows + r;
-            *o = epilogue(ct[rl][tl] + (bias != nullptr ? bias[r] : 0.f), *o, mode);
+            *o = epilogue(ct[rl][tl] * scales[t] + (bias != nullptr ? bias[r] : 0.f), *o, mode);
         }
     }
 }
 
 #define MATMUL_PARAMS const u8 *w, const float *x, float *out, const float *bias, int cols, int rows, int n, int mode
 #define MATMUL_ARGS w, x, out, bias, cols, rows, n, mode
+// The tensor-core products also take the rows' power-of-two scales (row_scale_of).
+#define SCALED_MATMUL_PARAMS MATMUL_PARAMS, const float *scales
+#define SCALED_MATMUL_ARGS MATMUL_ARGS, scales

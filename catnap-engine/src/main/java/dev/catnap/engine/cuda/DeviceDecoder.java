@@ -30,6 +30,8 @@ final class DeviceDecoder implements Decoder {
     private int logitCapacity;
     private long[] buffers;
     private long deviceInputs;
+    private long scales;
+    private long partials;
     private MemorySegment hostInputs;
     private long deviceLogits;
     private MemorySegment hostLogits;
@@ -185,10 +187,16 @@ final class DeviceDecoder implements Decoder {
             for (long b : buffers) context.free(b);
             context.free(deviceInputs);
             context.freeHost(hostInputs);
+            context.free(scales);
+            context.free(partials);
         }
         int[] widths = architecture.bufferWidths();
         buffers = new long[widths.length];
         for (int i = 0; i < widths.length; i++) buffers[i] = context.alloc((long) rows * widths[i] * Float.BYTES);
+        ModelConfig c = config();
+        scales = context.alloc((long) rows * Float.BYTES);
+        partials = context.alloc(DeviceOps.partialFloats(rows, c.heads(), c.headDim()) * Float.BYTES);
+        ops.useScratch(scales, partials);
         deviceInputs = context.alloc(24L * rows);
         hostInputs = context.allocHost(24L * rows);
         rowCapacity = rows;

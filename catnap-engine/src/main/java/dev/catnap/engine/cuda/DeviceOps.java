@@ -32,7 +32,14 @@ final class DeviceOps {
     private final CudaKernel rmsNorm;
     private final CudaKernel rope;
     private final CudaKernel kvStore;
-    private final CudaKernel attention;
+    private final CudaKernel attentionPart;
+    private final CudaKernel attentionMerge;
+    private final CudaKernel rowScale;
+    /** Stretches of the keys that attention splits each row's keys into, as ATTENTION_SPLITS in layers.cuh. */
+    static final int ATTENTION_SPLITS = 8;
+    /** Scratch owned by the decoder: per-row scales of the tensor-core products, attention's partial results. */
+    private long scales;
+    private long partials;
     private final CudaKernel swiglu;
 
     DeviceOps(CudaModule module, CudaStream stream) {
@@ -49,12 +56,25 @@ final class DeviceOps {
         rmsNorm = module.kernel("rms_norm");
         rope = module.kernel("rope");
         kvStore = module.kernel("kv_store");
-        attention = module.kernel("attention");
+        attentionPart = module.kernel("attention_part");
+        attentionMerge = module.kernel("attention_merge");
+        rowScale = module.kernel("row_scale");
         swiglu = module.kernel("swiglu");
     }
 
     CudaStream stream() {
         return stream;
+    }
+
+    /** Floats of attention scratch for {@code rows} rows. */
+    static long partialFloats(int rows, int heads, int headDim) {
+        return (long) rows * heads * ATTENTION_SPLITS * (headDim + 2);
+    }
+
+    /** The scratch buffers: {@code rows} floats of scales, {@link #partialFloats} floats of attention partials. */
+    void useScratch(long scales, long partials) {
+        this.scales = scales;
+        this.partials = partials;
     }
 
     /** Records an event after every kernel until {@link #stopTimeline()}; for profiling, never inside a capture. */
@@ -83,8 +103,10 @@ final class DeviceOps {
                     w.pointer(), x, out, bias, w.cols(), w.rows(), n, epilogue);
             launched("matvec " + w.type() + " " + w.cols() + "x" + w.rows(), w.bytes(), 2L * w.cols() * w.rows() * n);
         } else {
+            stream.launch(rowScale, n, 1, 1, 256, x, w.cols(), scales);
+            launched("row_scale", 0, 0);
             stream.launch(matmul.get(w.type()), ceilDiv(w.rows(), TILE), ceilDiv(n, TILE), 1, 128,
-                    w.pointer(), x, out, bias, w.cols(), w.rows(), n, epilogue);
+                    w.pointer(), x, out, bias, w.cols(), w.rows(), n, epilogue, scales);
             launched("matmul " + w.type() + " " + w.cols() + "x" + w.rows(), w.bytes(), 2L * w.cols() * w.rows() * n);
         }
     }
@@ -123,9 +145,12 @@ final class DeviceOps {
     /** Attention of each row's query heads over its sequence's cache, up to and including its own position. */
     void attention(long q, int qStride, StepInputs in, int n, int layer, int heads, int kvHeads, int headDim,
                    float scale, long out) {
-        stream.launch(attention, n, heads, 1, 256, q, qStride, in.caches(), in.capacities(), in.positions(), layer,
-                heads, kvHeads, headDim, scale, out);
+        stream.launch(attentionPart, n, heads, ATTENTION_SPLITS, 256, q, qStride, in.caches(), in.capacities(),
+                in.positions(), layer, heads, kvHeads, headDim, scale, partials);
         launched("attention", 0, 0);
+        stream.launch(attentionMerge, n, heads, 1, Math.max(32, ceilDiv(headDim, 32) * 32), partials, heads, headDim,
+                out);
+        launched("attention_merge", 0, 0);
     }
 
     /** {@code gate = silu(gate) * up} over {@code count} values. */
