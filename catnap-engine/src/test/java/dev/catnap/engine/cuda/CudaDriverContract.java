@@ -239,7 +239,9 @@ abstract class CudaDriverContract {
         assertThat(context.freeMemory()).isLessThan(before);
         second.close();
         second.close();
-        assertThat(context.freeMemory()).isEqualTo(before);
+        // A real driver may keep a little memory of its own (module code, stream state) for the primary context,
+        // which both contexts share; the 32 MiB must come back.
+        assertThat(context.freeMemory()).isGreaterThan(before - (4L << 20));
     }
 
     @Test
