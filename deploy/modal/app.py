@@ -37,6 +37,9 @@ MODELS = [
     "--embedding-model", "TabbyML/Nomic-Embed-Text",
 ]
 
+# The language models on the function's GPU (the embedding model stays on the CPU).
+DEVICE = ["--device", "cuda"]
+
 TOKEN_FILE = "/tmp/catnap-token"
 
 image = modal.Image.from_registry(CATNAP_IMAGE, add_python="3.12").entrypoint([])
@@ -56,4 +59,4 @@ def serve():
     # The token reaches `catnap serve` through a file, so it does not show in the process list.
     with open(TOKEN_FILE, "w", encoding="utf-8") as f:
         f.write(os.environ["CATNAP_TOKEN"])
-    subprocess.Popen(CATNAP_SERVE + ["--port", str(PORT)] + MODELS + ["--token-file", TOKEN_FILE])
+    subprocess.Popen(CATNAP_SERVE + ["--port", str(PORT)] + MODELS + DEVICE + ["--token-file", TOKEN_FILE])

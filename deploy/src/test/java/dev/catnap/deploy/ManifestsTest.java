@@ -78,6 +78,15 @@ class ManifestsTest {
                 .containsEntry("run.googleapis.com/accelerator", "nvidia-l4");
     }
 
+    @Test
+    void theGpuVariantsRunTheLanguageModelsOnTheGpu() throws Exception {
+        assertThat(optionValue(container(service("knative/service.yaml")).getArgs(), "--device")).isEqualTo("cuda");
+        assertThat(optionValue(container(service("cloudrun/service.yaml")).getArgs(), "--device")).isEqualTo("cuda");
+        assertThat(container(service("knative/service-cpu.yaml")).getArgs()).doesNotContain("--device", "cuda");
+        assertThat(image().environment().get("NVIDIA_DRIVER_CAPABILITIES")).as("libcuda.so.1 is mounted for compute")
+                .contains("compute");
+    }
+
     private static String gpus(Container c) {
         Quantity q = c.getResources().getLimits().get("nvidia.com/gpu");
         assertThat(c.getResources().getRequests() == null ? Map.of() : c.getResources().getRequests()).doesNotContainKey("nvidia.com/gpu");
@@ -111,7 +120,7 @@ class ManifestsTest {
         ImageDefinition image = image();
         Container c = container(service(file));
         assertThat(c.getCommand()).as("the image's entrypoint is kept").isNullOrEmpty();
-        assertThat(without(c.getArgs(), "--token-file")).as("a model the image lacks would fail every cold start")
+        assertThat(without(without(c.getArgs(), "--token-file"), "--device")).as("a model the image lacks would fail every cold start")
                 .isEqualTo(image.args());
         assertThat(c.getPorts().getFirst().getContainerPort()).isIn(image.ports()).isEqualTo(Integer.parseInt(image.environment().get("PORT")));
         assertThat(c.getImage()).endsWith("/catnap:" + image.properties().get("project.version"));

@@ -70,6 +70,7 @@ class ModalAppTest {
         assertThat(serve.path("app.function").path("scaledown_window").asLong()).isEqualTo(GatewayConfig.DEFAULT_SCALEDOWN_WINDOW.toSeconds());
         assertThat(serve.path("app.function").path("timeout").asLong()).isEqualTo(ManifestsTest.SEED_TIMEOUT_SECONDS);
         assertThat(serve.path("app.function").path("gpu").asText()).isNotEmpty();
+        assertThat(strings(constants.path("DEVICE"))).as("the GPU is used, not only reserved").containsExactly("--device", "cuda");
         assertThat(serve.path("modal.web_server").path("port").asInt()).isEqualTo(constants.path("PORT").asInt()).isPositive();
         assertThat(serve.path("modal.web_server").path("startup_timeout").asLong()).isEqualTo(GatewayConfig.DEFAULT_STARTUP_TIMEOUT.toSeconds());
 
