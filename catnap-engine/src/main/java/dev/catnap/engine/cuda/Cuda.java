@@ -96,7 +96,7 @@ public final class Cuda {
         } catch (CudaException e) {
             return CudaProbe.unavailable(e.getMessage());
         } catch (RuntimeException | LinkageError e) {
-            // A probe decides whether the server falls back to the CPU; it must answer, whatever the driver did.
+            // A probe must answer whatever the driver did: --device cuda turns its reason into the one-line error.
             return CudaProbe.unavailable("probing the CUDA driver " + library + " failed: " + e);
         }
     }
