@@ -10,6 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.ToIntFunction;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -100,12 +101,7 @@ public final class CudaContext implements AutoCloseable {
         if (bytes <= 0) {
             throw new IllegalArgumentException("pinned allocation size must be positive: " + bytes);
         }
-        MemorySegment pointer;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check(driver.cuMemAllocHost(out, bytes), "cuMemAllocHost(" + bytes + " bytes)");
-            pointer = out.get(ADDRESS, 0);
-        }
+        MemorySegment pointer = returned("cuMemAllocHost(" + bytes + " bytes)", out -> driver.cuMemAllocHost(out, bytes));
         // A shared arena per allocation: the decode thread may not be the allocating one, and closing the arena on
         // free turns later access through the segment into an exception.
         Arena lifetime = Arena.ofShared();
@@ -188,10 +184,8 @@ public final class CudaContext implements AutoCloseable {
             // cuModuleLoadData reads the image during the call only, so a temporary copy suffices.
             MemorySegment copy = arena.allocate(image.length + (terminate ? 1 : 0), 16);
             MemorySegment.copy(image, 0, copy, JAVA_BYTE, 0, image.length);
-            MemorySegment out = arena.allocate(ADDRESS);
-            check(driver.cuModuleLoadData(out, copy),
-                    "cuModuleLoadData(" + (binary ? "binary" : "PTX") + " image of " + image.length + " bytes)");
-            module = out.get(ADDRESS, 0);
+            module = returned("cuModuleLoadData(" + (binary ? "binary" : "PTX") + " image of " + image.length + " bytes)",
+                    out -> driver.cuModuleLoadData(out, copy));
         }
         CudaModule loaded = new CudaModule(this, module);
         resources.add(loaded);
@@ -201,12 +195,7 @@ public final class CudaContext implements AutoCloseable {
     /** Creates a non-blocking stream, for launches, async copies and capture. */
     public synchronized CudaStream createStream() {
         ensureOpen();
-        MemorySegment stream;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check(driver.cuStreamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-            stream = out.get(ADDRESS, 0);
-        }
+        MemorySegment stream = returned("cuStreamCreate", out -> driver.cuStreamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING));
         CudaStream created = new CudaStream(this, stream);
         resources.add(created);
         return created;
@@ -289,6 +278,15 @@ public final class CudaContext implements AutoCloseable {
     void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("the CUDA context of device " + device.ordinal() + " is closed");
+        }
+    }
+
+    /** Calls a driver function that hands back a handle or address through its first parameter, and checks it. */
+    MemorySegment returned(String call, ToIntFunction<MemorySegment> function) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            check(function.applyAsInt(out), call);
+            return out.get(ADDRESS, 0);
         }
     }
 

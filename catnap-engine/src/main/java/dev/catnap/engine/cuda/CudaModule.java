@@ -3,8 +3,6 @@ package dev.catnap.engine.cuda;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-
 /** A loaded module (PTX, cubin or fatbin); {@link CudaContext#close()} unloads it if nobody did. */
 final class CudaModule extends ContextResource {
 
@@ -19,10 +17,9 @@ final class CudaModule extends ContextResource {
     CudaKernel kernel(String name) {
         ensureOpen();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            context.check(context.driver().cuModuleGetFunction(out, handle, arena.allocateFrom(name)),
-                    "cuModuleGetFunction(\"" + name + "\")");
-            return new CudaKernel(name, out.get(ADDRESS, 0));
+            MemorySegment cName = arena.allocateFrom(name);
+            return new CudaKernel(name, context.returned("cuModuleGetFunction(\"" + name + "\")",
+                    out -> context.driver().cuModuleGetFunction(out, handle, cName)));
         }
     }
 

@@ -131,23 +131,18 @@ final class CudaStream extends ContextResource {
     /** Ends the capture and instantiates what was recorded; the graph belongs to the context, close it when done. */
     CudaGraph endCapture() {
         ensureOpen();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check(driver.cuStreamEndCapture(handle, out), "cuStreamEndCapture");
-            MemorySegment template = out.get(ADDRESS, 0);
-            MemorySegment executable;
-            try {
-                MemorySegment exec = arena.allocate(ADDRESS);
-                check(driver.cuGraphInstantiateWithFlags(exec, template, 0), "cuGraphInstantiateWithFlags");
-                executable = exec.get(ADDRESS, 0);
-            } finally {
-                // The executable graph is independent of its template.
-                check(driver.cuGraphDestroy(template), "cuGraphDestroy");
-            }
-            CudaGraph graph = new CudaGraph(context, executable);
-            context.register(graph);
-            return graph;
+        MemorySegment template = context.returned("cuStreamEndCapture", out -> driver.cuStreamEndCapture(handle, out));
+        MemorySegment executable;
+        try {
+            executable = context.returned("cuGraphInstantiateWithFlags",
+                    out -> driver.cuGraphInstantiateWithFlags(out, template, 0));
+        } finally {
+            // The executable graph is independent of its template.
+            check(driver.cuGraphDestroy(template), "cuGraphDestroy");
         }
+        CudaGraph graph = new CudaGraph(context, executable);
+        context.register(graph);
+        return graph;
     }
 
     /** Queues one replay of {@code graph}. */
@@ -159,12 +154,7 @@ final class CudaStream extends ContextResource {
     /** Records an event at this point of the stream, for {@link #millisBetween}; close it when done. */
     CudaEvent recordEvent() {
         ensureOpen();
-        MemorySegment event;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            check(driver.cuEventCreate(out, CudaDriver.CU_EVENT_DEFAULT), "cuEventCreate");
-            event = out.get(ADDRESS, 0);
-        }
+        MemorySegment event = context.returned("cuEventCreate", out -> driver.cuEventCreate(out, CudaDriver.CU_EVENT_DEFAULT));
         CudaEvent recorded = new CudaEvent(context, event);
         context.register(recorded);
         int result = driver.cuEventRecord(event, handle);
