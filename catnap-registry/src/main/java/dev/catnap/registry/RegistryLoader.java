@@ -52,9 +52,10 @@ final class RegistryLoader {
 
         Path cache = cacheFile(modelsDir, org);
         byte[] body;
+        List<ModelInfo> entries;
         try {
             body = fetch(location);
-            Json.parseRegistry(body, location); // never cache something unusable
+            entries = Json.parseRegistry(body, location); // parsed before caching: never cache something unusable
         } catch (IOException e) {
             if (Files.isRegularFile(cache)) {
                 log.warn("registry {} unavailable ({}); using the cached copy {}", location, Json.oneLine(e), cache);
@@ -74,11 +75,7 @@ final class RegistryLoader {
         } catch (IOException e) {
             log.warn("cannot cache the registry at {}: {}", cache, Json.oneLine(e));
         }
-        try {
-            return new Loaded(Json.parseRegistry(body, location), location);
-        } catch (IOException e) {
-            throw new IllegalStateException(e); // parsed successfully above
-        }
+        return new Loaded(entries, location);
     }
 
     private Loaded loadFile(String location) throws DownloadException {
