@@ -18,7 +18,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -109,13 +108,13 @@ public final class Downloader implements AutoCloseable {
             throw new DownloadException(DownloadException.Kind.LOCAL_IO, "cannot write model directory " + dir + ": " + describe(e), e);
         }
 
-        AtomicLong fetched = new AtomicLong();
         long start = System.nanoTime();
         List<String> hashes;
+        long fetched;
         try (Progress progress = new Progress(id.toString(), parts.size(), settings.terminalProgress(), settings.logInterval());
              ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("download-watchdog").factory());
              ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
-            PartFetcher fetcher = new PartFetcher(http, settings, watchdog, progress, fetched);
+            PartFetcher fetcher = new PartFetcher(http, settings, watchdog, progress);
             List<Future<String>> futures = new ArrayList<>();
             for (int i = 0; i < parts.size(); i++) {
                 ModelInfo.PartSpec p = parts.get(i);
@@ -123,6 +122,7 @@ public final class Downloader implements AutoCloseable {
                 futures.add(workers.submit(() -> fetchPart(fetcher, id, p, ggml.resolve(p.fileName()), urls, request.force(), progress)));
             }
             hashes = awaitAll(futures);
+            fetched = progress.fetched();
         }
 
         try {
@@ -131,8 +131,8 @@ public final class Downloader implements AutoCloseable {
             new VerifiedMarker(marker).write(dir);
             LocalModel model = ModelCache.load(id, dir);
             double seconds = (System.nanoTime() - start) / 1e9;
-            log.info("{} downloaded and verified: {} fetched in {} s into {}", id, Progress.mib(fetched.get()), String.format(Locale.ROOT, "%.1f", seconds), dir);
-            return new DownloadResult(model, DownloadResult.Outcome.DOWNLOADED, fetched.get());
+            log.info("{} downloaded and verified: {} fetched in {} s into {}", id, Progress.mib(fetched), String.format(Locale.ROOT, "%.1f", seconds), dir);
+            return new DownloadResult(model, DownloadResult.Outcome.DOWNLOADED, fetched);
         } catch (IOException e) {
             throw new DownloadException(DownloadException.Kind.LOCAL_IO, "cannot record verification in " + dir + ": " + describe(e), e);
         }

@@ -43,14 +43,12 @@ final class PartFetcher {
     private final DownloadSettings settings;
     private final ScheduledExecutorService watchdog;
     private final Progress progress;
-    private final AtomicLong bytesFetched;
 
-    PartFetcher(HttpClient http, DownloadSettings settings, ScheduledExecutorService watchdog, Progress progress, AtomicLong bytesFetched) {
+    PartFetcher(HttpClient http, DownloadSettings settings, ScheduledExecutorService watchdog, Progress progress) {
         this.http = http;
         this.settings = settings;
         this.watchdog = watchdog;
         this.progress = progress;
-        this.bytesFetched = bytesFetched;
     }
 
     static Path partialFile(Path target) {
@@ -231,7 +229,6 @@ final class PartFetcher {
                     throw new LocalWriteException(e);
                 }
                 position += n;
-                bytesFetched.addAndGet(n);
                 progress.advance(partIndex, n);
             }
             if (total >= 0 && position != total) {

@@ -51,6 +51,11 @@ final class Progress implements AutoCloseable {
         fetched.addAndGet(bytes);
     }
 
+    /** Bytes received in this run, over all parts (not those found on disk). */
+    long fetched() {
+        return fetched.get();
+    }
+
     private long sum(AtomicLongArray a) {
         long s = 0;
         for (int i = 0; i < a.length(); i++) {
