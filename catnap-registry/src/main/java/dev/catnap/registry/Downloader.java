@@ -13,7 +13,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.CompletionService;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -115,13 +117,14 @@ public final class Downloader implements AutoCloseable {
              ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("download-watchdog").factory());
              ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             PartFetcher fetcher = new PartFetcher(http, settings, watchdog, progress);
+            CompletionService<String> completion = new ExecutorCompletionService<>(workers);
             List<Future<String>> futures = new ArrayList<>();
             for (int i = 0; i < parts.size(); i++) {
                 ModelInfo.PartSpec p = parts.get(i);
                 List<String> urls = mirrors.get(i);
-                futures.add(workers.submit(() -> fetchPart(fetcher, id, p, ggml.resolve(p.fileName()), urls, request.force(), progress)));
+                futures.add(completion.submit(() -> fetchPart(fetcher, id, p, ggml.resolve(p.fileName()), urls, request.force(), progress)));
             }
-            hashes = awaitAll(futures);
+            hashes = awaitAll(completion, futures);
             fetched = progress.fetched();
         }
 
@@ -155,22 +158,12 @@ public final class Downloader implements AutoCloseable {
     }
 
     /** Results in part order; the first failure cancels the other parts at once (their .part files stay for a resume). */
-    private static List<String> awaitAll(List<Future<String>> futures) throws DownloadException, InterruptedException {
+    private static List<String> awaitAll(CompletionService<String> completion, List<Future<String>> futures)
+            throws DownloadException, InterruptedException {
         try {
-            while (true) {
-                boolean allDone = true;
-                for (Future<String> f : futures) {
-                    if (!f.isDone()) {
-                        allDone = false;
-                    } else if (f.state() == Future.State.FAILED) {
-                        throw new ExecutionException(f.exceptionNow());
-                    }
-                }
-                if (allDone) break;
-                Thread.sleep(20);
-            }
+            for (int i = 0; i < futures.size(); i++) completion.take().get(); // in completion order: a failure shows at once
             List<String> results = new ArrayList<>();
-            for (Future<String> f : futures) results.add(f.get());
+            for (Future<String> f : futures) results.add(f.resultNow());
             return results;
         } catch (ExecutionException e) {
             for (Future<String> f : futures) f.cancel(true);
