@@ -53,25 +53,33 @@ public final class ModelCache {
     /** Every complete model in the cache, by id. Unreadable or incomplete entries are left out (see {@link #inspect()}). */
     public List<LocalModel> list() {
         List<LocalModel> models = new ArrayList<>();
-        for (CachedModel c : inspect()) {
-            if (c.status() == CachedModel.Status.INCOMPLETE || c.status() == CachedModel.Status.BROKEN) continue;
-            find(c.id()).ifPresent(models::add);
+        for (ModelId id : modelIds()) {
+            try {
+                models.add(load(id, modelDir(id)));
+            } catch (IOException e) {
+                // incomplete or unreadable: inspect() reports it
+            }
         }
         return models;
     }
 
     /** Every model directory in the cache with its size and whether its files are verified, for {@code catnap models}. */
     public List<CachedModel> inspect() {
-        var result = new TreeMap<String, CachedModel>();
+        return modelIds().stream().map(id -> inspect(id, modelDir(id))).toList();
+    }
+
+    /** The directories shaped like models (valid id parts, a tabby.json), ordered by id. */
+    private List<ModelId> modelIds() {
+        var ids = new TreeMap<String, ModelId>();
         for (Path orgDir : children(modelsDir)) {
             if (!Files.isDirectory(orgDir) || !ModelId.isValidPart(orgDir.getFileName().toString())) continue;
             for (Path dir : children(orgDir)) {
                 if (!Files.isRegularFile(dir.resolve(TABBY_JSON)) || !ModelId.isValidPart(dir.getFileName().toString())) continue;
                 ModelId id = new ModelId(orgDir.getFileName().toString(), dir.getFileName().toString());
-                result.put(id.toString(), inspect(id, dir));
+                ids.put(id.toString(), id);
             }
         }
-        return List.copyOf(result.values());
+        return List.copyOf(ids.values());
     }
 
     /** True when every part's size and mtime still match a recorded hash that equals the one tabby.json expects. */
