@@ -135,21 +135,24 @@ final class UpstreamClient implements AutoCloseable {
             if (c.reused) throw new StaleConnectionException();
             throw new EOFException("worker closed the connection without answering");
         }
-        String statusLine = readLine(c.in, first);
-        if (!statusLine.startsWith("HTTP/1.")) throw new IOException("worker sent no HTTP status line: " + abbreviate(statusLine));
-        int status;
-        try {
-            status = Integer.parseInt(statusLine.substring(9, 12));
-        } catch (RuntimeException e) {
-            throw new IOException("worker sent a bad status line: " + abbreviate(statusLine));
-        }
+        int status = readStatus(c.in, first);
         List<Header> headers = readHeaders(c.in);
-        if (status == 100) { // interim answer: the real one follows
-            statusLine = readLine(c.in, c.in.read());
-            status = Integer.parseInt(statusLine.substring(9, 12));
+        while (status == 100) { // interim answer: the real one follows
+            status = readStatus(c.in, c.in.read());
             headers = readHeaders(c.in);
         }
         return new Response(this, c, status, headers, req.method());
+    }
+
+    /** The status code of a status line whose first byte, {@code first}, is already read. */
+    private static int readStatus(InputStream in, int first) throws IOException {
+        String statusLine = readLine(in, first);
+        if (!statusLine.startsWith("HTTP/1.")) throw new IOException("worker sent no HTTP status line: " + abbreviate(statusLine));
+        try {
+            return Integer.parseInt(statusLine.substring(9, 12));
+        } catch (RuntimeException e) {
+            throw new IOException("worker sent a bad status line: " + abbreviate(statusLine));
+        }
     }
 
     private static void writeRequest(Connection c, int port, Request req) throws IOException {

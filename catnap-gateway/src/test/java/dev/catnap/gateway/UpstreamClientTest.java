@@ -161,6 +161,16 @@ class UpstreamClientTest {
     }
 
     @Test
+    void interimContinueAnswersAreSkippedAndTheFinalStatusLineIsCheckedLikeTheFirst() throws Exception {
+        server = new ScriptedServer(h -> h.startsWith("GET /ok")
+                ? "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
+                : "HTTP/1.1 100 Continue\r\n\r\nSSH-2.0-OpenSSH\r\n\r\n", true);
+        assertThat(body(get("/ok"))).isEqualTo("201 ok");
+        assertThatThrownBy(() -> client.send(server.port(), get("/garbage"))).isInstanceOf(IOException.class)
+                .hasMessageContaining("no HTTP status line");
+    }
+
+    @Test
     void garbageAndTruncatedAnswersAreErrorsNotHangs() throws Exception {
         server = new ScriptedServer(h -> h.startsWith("GET /garbage") ? "SSH-2.0-OpenSSH\r\n\r\n"
                 : "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true);
