@@ -12,7 +12,6 @@ final class Worker {
     final long startedNanos;
     State state = State.STARTING;
     int inFlight;
-    Instant readyAt;
     /** When its last request ended (or when it became ready): the idle clock starts here. */
     long lastUsedNanos;
     Instant lastUsedAt;

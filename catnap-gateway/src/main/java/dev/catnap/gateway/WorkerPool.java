@@ -249,9 +249,8 @@ final class WorkerPool implements AutoCloseable {
                 try {
                     if (w.state != Worker.State.STARTING) return;
                     w.state = Worker.State.READY;
-                    w.readyAt = Instant.now();
                     w.lastUsedNanos = System.nanoTime();
-                    w.lastUsedAt = w.readyAt;
+                    w.lastUsedAt = Instant.now();
                     quickFailures = 0;
                     metrics.coldStartSeconds(tookNanos);
                     log.info("{} ready in {} ms", w, TimeUnit.NANOSECONDS.toMillis(tookNanos));

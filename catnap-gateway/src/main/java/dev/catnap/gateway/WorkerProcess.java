@@ -5,7 +5,6 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -85,10 +84,6 @@ final class WorkerProcess {
 
     CompletableFuture<Process> onExit() {
         return guard.onExit();
-    }
-
-    Optional<Integer> exitCode() {
-        return guard.isAlive() ? Optional.empty() : Optional.of(guard.exitValue());
     }
 
     List<String> stderrTail() {
