@@ -218,10 +218,13 @@ final class WorkerPool implements AutoCloseable {
     /** Lock held. Launches the process and a virtual thread that probes it; false if it could not be launched. */
     private boolean startWorker() {
         int port;
+        List<String> argv;
         WorkerProcess process;
         try {
             port = freePort();
-            process = WorkerProcess.start(config.workerCommand(), port);
+            String p = Integer.toString(port);
+            argv = config.workerCommand().stream().map(a -> a.replace("{port}", p)).toList();
+            process = WorkerProcess.start(argv, port);
         } catch (IOException e) {
             startFailed(null, "cannot launch worker command: " + e.getMessage());
             return false;
@@ -229,7 +232,7 @@ final class WorkerPool implements AutoCloseable {
         Worker w = new Worker(nextWorkerId++, process, Instant.now(), System.nanoTime());
         workers.add(w);
         metrics.coldStart();
-        log.info("{} starting: {}", w, describe(config.workerCommand(), port));
+        log.info("{} starting: {}", w, describe(argv));
         Thread.ofVirtual().name("worker-" + w.id + "-start").start(() -> awaitReady(w));
         process.onExit().thenRun(() -> exited(w));
         return true;
@@ -276,10 +279,9 @@ final class WorkerPool implements AutoCloseable {
     }
 
     /** The command as run, with over-long arguments (class paths) shortened for the log. */
-    private static String describe(List<String> command, int port) {
+    private static String describe(List<String> argv) {
         StringBuilder sb = new StringBuilder();
-        for (String arg : command) {
-            String a = arg.replace("{port}", Integer.toString(port));
+        for (String a : argv) {
             if (a.length() > 120) a = a.substring(0, 60) + "..." + a.substring(a.length() - 40);
             if (!sb.isEmpty()) sb.append(' ');
             sb.append(a);

@@ -48,11 +48,11 @@ final class WorkerProcess {
         this.port = port;
     }
 
-    /** Starts {@code argv} with every {@code {port}} replaced. Its stdout goes to the gateway's stdout. */
-    static WorkerProcess start(List<String> template, int port) throws IOException {
-        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", GUARD, "catnap-worker"));
-        for (String a : template) argv.add(a.replace("{port}", Integer.toString(port)));
-        ProcessBuilder pb = new ProcessBuilder(argv)
+    /** Starts {@code argv}, which listens on {@code port}. Its stdout goes to the gateway's stdout. */
+    static WorkerProcess start(List<String> argv, int port) throws IOException {
+        List<String> guarded = new ArrayList<>(List.of("/bin/sh", "-c", GUARD, "catnap-worker"));
+        guarded.addAll(argv);
+        ProcessBuilder pb = new ProcessBuilder(guarded)
                 .redirectOutput(ProcessBuilder.Redirect.INHERIT)
                 .redirectError(ProcessBuilder.Redirect.PIPE);
         pb.environment().put("PORT", Integer.toString(port));
