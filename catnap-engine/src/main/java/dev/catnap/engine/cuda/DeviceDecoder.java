@@ -67,16 +67,9 @@ final class DeviceDecoder implements Decoder {
 
     @Override
     public void forward(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows, float[] logits) {
-        if (closed) throw new IllegalStateException("the decoder is closed");
         int n = tokens.length, m = logitRows.length, vocab = config().vocabSize();
         if (n == 0) return;
-        checkShape(tokens, positions, caches, logitRows);
-        context.makeCurrent();
-        if (n > rowCapacity) allocateRows(Math.max(n, 2 * rowCapacity));
-        if (m > logitCapacity) allocateLogits(Math.max(m, 2 * logitCapacity));
-        writeInputs(tokens, positions, caches, logitRows);
-
-        StepInputs in = inputs();
+        StepInputs in = prepare(tokens, positions, caches, logitRows);
         if (n <= GRAPH_MAX_ROWS) {
             long shape = ((long) n << 32) | m;
             CudaGraph graph = graphs.get(shape);
@@ -97,16 +90,11 @@ final class DeviceDecoder implements Decoder {
      * per kind of kernel. Slower than a real step (events between kernels); for finding where time goes.
      */
     List<KernelTimeline.OpTime> profile(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows) {
-        int n = tokens.length, m = logitRows.length;
-        checkShape(tokens, positions, caches, logitRows);
-        context.makeCurrent();
-        if (n > rowCapacity) allocateRows(Math.max(n, 2 * rowCapacity));
-        if (m > logitCapacity) allocateLogits(Math.max(m, 2 * logitCapacity));
-        writeInputs(tokens, positions, caches, logitRows);
+        StepInputs in = prepare(tokens, positions, caches, logitRows);
         try (var timeline = new KernelTimeline()) {
             ops.startTimeline(timeline);
             try {
-                enqueueStep(inputs(), n, m);
+                enqueueStep(in, tokens.length, logitRows.length);
             } finally {
                 ops.stopTimeline();
             }
@@ -115,15 +103,22 @@ final class DeviceDecoder implements Decoder {
         }
     }
 
-    private static void checkShape(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows) {
-        int n = tokens.length;
+    /**
+     * Checks a step's rows, makes room for them, and writes them to the pinned inputs block: what every step does
+     * before its kernels.
+     */
+    private StepInputs prepare(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows) {
+        if (closed) throw new IllegalStateException("the decoder is closed");
+        int n = tokens.length, m = logitRows.length;
         if (positions.length != n || caches.length != n) {
             throw new IllegalArgumentException(n + " tokens but " + positions.length + " positions and " + caches.length
                     + " caches");
         }
-        for (int i = 1; i < logitRows.length; i++) {
-            if (logitRows[i] <= logitRows[i - 1]) throw new IllegalArgumentException("logit rows must be ascending");
-        }
+        context.makeCurrent();
+        if (n > rowCapacity) allocateRows(Math.max(n, 2 * rowCapacity));
+        if (m > logitCapacity) allocateLogits(Math.max(m, 2 * logitCapacity));
+        writeInputs(tokens, positions, caches, logitRows);
+        return inputs();
     }
 
     private CudaGraph capture(StepInputs in, int n, int m) {
@@ -176,6 +171,7 @@ final class DeviceDecoder implements Decoder {
             if (logitRows[i] < 0 || logitRows[i] >= n) {
                 throw new IllegalArgumentException("logit row " + logitRows[i] + " is not one of the " + n + " rows");
             }
+            if (i > 0 && logitRows[i] <= logitRows[i - 1]) throw new IllegalArgumentException("logit rows must be ascending");
             hostInputs.set(ValueLayout.JAVA_INT, 12 * r + 4L * i, logitRows[i]);
         }
     }
