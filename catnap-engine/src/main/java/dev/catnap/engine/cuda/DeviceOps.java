@@ -87,8 +87,17 @@ final class DeviceOps {
         timeline = null;
     }
 
-    private void launched(String label, long bytes, long flops) {
-        if (timeline != null) timeline.add(label, bytes, flops, stream.recordEvent());
+    /** Marks the end of a kernel on the timeline, when profiling; free otherwise (the label is built only then). */
+    private void launched(String kernel) {
+        if (timeline != null) timeline.add(kernel, 0, 0, stream.recordEvent());
+    }
+
+    /** As {@link #launched(String)}, for a product: labelled with the matrix, counting its bytes and flops. */
+    private void launched(String kernel, DeviceMatrix w, int n) {
+        if (timeline != null) {
+            timeline.add(kernel + " " + w.type() + " " + w.cols() + "x" + w.rows(), w.bytes(),
+                    2L * w.cols() * w.rows() * n, stream.recordEvent());
+        }
     }
 
     /** {@code out[t] = epilogue(w · x[t] + bias)} for {@code n} rows; {@code bias} may be 0 (none). */
@@ -101,45 +110,45 @@ final class DeviceOps {
             stream.launch(matvec.get(w.type())[bucket], ceilDiv(w.rows(), MATVEC_WARPS * rowsPerWarp), 1, 1,
                     MATVEC_WARPS * 32,
                     w.pointer(), x, out, bias, w.cols(), w.rows(), n, epilogue);
-            launched("matvec " + w.type() + " " + w.cols() + "x" + w.rows(), w.bytes(), 2L * w.cols() * w.rows() * n);
+            launched("matvec", w, n);
         } else {
             stream.launch(rowScale, n, 1, 1, 256, x, w.cols(), scales);
-            launched("row_scale", 0, 0);
+            launched("row_scale");
             stream.launch(matmul.get(w.type()), ceilDiv(w.rows(), TILE), ceilDiv(n, TILE), 1, 128,
                     w.pointer(), x, out, bias, w.cols(), w.rows(), n, epilogue, scales);
-            launched("matmul " + w.type() + " " + w.cols() + "x" + w.rows(), w.bytes(), 2L * w.cols() * w.rows() * n);
+            launched("matmul", w, n);
         }
     }
 
     /** Rows {@code ids[t]} of a table into {@code out}; with {@code accumulate}, added to what is there. */
     void embed(DeviceMatrix table, long ids, long out, int n, boolean accumulate) {
         stream.launch(embed.get(table.type()), n, 1, 1, 256, table.pointer(), table.cols(), ids, out, accumulate ? 1 : 0);
-        launched("embed", 0, 0);
+        launched("embed");
     }
 
     /** Row t of {@code out} is the LayerNorm of row {@code rowIndex[t]} of {@code x} (row t when rowIndex is 0). */
     void layerNorm(long x, long rowIndex, long out, long weight, long bias, int n, int dim, float eps) {
         stream.launch(layerNorm, n, 1, 1, 256, x, rowIndex, out, weight, bias, dim, eps);
-        launched("layer_norm", 0, 0);
+        launched("layer_norm");
     }
 
     void rmsNorm(long x, long rowIndex, long out, long weight, int n, int dim, float eps) {
         stream.launch(rmsNorm, n, 1, 1, 256, x, rowIndex, out, weight, dim, eps);
-        launched("rms_norm", 0, 0);
+        launched("rms_norm");
     }
 
     /** Rotates {@code heads} heads at the start of each row of width {@code width}, in place. */
     void rope(long x, int n, int width, int heads, int headDim, long positions, float thetaScale, boolean neox) {
         int threads = Math.max(32, ceilDiv(headDim / 2, 32) * 32);
         stream.launch(rope, n, heads, 1, threads, x, width, heads, headDim, positions, thetaScale, neox ? 1 : 0);
-        launched("rope", 0, 0);
+        launched("rope");
     }
 
     /** Each row's key and value into its sequence's cache at its position. */
     void kvStore(long k, int kStride, long v, int vStride, StepInputs in, int n, int layer, int kvWidth) {
         stream.launch(kvStore, n, 1, 1, 256, k, kStride, v, vStride, in.caches(), in.capacities(), in.positions(),
                 layer, kvWidth);
-        launched("kv_store", 0, 0);
+        launched("kv_store");
     }
 
     /** Attention of each row's query heads over its sequence's cache, up to and including its own position. */
@@ -147,16 +156,16 @@ final class DeviceOps {
                    float scale, long out) {
         stream.launch(attentionPart, n, heads, ATTENTION_SPLITS, 256, q, qStride, in.caches(), in.capacities(),
                 in.positions(), layer, heads, kvHeads, headDim, scale, partials);
-        launched("attention", 0, 0);
+        launched("attention");
         stream.launch(attentionMerge, n, heads, 1, Math.max(32, ceilDiv(headDim, 32) * 32), partials, heads, headDim,
                 out);
-        launched("attention_merge", 0, 0);
+        launched("attention_merge");
     }
 
     /** {@code gate = silu(gate) * up} over {@code count} values. */
     void swiglu(long gate, long up, int count) {
         stream.launch(swiglu, ceilDiv(count, 256), 1, 1, 256, gate, up, count);
-        launched("swiglu", 0, 0);
+        launched("swiglu");
     }
 
     private static int ceilDiv(int a, int b) {
