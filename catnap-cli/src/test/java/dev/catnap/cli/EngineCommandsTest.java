@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import dev.catnap.engine.cuda.Cuda;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,19 +14,10 @@ import org.junit.jupiter.api.Timeout;
 /** generate, embed and bench on the small fixture models. */
 @Timeout(120)
 class EngineCommandsTest {
-    private static final Path FIXTURES = fixtures();
+    private static final Path FIXTURES = CliRun.FIXTURES;
 
-    record Run(int exit, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        var cl = Main.commandLine();
-        var out = new StringWriter();
-        var err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     static String model(String name) {
@@ -41,16 +30,16 @@ class EngineCommandsTest {
         var r = run("generate", "--model", model("tiny-starcoder-17m-q8_0.gguf"), "--threads", "2", "--max-tokens", "12",
                 "--prompt", "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    if n < 2:\n"
                         + "        return n\n    return");
-        assertThat(r.exit).as(r.err).isZero();
-        assertThat(r.out).startsWith(" n\n\ndef n_decode(s");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith(" n\n\ndef n_decode(s");
     }
 
     @Test
     void generateWithSuffixBuildsAFillInTheMiddlePrompt() {
         var r = run("generate", "--model", model("tiny-starcoder-17m-q8_0.gguf"), "--threads", "2", "--max-tokens", "8",
                 "--prompt", "def add(a, b):\n    return ", "--suffix", "\n\nprint(add(1, 2))\n");
-        assertThat(r.exit).as(r.err).isZero();
-        assertThat(r.out).isNotBlank();
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).isNotBlank();
     }
 
     @Test
@@ -76,23 +65,23 @@ class EngineCommandsTest {
     @Test
     void generateRejectsBadInputWithOneLine() {
         var missing = run("generate", "--model", "/nonexistent/model.gguf", "--prompt", "x");
-        assertThat(missing.exit).isEqualTo(2);
-        assertThat(missing.err).contains("model file not found").hasLineCount(1);
+        assertThat(missing.exit()).isEqualTo(2);
+        assertThat(missing.err()).contains("model file not found").hasLineCount(1);
 
         var notAModel = run("generate", "--model", FIXTURES.resolve("vocab/ggml-vocab-qwen2.gguf").toString(), "--prompt", "x");
-        assertThat(notAModel.exit).isEqualTo(2);
-        assertThat(notAModel.err).contains("tensor").hasLineCount(1);
+        assertThat(notAModel.exit()).isEqualTo(2);
+        assertThat(notAModel.err()).contains("tensor").hasLineCount(1);
 
         var embedder = run("generate", "--model", model("synth-bert-tiny-f32.gguf"), "--prompt", "x");
-        assertThat(embedder.exit).isEqualTo(2);
-        assertThat(embedder.err).contains("not supported for generation").hasLineCount(1);
+        assertThat(embedder.exit()).isEqualTo(2);
+        assertThat(embedder.err()).contains("not supported for generation").hasLineCount(1);
     }
 
     @Test
     void embedPrintsOneNormalisedArrayPerText() {
         var r = run("embed", "--model", model("synth-nomic-bert-tiny-f32.gguf"), "--threads", "1", "hello world", "int x = 1;");
-        assertThat(r.exit).as(r.err).isZero();
-        String[] lines = r.out.strip().split("\n");
+        assertThat(r.exit()).as(r.err()).isZero();
+        String[] lines = r.out().strip().split("\n");
         assertThat(lines).hasSize(2);
         for (String line : lines) {
             assertThat(line).startsWith("[").endsWith("]");
@@ -108,14 +97,14 @@ class EngineCommandsTest {
     void benchPrintsOneJsonObject() {
         var r = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--threads", "2", "--prompt-tokens", "32",
                 "--gen-tokens", "4", "--batch", "1,3");
-        assertThat(r.exit).as(r.err).isZero();
-        assertThat(r.out.strip()).startsWith("{").endsWith("}")
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out().strip()).startsWith("{").endsWith("}")
                 .contains("\"prompt_tokens_per_second\":", "\"time_to_first_token_ms\":", "\"batch\":1", "\"batch\":3",
                         "\"peak_rss_mib\":", "\"device\":\"cpu\"")
                 .doesNotContain("\"gpu\"");
         var bad = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--batch", "0");
-        assertThat(bad.exit).isEqualTo(2);
-        assertThat(bad.err).contains("--batch");
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("--batch");
     }
 
     @Test
@@ -125,20 +114,12 @@ class EngineCommandsTest {
             List<String> args = new ArrayList<>(List.of(command.split(" ")));
             args.addAll(List.of("--model", model("synth-starcoder-tiny-q8_0.gguf"), "--device", "cuda"));
             var r = run(args.toArray(String[]::new));
-            assertThat(r.exit).as(command).isNotZero();
-            assertThat(r.err).as(command).startsWith("catnap " + args.getFirst() + ": --device cuda: ").hasLineCount(1);
-            assertThat(r.out).as(command).isEmpty();
+            assertThat(r.exit()).as(command).isNotZero();
+            assertThat(r.err()).as(command).startsWith("catnap " + args.getFirst() + ": --device cuda: ").hasLineCount(1);
+            assertThat(r.out()).as(command).isEmpty();
         }
         var tpu = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--device", "tpu");
-        assertThat(tpu.exit).isEqualTo(2);
-        assertThat(tpu.err).contains("unknown device 'tpu' (choose cpu or cuda)");
-    }
-
-    private static Path fixtures() {
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path candidate = dir.resolveSibling("shared").resolve("fixtures");
-            if (Files.isDirectory(candidate)) return candidate;
-        }
-        throw new IllegalStateException("fixtures not found");
+        assertThat(tpu.exit()).isEqualTo(2);
+        assertThat(tpu.err()).contains("unknown device 'tpu' (choose cpu or cuda)");
     }
 }

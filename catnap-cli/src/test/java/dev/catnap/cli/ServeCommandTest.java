@@ -27,9 +27,7 @@ class ServeCommandTest {
     }
 
     static Path fixture(String name) {
-        Path p = CliRun.FIXTURES.resolve("models").resolve(name);
-        return Files.isRegularFile(p) ? p : Path.of(System.getProperty("user.dir")).getParent().resolveSibling("shared")
-                .resolve("fixtures").resolve("models").resolve(name);
+        return CliRun.FIXTURES.resolve("models").resolve(name);
     }
 
     @Test
