@@ -31,9 +31,11 @@ final class DeviceOption {
 
     /**
      * A model that could not be put on the GPU (no kernels in this build, driver or out-of-memory errors): the
-     * engine's message as one line, naming the flag that asked for the GPU.
+     * engine's message as one line, naming the flag that asked for the GPU. On the CPU the same exceptions are
+     * bugs, not input errors, so they are returned as they are.
      */
-    static UserError loadFailure(Device device, RuntimeException e) {
+    static RuntimeException loadFailure(Device device, RuntimeException e) {
+        if (device == Device.CPU) return e;
         var error = new UserError("--device " + device.label() + ": " + oneLine(e.getMessage() == null ? e.toString() : e.getMessage()), 1);
         error.initCause(e); // printed with -Dcatnap.debug=true
         return error;

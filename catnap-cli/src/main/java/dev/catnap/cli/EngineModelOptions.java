@@ -1,6 +1,5 @@
 package dev.catnap.cli;
 
-import dev.catnap.engine.Device;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.cuda.CudaException;
 import java.io.IOException;
@@ -40,7 +39,6 @@ final class EngineModelOptions {
         } catch (IllegalArgumentException e) {
             throw new UserError(model.getFileName() + ": " + e.getMessage());
         } catch (IllegalStateException | UnsupportedOperationException | CudaException e) {
-            if (options.device() == Device.CPU) throw e;
             throw DeviceOption.loadFailure(options.device(), e);
         }
     }

@@ -1,6 +1,5 @@
 package dev.catnap.cli;
 
-import dev.catnap.engine.Device;
 import dev.catnap.engine.EmbeddingModel;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.LanguageModel;
@@ -228,7 +227,6 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError("cannot load model " + at.id() + " (" + at.gguf() + "): " + e.getMessage());
         } catch (IllegalStateException | UnsupportedOperationException | CudaException e) {
-            if (engine.device() == Device.CPU) throw e;
             throw DeviceOption.loadFailure(engine.device(), e);
         }
     }
