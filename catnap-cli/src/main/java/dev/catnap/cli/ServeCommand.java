@@ -120,56 +120,30 @@ final class ServeCommand implements Callable<Integer> {
         ServerOptions options = options(env);
         if (model == null && chatModel == null) throw new UserError("give --model (completion) and/or --chat-model");
         Path cache = modelsDir != null ? modelsDir : ModelsDir.resolve(env);
-        EngineOptions engine = EngineOptions.defaults().withMaxSequences(parallelism);
+        EngineOptions cpu = EngineOptions.defaults().withMaxSequences(parallelism);
         if (threads != null) {
             if (threads < 1) throw new UserError("--threads must be at least 1");
-            engine = engine.withThreads(threads);
+            cpu = cpu.withThreads(threads);
         }
+        EngineOptions engine = cpu.withDevice(device.device); // embedding models have no CUDA path: they keep cpu
 
         // Resolve everything before loading anything, so a typo fails in milliseconds.
         Optional<ModelLocation> completionAt = locate(model, cache);
         Optional<ModelLocation> chatAt = locate(chatModel, cache);
         Optional<ModelLocation> embeddingAt = locate(embeddingModel, cache);
-        EngineOptions embeddingEngine = engine; // embedding models have no CUDA path
-        engine = engine.withDevice(device.device);
 
         long start = System.nanoTime();
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
             Optional<CompletionModel> completion = Optional.empty();
             if (completionAt.isPresent()) {
-                ModelLocation at = completionAt.get();
-                var lm = load(at, engine);
-                loaded.add(lm);
-                Optional<String> template = Optional.ofNullable(promptTemplate).or(at::promptTemplate)
-                        .or(() -> EngineTextModel.fimTemplate(lm.tokenizer()));
-                if (template.isEmpty()) log.warn("model {} has no FIM template: completions see the prefix only (set --prompt-template)", at.id());
-                try {
-                    completion = Optional.of(new CompletionModel(at.id(), new EngineTextModel(lm), template));
-                } catch (IllegalArgumentException e) {
-                    throw new UserError(e.getMessage());
-                }
+                completion = Optional.of(completionModel(completionAt.get(), load(completionAt.get(), engine, loaded)));
             }
             Optional<ChatModel> chat = Optional.empty();
-            if (chatAt.isPresent()) {
-                ModelLocation at = chatAt.get();
-                var lm = load(at, engine);
-                loaded.add(lm);
-                String jinja = Optional.ofNullable(chatTemplate).or(at::chatTemplate)
-                        .or(() -> lm.metadata().has("tokenizer.chat_template")
-                                ? Optional.of(lm.metadata().getString("tokenizer.chat_template")) : Optional.empty())
-                        .orElseThrow(() -> new UserError("chat model " + at.id() + " has no chat template (tabby.json or GGUF); pass --chat-template"));
-                ChatTemplate parsed;
-                try {
-                    parsed = ChatTemplate.fromJinja(jinja);
-                } catch (IllegalArgumentException e) {
-                    throw new UserError("chat model " + at.id() + ": " + e.getMessage());
-                }
-                chat = Optional.of(new ChatModel(at.id(), new EngineTextModel(lm), parsed));
-            }
+            if (chatAt.isPresent()) chat = Optional.of(chatModel(chatAt.get(), load(chatAt.get(), engine, loaded)));
             if (embeddingAt.isPresent()) {
                 try {
-                    loaded.add(EmbeddingModel.load(embeddingAt.get().gguf(), embeddingEngine));
+                    loaded.add(EmbeddingModel.load(embeddingAt.get().gguf(), cpu));
                 } catch (IllegalArgumentException e) {
                     throw new UserError("cannot load embedding model " + embeddingAt.get().id() + ": " + e.getMessage());
                 }
@@ -183,6 +157,31 @@ final class ServeCommand implements Callable<Integer> {
         } catch (RuntimeException | IOException | Error e) {
             closeAll(loaded);
             throw e;
+        }
+    }
+
+    /** FIM template: --prompt-template, else tabby.json's, else the one the vocabulary's FIM tokens imply. */
+    private CompletionModel completionModel(ModelLocation at, LanguageModel lm) {
+        Optional<String> template = Optional.ofNullable(promptTemplate).or(at::promptTemplate)
+                .or(() -> EngineTextModel.fimTemplate(lm.tokenizer()));
+        if (template.isEmpty()) log.warn("model {} has no FIM template: completions see the prefix only (set --prompt-template)", at.id());
+        try {
+            return new CompletionModel(at.id(), new EngineTextModel(lm), template);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+    }
+
+    /** Chat template: --chat-template, else tabby.json's, else the GGUF's tokenizer.chat_template. */
+    private ChatModel chatModel(ModelLocation at, LanguageModel lm) {
+        String jinja = Optional.ofNullable(chatTemplate).or(at::chatTemplate)
+                .or(() -> lm.metadata().has("tokenizer.chat_template")
+                        ? Optional.of(lm.metadata().getString("tokenizer.chat_template")) : Optional.empty())
+                .orElseThrow(() -> new UserError("chat model " + at.id() + " has no chat template (tabby.json or GGUF); pass --chat-template"));
+        try {
+            return new ChatModel(at.id(), new EngineTextModel(lm), ChatTemplate.fromJinja(jinja));
+        } catch (IllegalArgumentException e) {
+            throw new UserError("chat model " + at.id() + ": " + e.getMessage());
         }
     }
 
@@ -221,9 +220,12 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    private static LanguageModel load(ModelLocation at, EngineOptions engine) throws IOException {
+    /** Loads the model and adds it to {@code loaded}, which start() closes if a later step fails. */
+    private static LanguageModel load(ModelLocation at, EngineOptions engine, List<AutoCloseable> loaded) throws IOException {
         try {
-            return LanguageModel.load(at.gguf(), engine);
+            LanguageModel lm = LanguageModel.load(at.gguf(), engine);
+            loaded.add(lm);
+            return lm;
         } catch (IllegalArgumentException e) {
             throw new UserError("cannot load model " + at.id() + " (" + at.gguf() + "): " + e.getMessage());
         } catch (IllegalStateException | UnsupportedOperationException | CudaException e) {
