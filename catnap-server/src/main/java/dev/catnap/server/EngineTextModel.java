@@ -30,10 +30,6 @@ public final class EngineTextModel implements TextModel {
         this.tokenizer = model.tokenizer();
     }
 
-    public LanguageModel languageModel() {
-        return model;
-    }
-
     @Override
     public int contextLength() {
         return model.contextLength();
