@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 
@@ -28,14 +29,15 @@ final class EventLog {
     }
 
     synchronized void append(String user, String kind, ObjectNode body) throws IOException {
-        long now = clock.millis();
+        // One reading of the clock, so that a line's ts and the day file it lands in always agree.
+        Instant now = clock.instant();
         ObjectNode line = json.createObjectNode();
         if (user == null) line.putNull("user");
         else line.put("user", user);
-        line.put("ts", now);
+        line.put("ts", now.toEpochMilli());
         line.putObject("event").set(kind, body);
         Files.createDirectories(dir);
-        Path file = fileFor(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
+        Path file = fileFor(LocalDate.ofInstant(now, ZoneOffset.UTC));
         Files.write(file, (json.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8),
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
     }
