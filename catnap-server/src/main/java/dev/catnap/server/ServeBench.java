@@ -30,6 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Prints p50/p99 latency, completions per second and tokens generated per completion for each client count.
  */
 final class ServeBench {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private ServeBench() {}
 
     public static void main(String[] args) throws Exception {
@@ -44,7 +46,7 @@ final class ServeBench {
         int parallelism = Arrays.stream(clientCounts).max().orElse(1);
         Path events = Files.createTempDirectory("catnap-bench-events");
         try (var model = LanguageModel.load(gguf, new EngineOptions(threads, parallelism, 1L << 30))) {
-            var options = new ServerOptions("127.0.0.1", 0, parallelism, 4 * parallelism, Optional.empty(), events,
+            var options = new ServerOptions("127.0.0.1", 0, parallelism, ServerOptions.defaultQueueLimit(parallelism), Optional.empty(), events,
                     Duration.ofMinutes(10), "cpu", "bench");
             var completion = new CompletionModel(gguf.getFileName().toString(), new EngineTextModel(model),
                     EngineTextModel.fimTemplate(model.tokenizer()));
@@ -77,7 +79,7 @@ final class ServeBench {
                                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
                         mine.add(System.nanoTime() - t0);
                         if (r.statusCode() != 200) throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
-                        chars.addAndGet(new ObjectMapper().readTree(r.body()).path("choices").get(0).path("text").asText().length());
+                        chars.addAndGet(JSON.readTree(r.body()).path("choices").get(0).path("text").asText().length());
                     }
                     return mine;
                 }));
@@ -127,9 +129,8 @@ final class ServeBench {
         String suffix = "\n\n\nif __name__ == \"__main__\":\n    for word, count in top_words(sys.argv[1]):\n"
                 + "        print(word, count)\n";
         try {
-            var json = new ObjectMapper();
-            return "{\"language\":\"python\",\"segments\":{\"prefix\":" + json.writeValueAsString(prefix.toString())
-                    + ",\"suffix\":" + json.writeValueAsString(suffix) + "}}";
+            return "{\"language\":\"python\",\"segments\":{\"prefix\":" + JSON.writeValueAsString(prefix.toString())
+                    + ",\"suffix\":" + JSON.writeValueAsString(suffix) + "}}";
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
