@@ -69,10 +69,7 @@ final class Llama implements Decoder {
         float[] att = scratch.get(5, n * qw);
         float[] gate = scratch.get(6, n * ff);
         float[] up = scratch.get(7, n * ff);
-        float[][] keys = new float[n][];
-        float[][] values = new float[n][];
-        int[] lengths = new int[n];
-        for (int t = 0; t < n; t++) lengths[t] = positions[t] + 1;
+        int[] lengths = scratch.lengths(positions);
 
         backend.embed(tokenEmbedding, tokens, x);
         for (int l = 0; l < layers.length; l++) {
@@ -87,14 +84,8 @@ final class Llama implements Decoder {
             if (L.vBias != null) backend.addBias(v, n, L.vBias);
             backend.rope(q, n, qw, 0, c.heads(), c.headDim(), positions, c.ropeBase(), neox);
             backend.rope(k, n, kv, 0, c.kvHeads(), c.headDim(), positions, c.ropeBase(), neox);
-            for (int t = 0; t < n; t++) {
-                float[] kc = ((HeapSequenceCache) caches[t]).keys[l], vc = ((HeapSequenceCache) caches[t]).values[l];
-                System.arraycopy(k, t * kv, kc, positions[t] * kv, kv);
-                System.arraycopy(v, t * kv, vc, positions[t] * kv, kv);
-                keys[t] = kc;
-                values[t] = vc;
-            }
-            backend.attention(q, qw, 0, n, keys, values, lengths, c.heads(), c.kvHeads(), c.headDim(),
+            scratch.cache(l, caches, positions, kv, k, 0, v, 0, kv);
+            backend.attention(q, qw, 0, n, scratch.keys(), scratch.values(), lengths, c.heads(), c.kvHeads(), c.headDim(),
                     (float) (1.0 / Math.sqrt(c.headDim())), att);
             backend.matmul(L.out, att, h, n);
             if (L.outBias != null) backend.addBias(h, n, L.outBias);
@@ -111,7 +102,7 @@ final class Llama implements Decoder {
 
         int m = logitRows.length;
         if (m == 0) return;
-        for (int i = 0; i < m; i++) System.arraycopy(x, logitRows[i] * e, h, i * e, e);
+        Scratch.gatherRows(x, logitRows, e, h);
         backend.rmsNorm(h, m, e, outputNorm, c.normEps());
         backend.matmul(output, h, logits, m);
     }

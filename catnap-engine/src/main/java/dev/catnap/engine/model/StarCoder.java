@@ -67,10 +67,7 @@ final class StarCoder implements Decoder {
         float[] qkv = scratch.get(2, n * qkvWidth);
         float[] att = scratch.get(3, n * e);
         float[] up = scratch.get(4, n * ff);
-        float[][] keys = new float[n][];
-        float[][] values = new float[n][];
-        int[] lengths = new int[n];
-        for (int t = 0; t < n; t++) lengths[t] = positions[t] + 1;
+        int[] lengths = scratch.lengths(positions);
 
         backend.embed(tokenEmbedding, tokens, x);
         backend.embed(positionEmbedding, positions, h);
@@ -82,14 +79,8 @@ final class StarCoder implements Decoder {
             backend.layerNorm(h, n, e, L.attnNorm, L.attnNormBias, c.normEps());
             backend.matmul(L.qkv, h, qkv, n);
             backend.addBias(qkv, n, L.qkvBias);
-            for (int t = 0; t < n; t++) {
-                float[] k = ((HeapSequenceCache) caches[t]).keys[l], v = ((HeapSequenceCache) caches[t]).values[l];
-                System.arraycopy(qkv, t * qkvWidth + e, k, positions[t] * kv, kv);
-                System.arraycopy(qkv, t * qkvWidth + e + kv, v, positions[t] * kv, kv);
-                keys[t] = k;
-                values[t] = v;
-            }
-            backend.attention(qkv, qkvWidth, 0, n, keys, values, lengths, c.heads(), c.kvHeads(), c.headDim(),
+            scratch.cache(l, caches, positions, kv, qkv, e, qkv, e + kv, qkvWidth);
+            backend.attention(qkv, qkvWidth, 0, n, scratch.keys(), scratch.values(), lengths, c.heads(), c.kvHeads(), c.headDim(),
                     (float) (1.0 / Math.sqrt(c.headDim())), att);
             backend.matmul(L.out, att, h, n);
             backend.addBias(h, n, L.outBias);
@@ -107,7 +98,7 @@ final class StarCoder implements Decoder {
 
         int m = logitRows.length;
         if (m == 0) return;
-        for (int i = 0; i < m; i++) System.arraycopy(x, logitRows[i] * e, h, i * e, e);
+        Scratch.gatherRows(x, logitRows, e, h);
         backend.layerNorm(h, m, e, outputNorm, outputNormBias, c.normEps());
         backend.matmul(output, h, logits, m);
     }
