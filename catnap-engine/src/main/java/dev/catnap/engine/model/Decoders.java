@@ -13,8 +13,7 @@ public final class Decoders {
         ModelConfig c = config(file);
         return switch (c.architecture()) {
             case "starcoder" -> new StarCoder(file, c, backend);
-            case "qwen2" -> new Llama(file, c, backend, true);
-            default -> new Llama(file, c, backend, false);
+            default -> new Llama(file, c, backend, neoxRope(c.architecture()));
         };
     }
 
