@@ -72,6 +72,11 @@ class TabbyServerTest {
         return json.readTree(r.body());
     }
 
+    /** The message of the server's JSON error body. */
+    String errorMessage(HttpResponse<String> r) throws IOException {
+        return parse(r).path("error").path("message").asText();
+    }
+
     static String completionBody(String language, String prefix, String suffix) {
         return "{\"language\":\"" + language + "\",\"segments\":{\"prefix\":" + quote(prefix) + ",\"suffix\":" + quote(suffix)
                 + "},\"debug_options\":{\"return_prompt\":true}}";
@@ -112,7 +117,7 @@ class TabbyServerTest {
         for (String path : List.of("/v1/health", "/v1beta/server_setting", "/v1beta/models")) {
             var r = send(s, "GET", path, null);
             assertThat(r.statusCode()).as(path).isEqualTo(401);
-            assertThat(parse(r).path("error").path("message").asText()).contains("Authorization");
+            assertThat(errorMessage(r)).contains("Authorization");
             assertThat(send(s, "GET", path, null, "Authorization", "Bearer wrong").statusCode()).isEqualTo(401);
             assertThat(send(s, "GET", path, null, "Authorization", "Bearer secret-token").statusCode()).isEqualTo(200);
         }
@@ -248,7 +253,7 @@ class TabbyServerTest {
         assertThat(req.maxNewTokens()).isEqualTo(128);
         var missing = post(s, "/v1/completions", "{\"mode\":\"next_edit_suggestion\",\"segments\":{\"prefix\":\"x\"}}");
         assertThat(missing.statusCode()).isEqualTo(400);
-        assertThat(parse(missing).path("error").path("message").asText()).contains("segments.edit_history");
+        assertThat(errorMessage(missing)).contains("segments.edit_history");
     }
 
     @Test
@@ -256,29 +261,29 @@ class TabbyServerTest {
         var s = serve(ScriptedModel.saying(0, "x"), ScriptedModel.saying(0, "y"));
         var malformed = post(s, "/v1/completions", "{\"segments\":");
         assertThat(malformed.statusCode()).isEqualTo(400);
-        assertThat(parse(malformed).path("error").path("message").asText()).contains("not valid JSON");
+        assertThat(errorMessage(malformed)).contains("not valid JSON");
         var wrongType = post(s, "/v1/completions", "{\"segments\":{\"prefix\":12}}");
         assertThat(wrongType.statusCode()).isEqualTo(400);
-        assertThat(parse(wrongType).path("error").path("message").asText()).contains("segments.prefix");
+        assertThat(errorMessage(wrongType)).contains("segments.prefix");
         var missingPrefix = post(s, "/v1/completions", "{\"segments\":{\"suffix\":\"x\"}}");
         assertThat(missingPrefix.statusCode()).isEqualTo(400);
-        assertThat(parse(missingPrefix).path("error").path("message").asText()).contains("segments.prefix");
+        assertThat(errorMessage(missingPrefix)).contains("segments.prefix");
         var noSegments = post(s, "/v1/completions", "{\"language\":\"python\"}");
         assertThat(noSegments.statusCode()).isEqualTo(400);
-        assertThat(parse(noSegments).path("error").path("message").asText()).contains("segments");
+        assertThat(errorMessage(noSegments)).contains("segments");
         var badTemp = post(s, "/v1/completions", "{\"segments\":{\"prefix\":\"a\"},\"temperature\":\"hot\"}");
-        assertThat(parse(badTemp).path("error").path("message").asText()).contains("temperature");
+        assertThat(errorMessage(badTemp)).contains("temperature");
         var badSnippet = post(s, "/v1/completions", "{\"segments\":{\"prefix\":\"a\",\"declarations\":[{\"filepath\":1,\"body\":\"b\"}]}}");
-        assertThat(parse(badSnippet).path("error").path("message").asText()).contains("segments.declarations[0].filepath");
+        assertThat(errorMessage(badSnippet)).contains("segments.declarations[0].filepath");
         var badMode = post(s, "/v1/completions", "{\"segments\":{\"prefix\":\"a\"},\"mode\":\"fast\"}");
         assertThat(badMode.statusCode()).isEqualTo(400);
         var notObject = post(s, "/v1/completions", "[1,2]");
         assertThat(notObject.statusCode()).isEqualTo(400);
         var chatNoMessages = post(s, "/v1/chat/completions", "{\"model\":\"\"}");
         assertThat(chatNoMessages.statusCode()).isEqualTo(400);
-        assertThat(parse(chatNoMessages).path("error").path("message").asText()).contains("messages");
+        assertThat(errorMessage(chatNoMessages)).contains("messages");
         var chatBadRole = post(s, "/v1/chat/completions", "{\"messages\":[{\"role\":5,\"content\":\"hi\"}]}");
-        assertThat(parse(chatBadRole).path("error").path("message").asText()).contains("messages[0].role");
+        assertThat(errorMessage(chatBadRole)).contains("messages[0].role");
     }
 
     @Test
@@ -288,10 +293,10 @@ class TabbyServerTest {
         assertThat(post(s, "/v1/completions", big).statusCode()).isEqualTo(413);
         var notFound = send(s, "GET", "/v2/anything", null);
         assertThat(notFound.statusCode()).isEqualTo(404);
-        assertThat(parse(notFound).path("error").path("message").asText()).contains("/v2/anything");
+        assertThat(errorMessage(notFound)).contains("/v2/anything");
         var wrongMethod = send(s, "GET", "/v1/completions", null);
         assertThat(wrongMethod.statusCode()).isEqualTo(405);
-        assertThat(parse(wrongMethod).path("error").path("message").asText()).contains("GET");
+        assertThat(errorMessage(wrongMethod)).contains("GET");
     }
 
     @Test
