@@ -19,6 +19,7 @@ import dev.catnap.engine.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -215,7 +216,7 @@ public final class BatchedModel implements LanguageModel {
                 int[] positions = new int[rows];
                 SequenceCache[] caches = new SequenceCache[rows];
                 List<Sequence> sampled = new ArrayList<>();
-                List<Integer> logitRows = new ArrayList<>();
+                int[] logitRows = new int[active.size()];
                 int r = 0;
                 for (int i = 0; i < active.size(); i++) {
                     Sequence s = active.get(i);
@@ -226,13 +227,13 @@ public final class BatchedModel implements LanguageModel {
                         s.position++;
                     }
                     if (want[i] > 0 && !s.prefilling()) {
+                        logitRows[sampled.size()] = r - 1;
                         sampled.add(s);
-                        logitRows.add(r - 1);
                     }
                 }
                 int vocab = decoder.config().vocabSize();
                 if (logits.length < sampled.size() * vocab) logits = new float[sampled.size() * vocab];
-                decoder.forward(tokens, positions, caches, logitRows.stream().mapToInt(Integer::intValue).toArray(), logits);
+                decoder.forward(tokens, positions, caches, Arrays.copyOf(logitRows, sampled.size()), logits);
 
                 for (int i = 0; i < sampled.size(); i++) {
                     Sequence s = sampled.get(i);
@@ -266,10 +267,8 @@ public final class BatchedModel implements LanguageModel {
             for (Sequence s : waiting) finish(s, FinishReason.ERROR, e);
             active.clear();
             waiting.clear();
-            if (!closed) {
-                // The model state may be inconsistent; refuse further work rather than return wrong tokens.
-                closed = true;
-            }
+            // The model state may be inconsistent; refuse further work rather than return wrong tokens.
+            closed = true;
         }
         for (Sequence s : active) finish(s, FinishReason.CANCELLED, null);
         for (Sequence s : waiting) finish(s, FinishReason.CANCELLED, null);
