@@ -20,7 +20,7 @@ import java.util.Set;
 final class DeviceWeights {
     /** The encodings the kernels decode. */
     static final Set<GGMLType> TYPES = EnumSet.of(GGMLType.F32, GGMLType.F16, GGMLType.Q8_0, GGMLType.Q4_0);
-    static final String TYPE_LIST = "F32, F16, Q8_0, Q4_0";
+    static final String TYPE_LIST = TYPES.stream().map(GGMLType::name).collect(java.util.stream.Collectors.joining(", "));
 
     private final CudaContext context;
     private final Tensors tensors;
