@@ -5,7 +5,9 @@ import dev.catnap.engine.cpu.Rows;
 import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFTensor;
+import java.util.Arrays;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 /**
  * Looks up a model's tensors by their llama.cpp names and checks them as they are found: shapes, and whether the
@@ -17,7 +19,8 @@ public final class Tensors {
     private final String supportedList;
 
     Tensors(GGUFFile file, Backend backend) {
-        this(file, backend::supports, "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K");
+        this(file, backend::supports, Arrays.stream(GGMLType.values()).filter(backend::supports).map(GGMLType::name)
+                .collect(Collectors.joining(", ")));
     }
 
     /** {@code supportedList} names the accepted matrix types in the error for any other. */
@@ -31,7 +34,7 @@ public final class Tensors {
     public GGUFTensor matrix(String name, long cols, long rows) {
         GGUFTensor t = require(name);
         if (t.dim(0) != cols || t.dim(1) != rows) {
-            throw new IllegalArgumentException("tensor " + name + " has shape " + java.util.Arrays.toString(t.shape())
+            throw new IllegalArgumentException("tensor " + name + " has shape " + Arrays.toString(t.shape())
                     + ", expected [" + cols + ", " + rows + "]");
         }
         if (!supported.test(t.type())) {
@@ -45,7 +48,7 @@ public final class Tensors {
     public GGUFTensor table(String name, long cols, long minRows) {
         GGUFTensor t = require(name);
         if (t.dim(0) != cols || t.dim(1) < minRows) {
-            throw new IllegalArgumentException("tensor " + name + " has shape " + java.util.Arrays.toString(t.shape())
+            throw new IllegalArgumentException("tensor " + name + " has shape " + Arrays.toString(t.shape())
                     + ", expected [" + cols + ", >=" + minRows + "]");
         }
         if (!Rows.readable(t.type())) {
