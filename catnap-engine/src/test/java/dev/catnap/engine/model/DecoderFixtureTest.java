@@ -36,21 +36,7 @@ class DecoderFixtureTest {
              Decoder decoder = Decoders.load(file, new CpuBackend(2))) {
             int vocab = decoder.config().vocabSize();
             assertThat(vocab).isEqualTo(((Number) fx.get("n_vocab")).intValue());
-            int n = prompt.length + greedy.length - 1;
-            int[] tokens = new int[n];
-            System.arraycopy(prompt, 0, tokens, 0, prompt.length);
-            System.arraycopy(greedy, 0, tokens, prompt.length, greedy.length - 1);
-            int[] positions = new int[n];
-            SequenceCache[] caches = new SequenceCache[n];
-            SequenceCache cache = decoder.newCache(n);
-            int[] rows = new int[greedy.length];
-            for (int t = 0; t < n; t++) {
-                positions[t] = t;
-                caches[t] = cache;
-            }
-            for (int s = 0; s < greedy.length; s++) rows[s] = prompt.length - 1 + s;
-            float[] logits = new float[rows.length * vocab];
-            decoder.forward(tokens, positions, caches, rows, logits);
+            float[] logits = teacherForced(decoder, prompt, greedy);
 
             float maxDiff = 0;
             for (int i = 0; i < vocab; i++) maxDiff = Math.max(maxDiff, Math.abs(logits[i] - lastLogits[i]));
@@ -91,21 +77,7 @@ class DecoderFixtureTest {
                 int[] greedy = Json.ints(c.get("greedy_tokens"));
                 float[] gaps = Json.floats(c.get("greedy_step_top1_top2_gap"));
                 List<Object> top5 = Json.array(c.get("greedy_step_top5"));
-                int n = prompt.length + greedy.length - 1;
-                int[] tokens = new int[n];
-                System.arraycopy(prompt, 0, tokens, 0, prompt.length);
-                System.arraycopy(greedy, 0, tokens, prompt.length, greedy.length - 1);
-                int[] positions = new int[n];
-                SequenceCache[] caches = new SequenceCache[n];
-                SequenceCache cache = decoder.newCache(n);
-                for (int t = 0; t < n; t++) {
-                    positions[t] = t;
-                    caches[t] = cache;
-                }
-                int[] rows = new int[greedy.length];
-                for (int s = 0; s < greedy.length; s++) rows[s] = prompt.length - 1 + s;
-                float[] logits = new float[rows.length * vocab];
-                decoder.forward(tokens, positions, caches, rows, logits);
+                float[] logits = teacherForced(decoder, prompt, greedy);
                 if (c.containsKey("last_logits")) {
                     float[] last = Json.floats(c.get("last_logits"));
                     for (int i = 0; i < vocab; i++) worst = Math.max(worst, Math.abs(logits[i] - last[i]));
@@ -124,5 +96,28 @@ class DecoderFixtureTest {
             }
             assertThat(worst).as("largest logit difference").isLessThanOrEqualTo(0.3f);
         }
+    }
+
+    /**
+     * One forward pass over the prompt followed by all but the last greedy token, in one sequence: the logits of the
+     * last prompt position and of every greedy step after it, {@code greedy.length} rows of the vocabulary.
+     */
+    private static float[] teacherForced(Decoder decoder, int[] prompt, int[] greedy) {
+        int n = prompt.length + greedy.length - 1;
+        int[] tokens = new int[n];
+        System.arraycopy(prompt, 0, tokens, 0, prompt.length);
+        System.arraycopy(greedy, 0, tokens, prompt.length, greedy.length - 1);
+        int[] positions = new int[n];
+        SequenceCache[] caches = new SequenceCache[n];
+        SequenceCache cache = decoder.newCache(n);
+        for (int t = 0; t < n; t++) {
+            positions[t] = t;
+            caches[t] = cache;
+        }
+        int[] rows = new int[greedy.length];
+        for (int s = 0; s < greedy.length; s++) rows[s] = prompt.length - 1 + s;
+        float[] logits = new float[rows.length * decoder.config().vocabSize()];
+        decoder.forward(tokens, positions, caches, rows, logits);
+        return logits;
     }
 }
