@@ -32,7 +32,7 @@ public final class Sampler {
 
     /** Chooses the next token from {@code logits[offset .. offset + vocab)}; the array is modified. */
     public int sample(float[] logits, int offset, int vocab) {
-        applyPenalties(logits, offset);
+        applyPenalties(logits, offset, vocab);
         if (p.isGreedy()) return argmax(logits, offset, vocab);
 
         int k = p.topK() > 0 ? Math.min(p.topK(), vocab) : vocab;
@@ -79,14 +79,15 @@ public final class Sampler {
         return ids[count - 1];
     }
 
-    private void applyPenalties(float[] logits, int offset) {
+    private void applyPenalties(float[] logits, int offset, int vocab) {
         if (recentCount == 0 || (p.repetitionPenalty() == 1f && p.presencePenalty() == 0f)) return;
         int[] seen = Arrays.copyOf(recent, recentCount);
         Arrays.sort(seen);
         for (int i = 0; i < seen.length; i++) {
             if (i > 0 && seen[i] == seen[i - 1]) continue;
+            // An id outside this row's vocabulary must not reach into the next row of a batch's logits.
+            if (seen[i] < 0 || seen[i] >= vocab) continue;
             int id = offset + seen[i];
-            if (seen[i] < 0 || id >= logits.length) continue;
             float l = logits[id];
             l = l > 0 ? l / p.repetitionPenalty() : l * p.repetitionPenalty();
             logits[id] = l - p.presencePenalty();

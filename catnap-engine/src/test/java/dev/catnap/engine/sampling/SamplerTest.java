@@ -75,6 +75,15 @@ class SamplerTest {
     }
 
     @Test
+    void penaltiesStayInsideTheSampledRow() {
+        var s = new Sampler(new SamplingParams(0f, 0, 1f, 0f, 2f, 1f, 4, 0));
+        s.accept(3); // no such token in a vocabulary of 3: it would be row 1's token 0
+        float[] twoRows = logits(1f, 2f, 3f, 4f, 5f, 6f);
+        assertThat(s.sample(twoRows, 0, 3)).isEqualTo(2);
+        assertThat(twoRows).containsExactly(1f, 2f, 3f, 4f, 5f, 6f);
+    }
+
+    @Test
     void tabbyDefaultsAndInvalidParameters() {
         var t = SamplingParams.tabbyDefaults();
         assertThat(t.temperature()).isEqualTo(0.1f);
