@@ -18,8 +18,19 @@ public interface Backend extends AutoCloseable {
     /** The weight types {@link #matmul} accepts. */
     boolean supports(dev.catnap.engine.gguf.GGMLType type);
 
-    /** {@code out[t][r] = sum_i w[r][i] * x[t][i]} for {@code n} rows of {@code x}; {@code out} has width rows(w). */
-    void matmul(GGUFTensor w, float[] x, float[] out, int n);
+    /**
+     * {@code out[t][r] = sum_i w[r][i] * x[t][i]} for {@code n} rows of {@code x}; {@code out} has width rows(w).
+     * The first {@code oneTokenRows} rows are single tokens of their sequences (decoding), the rest rows of longer
+     * runs (prompts): a backend may compute the two kinds with different kernels, whose results agree to float
+     * rounding. Each row's result depends only on its own values and kind, never on the other rows, so a sequence
+     * gets the same numbers whether it runs alone or beside others.
+     */
+    void matmul(GGUFTensor w, float[] x, float[] out, int n, int oneTokenRows);
+
+    /** {@link #matmul(GGUFTensor, float[], float[], int, int)} with every row a row of a longer run. */
+    default void matmul(GGUFTensor w, float[] x, float[] out, int n) {
+        matmul(w, x, out, n, 0);
+    }
 
     /** Rows {@code ids[t]} of an embedding table, dequantized, into {@code out} (width cols). */
     void embed(GGUFTensor table, int[] ids, float[] out);

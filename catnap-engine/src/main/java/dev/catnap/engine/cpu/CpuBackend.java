@@ -17,6 +17,8 @@ public final class CpuBackend implements Backend {
     /** Per compute thread: four widened weight rows for the matmul tiles, and attention scores. */
     private final float[][][] rowScratch;
     private final float[][] scoreScratch;
+    /** The activations of the current product, rounded to Q8_0 for Q8_0 and Q4_0 weights. */
+    private final Q8Activations quantized = new Q8Activations();
 
     public CpuBackend(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
@@ -36,7 +38,10 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void matmul(GGUFTensor w, float[] x, float[] out, int n) {
+    public void matmul(GGUFTensor w, float[] x, float[] out, int n, int oneTokenRows) {
+        if (oneTokenRows < 0 || oneTokenRows > n) {
+            throw new IllegalArgumentException("matmul " + w.name() + ": " + oneTokenRows + " one-token rows of " + n);
+        }
         int cols = (int) w.dim(0);
         int rows = (int) w.dim(1);
         if (x.length < (long) n * cols || out.length < (long) n * rows) {
@@ -55,6 +60,7 @@ public final class CpuBackend implements Backend {
         if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
         int size = chunks == 1 ? rows : chunkRows;
         var data = w.data();
+        if (QuantizedDot.handles(type)) quantized.quantize(x, n, cols, oneTokenRows < n);
         pool.run(chunks, (c, worker) -> {
             int r0 = c * size;
             int r1 = Math.min(rows, r0 + size);
@@ -62,7 +68,7 @@ public final class CpuBackend implements Backend {
             if (scratch[0].length < cols) {
                 for (int i = 0; i < scratch.length; i++) scratch[i] = new float[cols];
             }
-            MatMul.rows(type, data, cols, rows, r0, r1, x, n, out, scratch);
+            MatMul.rows(type, data, cols, rows, r0, r1, x, n, oneTokenRows, out, scratch, quantized);
         });
     }
 

@@ -4,7 +4,6 @@ import dev.catnap.engine.gguf.GGMLType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -19,23 +18,19 @@ import jdk.incubator.vector.VectorSpecies;
  * to floats in registers, scaled, and multiplied into the accumulator. Several tokens (prompts, batched decoding)
  * first widen and scale one weight row into a small per-thread buffer, then run every token against it four at a
  * time: the widening is paid once per row instead of once per token, and the inner loop is one load and one FMA per
- * token and vector. Both paths compute the same weight values and the same FMAs in the same order, so a token's
- * result does not depend on which tokens share its batch.
+ * token and vector. For F32, F16 and BF16 weights and the k-quants, both paths compute the same weight values and the
+ * same FMAs in the same order, so a token's result does not depend on which tokens share its batch; for Q8_0 and
+ * Q4_0 the two paths agree to float rounding (see {@link QuantizedDot}).
  *
  * <p>BF16 and the k-quants (Q4_K, Q5_K, Q6_K) follow the same two paths; their kernels are in {@link KQuants}.
- *
- * <p>Activations stay float32; ggml instead rounds them to 8 bits for quantized weights, which is why logits agree
- * to about 1e-2 rather than bit for bit.
+ * Their activations stay float32 (ggml rounds them to Q8_K), so their logits agree with llama.cpp's to about 1e-2.
+ * Q8_0 and Q4_0 weights take activations rounded to Q8_0, as ggml does; their kernels are in {@link QuantizedDot}.
  */
 final class MatMul {
     /** 512-bit vectors where the CPU has them (16 lanes: half a block), else 256 bits (8 lanes). */
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 16
             ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
     private static final int L = F.length();
-    private static final int PARTS = 32 / L;
-    /** Bytes that widen to one float vector. */
-    private static final VectorSpecies<Byte> BQ = L == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
-    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> HS = L == 16 ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = L == 16 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -54,36 +49,36 @@ final class MatMul {
 
     /**
      * out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need whole blocks per row (cols % 32 == 0,
-     * cols % 256 == 0 for the k-quants). {@code scratch}: four
-     * arrays of at least {@code cols} floats, private to the calling thread.
+     * cols % 256 == 0 for the k-quants). Tokens [0, oneTokenRows) are single tokens of their sequences: for Q8_0 and
+     * Q4_0 they take {@link QuantizedDot}'s integer kernels, the others the float tiles. {@code scratch}: four arrays
+     * of at least {@code cols} floats, private to the calling thread.
      */
-    static void rows(GGMLType type, MemorySegment w, int cols, int rows, int r0, int r1, float[] x, int n, float[] out,
-                     float[][] scratch) {
-        if (n == 1 && type == GGMLType.Q8_0) {
-            for (int r = r0; r < r1; r++) out[r] = q8Dot(w, r * (cols / 32) * 34L, cols / 32, x, 0);
-            return;
+    static void rows(GGMLType type, MemorySegment w, int cols, int rows, int r0, int r1, float[] x, int n,
+                     int oneTokenRows, float[] out, float[][] scratch, Q8Activations quantized) {
+        int t0 = 0;
+        if (QuantizedDot.handles(type)) {
+            QuantizedDot.rows(type, w, cols, r0, r1, quantized, oneTokenRows, out, rows);
+            if (oneTokenRows == n) return;
+            t0 = oneTokenRows;
+            x = quantized.values;
         }
-        if (n == 1 && type == GGMLType.F16) {
+        if (n == 1 && t0 == 0 && type == GGMLType.F16) {
             for (int r = r0; r < r1; r++) out[r] = f16Dot(w, r * (long) cols * 2, cols, x, 0);
             return;
         }
-        if (n == 1 && type == GGMLType.Q4_0) {
-            for (int r = r0; r < r1; r++) out[r] = q4Dot(w, r * (cols / 32) * 18L, cols / 32, x, 0);
-            return;
-        }
-        if (n == 1 && type == GGMLType.BF16) {
+        if (n == 1 && t0 == 0 && type == GGMLType.BF16) {
             for (int r = r0; r < r1; r++) out[r] = KQuants.bf16Dot(w, r * (long) cols * 2, cols, x, 0);
             return;
         }
-        if (n == 1 && type == GGMLType.Q4_K) {
+        if (n == 1 && t0 == 0 && type == GGMLType.Q4_K) {
             for (int r = r0; r < r1; r++) out[r] = KQuants.q4kDot(w, r * (cols / 256L) * KQuants.Q4K_BYTES, cols / 256, x, 0);
             return;
         }
-        if (n == 1 && type == GGMLType.Q5_K) {
+        if (n == 1 && t0 == 0 && type == GGMLType.Q5_K) {
             for (int r = r0; r < r1; r++) out[r] = KQuants.q5kDot(w, r * (cols / 256L) * KQuants.Q5K_BYTES, cols / 256, x, 0);
             return;
         }
-        if (n == 1 && type == GGMLType.Q6_K) {
+        if (n == 1 && t0 == 0 && type == GGMLType.Q6_K) {
             for (int r = r0; r < r1; r++) out[r] = KQuants.q6kDot(w, r * (cols / 256L) * KQuants.Q6K_BYTES, cols / 256, x, 0);
             return;
         }
@@ -91,7 +86,7 @@ final class MatMul {
         float[] row = scratch[0];
         float[] next = scratch[1];
         int r = r0;
-        if (n >= 4) {
+        if (n - t0 >= 4) {
             float[] third = scratch[2];
             float[] fourth = scratch[3];
             for (; r + 4 <= r1; r += 4) {
@@ -99,7 +94,7 @@ final class MatMul {
                 widenRow(type, w, cols, r + 1, next);
                 widenRow(type, w, cols, r + 2, third);
                 widenRow(type, w, cols, r + 3, fourth);
-                int t = 0;
+                int t = t0;
                 for (; t + 4 <= n; t += 4) {
                     dot4x4(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows);
                 }
@@ -115,7 +110,7 @@ final class MatMul {
         for (; r + 2 <= r1; r += 2) {
             widenRow(type, w, cols, r, row);
             widenRow(type, w, cols, r + 1, next);
-            int t = 0;
+            int t = t0;
             for (; t + 4 <= n; t += 4) dot2x4(row, next, cols, x, t * cols, out, t * rows + r, rows);
             for (; t + 2 <= n; t += 2) dot2x2(row, next, cols, x, t * cols, out, t * rows + r, rows);
             for (; t < n; t++) {
@@ -125,14 +120,13 @@ final class MatMul {
         }
         for (; r < r1; r++) {
             widenRow(type, w, cols, r, row);
-            for (int t = 0; t < n; t++) out[t * rows + r] = dot(row, cols, x, t * cols);
+            for (int t = t0; t < n; t++) out[t * rows + r] = dot(row, cols, x, t * cols);
         }
     }
 
     private static void widenRow(GGMLType type, MemorySegment w, int cols, int r, float[] row) {
         switch (type) {
-            case Q8_0 -> q8Row(w, r * (cols / 32) * 34L, cols / 32, row);
-            case Q4_0 -> q4Row(w, r * (cols / 32) * 18L, cols / 32, row);
+            case Q8_0, Q4_0 -> QuantizedDot.widenRow(type, w, cols, r, row);
             case F16 -> f16Row(w, r * (long) cols * 2, cols, row);
             case F32 -> MemorySegment.copy(w, F32, r * (long) cols * 4, row, 0, cols);
             case BF16 -> KQuants.bf16Row(w, r * (long) cols * 2, cols, row);
@@ -140,69 +134,6 @@ final class MatMul {
             case Q5_K -> KQuants.q5kRow(w, r * (cols / 256L) * KQuants.Q5K_BYTES, cols / 256, row);
             case Q6_K -> KQuants.q6kRow(w, r * (cols / 256L) * KQuants.Q6K_BYTES, cols / 256, row);
             default -> throw new IllegalArgumentException("no matmul kernel for weight type " + type);
-        }
-    }
-
-    // ---- Q8_0: blocks of 32 int8 with one f16 scale, 34 bytes ----
-
-    private static float q8Dot(MemorySegment w, long base, int blocks, float[] x, int xo) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long off = base + b * 34L;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)));
-            int xi = xo + b * 32;
-            for (int k = 0; k < PARTS; k++) {
-                acc = widen(w, off + 2 + k * L).mul(d).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
-            }
-        }
-        return sum(acc);
-    }
-
-    private static FloatVector widen(MemorySegment w, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(BQ, w, off, LE).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    private static void q8Row(MemorySegment w, long base, int blocks, float[] row) {
-        for (int b = 0; b < blocks; b++) {
-            long off = base + b * 34L;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)));
-            for (int k = 0; k < PARTS; k++) widen(w, off + 2 + k * L).mul(d).intoArray(row, b * 32 + k * L);
-        }
-    }
-
-    // ---- Q4_0: 32 4-bit values (byte i: element i in the low nibble, element i+16 in the high), f16 scale, 18 bytes ----
-
-    private static float q4Dot(MemorySegment w, long base, int blocks, float[] x, int xo) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long off = base + b * 18L;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)));
-            ByteVector packed = ByteVector.fromMemorySegment(B16, w, off + 2, LE);
-            ByteVector lo = packed.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            int xi = xo + b * 32;
-            for (int k = 0; k < PARTS; k++) {
-                acc = nibbles(lo, hi, k).mul(d).fma(FloatVector.fromArray(F, x, xi + k * L), acc);
-            }
-        }
-        return sum(acc);
-    }
-
-    /** Part k (of PARTS) of the block's 32 values: the low nibbles are values 0..15, the high ones 16..31. */
-    private static FloatVector nibbles(ByteVector lo, ByteVector hi, int k) {
-        int perHalf = PARTS / 2;
-        ByteVector half = k < perHalf ? lo : hi;
-        return (FloatVector) half.convertShape(VectorOperators.B2F, F, k % perHalf);
-    }
-
-    private static void q4Row(MemorySegment w, long base, int blocks, float[] row) {
-        for (int b = 0; b < blocks; b++) {
-            long off = base + b * 18L;
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)));
-            ByteVector packed = ByteVector.fromMemorySegment(B16, w, off + 2, LE);
-            ByteVector lo = packed.and((byte) 0x0F).sub((byte) 8);
-            ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            for (int k = 0; k < PARTS; k++) nibbles(lo, hi, k).mul(d).intoArray(row, b * 32 + k * L);
         }
     }
 

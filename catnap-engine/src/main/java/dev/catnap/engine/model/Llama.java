@@ -70,15 +70,16 @@ final class Llama implements Decoder {
         float[] gate = scratch.get(6, n * ff);
         float[] up = scratch.get(7, n * ff);
         int[] lengths = scratch.lengths(positions);
+        int single = Scratch.oneTokenRows(caches, n);
 
         backend.embed(tokenEmbedding, tokens, x);
         for (int l = 0; l < layers.length; l++) {
             Layer L = layers[l];
             System.arraycopy(x, 0, h, 0, n * e);
             backend.rmsNorm(h, n, e, L.attnNorm, c.normEps());
-            backend.matmul(L.q, h, q, n);
-            backend.matmul(L.k, h, k, n);
-            backend.matmul(L.v, h, v, n);
+            backend.matmul(L.q, h, q, n, single);
+            backend.matmul(L.k, h, k, n, single);
+            backend.matmul(L.v, h, v, n, single);
             if (L.qBias != null) backend.addBias(q, n, L.qBias);
             if (L.kBias != null) backend.addBias(k, n, L.kBias);
             if (L.vBias != null) backend.addBias(v, n, L.vBias);
@@ -87,16 +88,16 @@ final class Llama implements Decoder {
             scratch.cache(l, caches, positions, kv, k, 0, v, 0, kv);
             backend.attention(q, qw, 0, n, scratch.keys(), scratch.values(), lengths, c.heads(), c.kvHeads(), c.headDim(),
                     (float) (1.0 / Math.sqrt(c.headDim())), att);
-            backend.matmul(L.out, att, h, n);
+            backend.matmul(L.out, att, h, n, single);
             if (L.outBias != null) backend.addBias(h, n, L.outBias);
             backend.add(x, h, n * e);
 
             System.arraycopy(x, 0, h, 0, n * e);
             backend.rmsNorm(h, n, e, L.ffnNorm, c.normEps());
-            backend.matmul(L.gate, h, gate, n);
-            backend.matmul(L.up, h, up, n);
+            backend.matmul(L.gate, h, gate, n, single);
+            backend.matmul(L.up, h, up, n, single);
             backend.swiglu(gate, up, n * ff);
-            backend.matmul(L.down, gate, h, n);
+            backend.matmul(L.down, gate, h, n, single);
             backend.add(x, h, n * e);
         }
 
@@ -104,7 +105,8 @@ final class Llama implements Decoder {
         if (m == 0) return;
         Scratch.gatherRows(x, logitRows, e, h);
         backend.rmsNorm(h, m, e, outputNorm, c.normEps());
-        backend.matmul(output, h, logits, m);
+        // Every logit row is computed as a single token, whatever else the pass holds.
+        backend.matmul(output, h, logits, m, m);
     }
 
     @Override

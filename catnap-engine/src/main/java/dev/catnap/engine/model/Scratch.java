@@ -60,6 +60,19 @@ final class Scratch {
         return values;
     }
 
+    /**
+     * How many leading rows are the only row of their sequence in this pass: decoding sequences' single tokens, which
+     * the batched model places first. The backend may give those rows other kernels than prompt rows, so the count
+     * depends only on each row's own sequence, never on how many other sequences share the pass.
+     */
+    static int oneTokenRows(SequenceCache[] caches, int n) {
+        var rowsOf = new java.util.IdentityHashMap<SequenceCache, Integer>();
+        for (int t = 0; t < n; t++) rowsOf.merge(caches[t], 1, Integer::sum);
+        int k = 0;
+        while (k < n && rowsOf.get(caches[k]) == 1) k++;
+        return k;
+    }
+
     /** Copies the rows whose logits are wanted to the front of {@code into}, ready for the final norm and head. */
     static void gatherRows(float[] x, int[] rows, int width, float[] into) {
         for (int i = 0; i < rows.length; i++) System.arraycopy(x, rows[i] * width, into, i * width, width);

@@ -68,6 +68,7 @@ final class StarCoder implements Decoder {
         float[] att = scratch.get(3, n * e);
         float[] up = scratch.get(4, n * ff);
         int[] lengths = scratch.lengths(positions);
+        int single = Scratch.oneTokenRows(caches, n);
 
         backend.embed(tokenEmbedding, tokens, x);
         backend.embed(positionEmbedding, positions, h);
@@ -77,21 +78,21 @@ final class StarCoder implements Decoder {
             Layer L = layers[l];
             System.arraycopy(x, 0, h, 0, n * e);
             backend.layerNorm(h, n, e, L.attnNorm, L.attnNormBias, c.normEps());
-            backend.matmul(L.qkv, h, qkv, n);
+            backend.matmul(L.qkv, h, qkv, n, single);
             backend.addBias(qkv, n, L.qkvBias);
             scratch.cache(l, caches, positions, kv, qkv, e, qkv, e + kv, qkvWidth);
             backend.attention(qkv, qkvWidth, 0, n, scratch.keys(), scratch.values(), lengths, c.heads(), c.kvHeads(), c.headDim(),
                     (float) (1.0 / Math.sqrt(c.headDim())), att);
-            backend.matmul(L.out, att, h, n);
+            backend.matmul(L.out, att, h, n, single);
             backend.addBias(h, n, L.outBias);
             backend.add(x, h, n * e);
 
             System.arraycopy(x, 0, h, 0, n * e);
             backend.layerNorm(h, n, e, L.ffnNorm, L.ffnNormBias, c.normEps());
-            backend.matmul(L.up, h, up, n);
+            backend.matmul(L.up, h, up, n, single);
             backend.addBias(up, n, L.upBias);
             backend.gelu(up, n * ff);
-            backend.matmul(L.down, up, h, n);
+            backend.matmul(L.down, up, h, n, single);
             backend.addBias(h, n, L.downBias);
             backend.add(x, h, n * e);
         }
@@ -100,7 +101,8 @@ final class StarCoder implements Decoder {
         if (m == 0) return;
         Scratch.gatherRows(x, logitRows, e, h);
         backend.layerNorm(h, m, e, outputNorm, outputNormBias, c.normEps());
-        backend.matmul(output, h, logits, m);
+        // Every logit row is computed as a single token, whatever else the pass holds.
+        backend.matmul(output, h, logits, m, m);
     }
 
     @Override

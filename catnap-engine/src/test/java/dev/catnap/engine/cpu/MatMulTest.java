@@ -36,9 +36,25 @@ class MatMulTest {
         }
     }
 
+    /**
+     * ggml's quantize_row_q8_0 written out plainly: per block of 32, d = amax / 127 stored as an F16, and
+     * q = round(x * 127 / amax), ties to even (its AVX2 form); the values returned are d * q.
+     */
+    static float[] roundedToQ8(float[] x) {
+        float[] r = new float[x.length];
+        for (int b = 0; b < x.length; b += 32) {
+            float amax = 0;
+            for (int i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs(x[i]));
+            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax != 0 ? 127f / amax : 0f;
+            for (int i = b; i < b + 32; i++) r[i] = (float) Math.rint(x[i] * id) * d;
+        }
+        return r;
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"q8_0", "q4_0", "f16"})
-    void everyBatchSizeGivesTheSameNumbersAsOneToken(String type) throws Exception {
+    void eachRowGetsTheSameNumbersWhateverElseIsInTheBatch(String type) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.root().resolve("quant/quant-" + type + ".gguf"));
              var backend = new CpuBackend(2)) {
             GGUFTensor w = file.tensor("quant_test.weight");
@@ -47,22 +63,44 @@ class MatMulTest {
             Rows.dequantize(w, 0, dense, 0, dense.length);
             var random = new SplittableRandom(5);
             for (int n : new int[]{1, 2, 3, 4, 5, 9}) {
-                float[] x = new float[n * cols];
-                for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
-                float[] out = new float[n * rows];
-                backend.matmul(w, x, out, n);
-                for (int t = 0; t < n; t++) {
-                    float[] one = new float[rows];
-                    float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
-                    backend.matmul(w, xt, one, 1);
-                    for (int r = 0; r < rows; r++) {
-                        assertThat(out[t * rows + r]).as("n=%d token %d row %d", n, t, r).isEqualTo(one[r]);
-                        double ref = 0;
-                        for (int c = 0; c < cols; c++) ref += (double) dense[r * cols + c] * xt[c];
-                        assertThat((double) one[r]).isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-3 * (1 + Math.abs(ref))));
+                for (int single : new int[]{0, 1, n / 2, n}) {
+                    float[] x = new float[n * cols];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+                    float[] out = new float[n * rows];
+                    backend.matmul(w, x, out, n, single);
+                    for (int t = 0; t < n; t++) {
+                        boolean oneToken = t < single;
+                        float[] alone = new float[rows];
+                        float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
+                        backend.matmul(w, xt, alone, 1, oneToken ? 1 : 0);
+                        // Quantized weights meet activations rounded to Q8_0, as in ggml; F16 weights meet them as
+                        // they are.
+                        float[] xr = type.equals("f16") ? xt : roundedToQ8(xt);
+                        for (int r = 0; r < rows; r++) {
+                            assertThat(out[t * rows + r]).as("n=%d, %d one-token rows: token %d row %d", n, single, t, r)
+                                    .isEqualTo(alone[r]);
+                            double ref = 0, magnitude = 0;
+                            for (int c = 0; c < cols; c++) {
+                                ref += (double) dense[r * cols + c] * xr[c];
+                                magnitude += Math.abs((double) dense[r * cols + c] * xr[c]);
+                            }
+                            // Float accumulation: the error scales with the sum of the terms' magnitudes.
+                            assertThat((double) alone[r]).as("%s row %d", oneToken ? "one token" : "prompt row", r)
+                                    .isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-6 * (1 + magnitude)));
+                        }
                     }
                 }
             }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void oneTokenRowsOutsideTheBatchAreRefused() {
+        var w = new GGUFTensor("w", dev.catnap.engine.gguf.GGMLType.F32, new long[]{32, 4},
+                Arena.ofAuto().allocate(32 * 4 * 4L));
+        try (var backend = new CpuBackend(1)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> backend.matmul(w, new float[64], new float[8], 2, 3))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 one-token rows of 2");
         }
     }
 }

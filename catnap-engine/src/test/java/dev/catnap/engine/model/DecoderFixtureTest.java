@@ -12,18 +12,18 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Logits against llama.cpp on the synthetic models, with teacher forcing: the prompt plus the fixture's greedy tokens
- * run as one batch, and every position's logits are compared. Tolerances are those the fixtures README derives for a
- * float32 port: observed 1.2e-7 on the F32 model (GELU through ggml's F16 table), 6.7e-3 at most on the quantized
- * ones (llama.cpp rounds activations to 8 bits for quantized weights, this engine keeps them float32).
+ * run as one batch, and every position's logits are compared. Observed: 1.2e-7 on every model, F32 and quantized
+ * alike (GELU goes through ggml's F16 table, and activations are rounded to Q8_0 for quantized weights, as in ggml;
+ * before that rounding the quantized models differed by up to 6.7e-3). The bound leaves room for float rounding.
  */
 class DecoderFixtureTest {
 
     @ParameterizedTest
     @CsvSource({
             "synth-starcoder-tiny-f32, 0.00002",
-            "synth-starcoder-tiny-q8_0, 0.01",
-            "synth-starcoder-tiny-q4_0, 0.01",
-            "synth-qwen2-tiny-q8_0, 0.01",
+            "synth-starcoder-tiny-q8_0, 0.00002",
+            "synth-starcoder-tiny-q4_0, 0.00002",
+            "synth-qwen2-tiny-q8_0, 0.00002",
     })
     void logitsMatchLlamaCpp(String name, float tolerance) throws Exception {
         Map<String, Object> fx = Json.object(Json.read(Fixtures.expected(name + ".fib.json")));
@@ -60,8 +60,8 @@ class DecoderFixtureTest {
     }
 
     /**
-     * The trained model, teacher-forced on each case: top-5 logits of every step within 0.3 (the README's bound for a
-     * float32 port), all logits of the first case's last prompt position too, and the greedy token wherever llama.cpp's
+     * The trained model, teacher-forced on each case: top-5 logits of every step within 0.2 (observed 0.143; the
+     * README's bound for a float32 port is 0.3), all logits of the first case's last prompt position too, and the greedy token wherever llama.cpp's
      * top-1/top-2 gap is at least 0.1.
      */
     @org.junit.jupiter.api.Test
@@ -94,7 +94,7 @@ class DecoderFixtureTest {
                     }
                 }
             }
-            assertThat(worst).as("largest logit difference").isLessThanOrEqualTo(0.3f);
+            assertThat(worst).as("largest logit difference").isLessThanOrEqualTo(0.2f);
         }
     }
 

@@ -1,0 +1,76 @@
+package dev.catnap.engine.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Activation rows rounded to Q8_0 the way ggml does before a product with Q8_0 or Q4_0 weights: per block of 32
+ * values, {@code d = amax / 127} (kept as an F16, as ggml stores it) and {@code q = round(x * 127 / amax)}, rounding
+ * half to even as ggml's AVX2 path does. The block sums of the integer products are then exact, which is what makes
+ * our logits agree with llama.cpp's to float rounding instead of to 1e-2.
+ *
+ * <p>Each row is kept in two forms: {@code q} (shorts) and {@code d}, which the integer kernels of
+ * {@link QuantizedDot} multiply, and, for products of several tokens, {@code values = d * q} as floats (exact: an
+ * 8-bit integer times an F16 needs 19 bits), which {@link MatMul}'s float tiles read. One instance belongs to one
+ * backend and is refilled by every product; it is not for concurrent use.
+ */
+final class Q8Activations {
+    static final int BLOCK = 32;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final float ROUNDER = 0x1.8p23f;
+
+    short[] q = new short[0];
+    float[] d = new float[0];
+    float[] values = new float[0];
+    private int n;
+    private int cols;
+
+    /** Quantizes rows {@code [0, n)} of width {@code cols} (a multiple of 32) of {@code x}. */
+    void quantize(float[] x, int n, int cols, boolean withValues) {
+        int count = n * cols;
+        if (q.length < count) q = new short[count];
+        if (d.length < count / BLOCK) d = new float[count / BLOCK];
+        if (withValues && this.values.length < count) this.values = new float[count];
+        this.n = n;
+        this.cols = cols;
+        for (int b = 0, blocks = count / BLOCK; b < blocks; b++) quantizeBlock(x, b * BLOCK, b);
+        if (withValues) {
+            for (int o = 0; o < count; o += 16) {
+                QuantizedDot.floats(ShortVector.fromArray(ShortVector.SPECIES_256, q, o), d[o / BLOCK], this.values, o);
+            }
+        }
+    }
+
+    int rows() {
+        return n;
+    }
+
+    int cols() {
+        return cols;
+    }
+
+    private void quantizeBlock(float[] x, int o, int b) {
+        FloatVector v0 = FloatVector.fromArray(F, x, o);
+        FloatVector v1 = FloatVector.fromArray(F, x, o + 8);
+        FloatVector v2 = FloatVector.fromArray(F, x, o + 16);
+        FloatVector v3 = FloatVector.fromArray(F, x, o + 24);
+        float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
+        d[b] = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+        float id = amax != 0f ? 127f / amax : 0f;
+        // x * id is within [-127, 127]; adding and subtracting 1.5 * 2^23 rounds it to the nearest integer, ties to
+        // even, exactly like _mm256_round_ps(_MM_ROUND_NEAREST).
+        store(v0, id, o);
+        store(v1, id, o + 8);
+        store(v2, id, o + 16);
+        store(v3, id, o + 24);
+    }
+
+    private void store(FloatVector v, float id, int o) {
+        FloatVector r = v.mul(id).add(ROUNDER).sub(ROUNDER);
+        IntVector i = (IntVector) r.convertShape(VectorOperators.F2I, IntVector.SPECIES_256, 0);
+        ((ShortVector) i.convertShape(VectorOperators.I2S, ShortVector.SPECIES_128, 0)).intoArray(q, o);
+    }
+}
