@@ -60,7 +60,7 @@ public final class CpuBackend implements Backend {
         if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
         int size = chunks == 1 ? rows : chunkRows;
         var data = w.data();
-        if (QuantizedDot.handles(type)) quantized.quantize(x, n, cols, oneTokenRows < n);
+        if (QuantizedDot.handles(type)) quantized.quantize(x, n, cols, oneTokenRows);
         pool.run(chunks, (c, worker) -> {
             int r0 = c * size;
             int r1 = Math.min(rows, r0 + size);

@@ -57,7 +57,7 @@ final class MatMul {
                      int oneTokenRows, float[] out, float[][] scratch, Q8Activations quantized) {
         int t0 = 0;
         if (QuantizedDot.handles(type)) {
-            QuantizedDot.rows(type, w, cols, r0, r1, quantized, oneTokenRows, out, rows);
+            QuantizedDot.rows(type, w, cols, r0, r1, quantized, oneTokenRows, out, rows, scratch);
             if (oneTokenRows == n) return;
             t0 = oneTokenRows;
             x = quantized.values;

@@ -12,9 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
  * half to even as ggml's AVX2 path does. The block sums of the integer products are then exact, which is what makes
  * our logits agree with llama.cpp's to float rounding instead of to 1e-2.
  *
- * <p>Each row is kept in two forms: {@code q} (shorts) and {@code d}, which the integer kernels of
- * {@link QuantizedDot} multiply, and, for products of several tokens, {@code values = d * q} as floats (exact: an
- * 8-bit integer times an F16 needs 19 bits), which {@link MatMul}'s float tiles read. One instance belongs to one
+ * <p>Each row is kept as {@code q} (shorts) and {@code d}, which the integer kernels of {@link QuantizedDot}
+ * multiply; single tokens also as {@code spread}, the same integers as floats in those kernels' lane order, for
+ * the exact tiles; prompt rows as {@code values = d * q} (exact: an 8-bit integer times an F16 needs 19 bits), for
+ * {@link MatMul}'s float tiles. One instance belongs to one
  * backend and is refilled by every product; it is not for concurrent use.
  */
 final class Q8Activations {
@@ -25,22 +26,30 @@ final class Q8Activations {
     short[] q = new short[0];
     float[] d = new float[0];
     float[] values = new float[0];
+    float[] spread = new float[0];
     private int n;
     private int cols;
 
-    /** Quantizes rows {@code [0, n)} of width {@code cols} (a multiple of 32) of {@code x}. */
-    void quantize(float[] x, int n, int cols, boolean withValues) {
+    /**
+     * Quantizes rows {@code [0, n)} of width {@code cols} (a multiple of 32) of {@code x}; rows {@code [0,
+     * oneTokenRows)} are also spread for {@link QuantizedDot}'s exact tiles when there are enough of them, and the
+     * others kept as floats for {@link MatMul}'s tiles.
+     */
+    void quantize(float[] x, int n, int cols, int oneTokenRows) {
         int count = n * cols;
         if (q.length < count) q = new short[count];
         if (d.length < count / BLOCK) d = new float[count / BLOCK];
-        if (withValues && this.values.length < count) this.values = new float[count];
+        if (oneTokenRows < n && values.length < count) values = new float[count];
+        boolean spreads = QuantizedDot.usesTiles(oneTokenRows);
+        if (spreads && spread.length < oneTokenRows * cols) spread = new float[oneTokenRows * cols];
         this.n = n;
         this.cols = cols;
         for (int b = 0, blocks = count / BLOCK; b < blocks; b++) quantizeBlock(x, b * BLOCK, b);
-        if (withValues) {
-            for (int o = 0; o < count; o += 16) {
-                QuantizedDot.floats(ShortVector.fromArray(ShortVector.SPECIES_256, q, o), d[o / BLOCK], this.values, o);
-            }
+        if (spreads) {
+            for (int o = 0; o < oneTokenRows * cols; o += BLOCK) QuantizedDot.spreadBlock(q, o, spread, o);
+        }
+        for (int o = oneTokenRows * cols; o < count; o += 16) {
+            QuantizedDot.floats(ShortVector.fromArray(ShortVector.SPECIES_256, q, o), d[o / BLOCK], values, o);
         }
     }
 

@@ -16,11 +16,11 @@ import jdk.incubator.vector.VectorSpecies;
  * Q8_0 and Q4_0 weights against {@link Q8Activations}, as ggml computes them: per block of 32, the exact integer sum
  * of the products, times {@code d_weight * d_activation}, accumulated in floats.
  *
- * <p>These are the one- and two-token kernels (decoding). 16 weights and 16 activations multiply in 16-bit lanes
+ * <p>These are the kernels for the single tokens of decoding sequences. 16 weights and 16 activations multiply in 16-bit lanes
  * (the Vector API's nearest to {@code vpmaddwd}: the product of two 8-bit values, and the sum of two such products,
  * fit in 16 bits), adjacent lanes are added into 32-bit ones, converted to floats and scaled once per block. That is
  * about half the instructions of widening every weight to a float, and the activations read per block shrink from
- * 128 bytes to 64.
+ * 128 bytes to 64. Three or more such tokens use float tiles that give the same bits ({@link #tile2x3}).
  *
  * <p>Rows of prompts go through {@link MatMul}'s float tiles instead, over {@link #widenRow} and the rounded
  * activations as floats: the float FMA units do more multiply-adds per cycle than the 16-bit path once a row is
@@ -48,17 +48,42 @@ final class QuantizedDot {
     }
 
     /**
-     * out[t * stride + r] for r in [r0, r1) and tokens [0, n) of {@code x}, with the integer kernels. Rows outer,
-     * tokens inner: a row comes from memory for the first token and from L1 for the others.
+     * out[t * stride + r] for r in [r0, r1) and tokens [0, n) of {@code x}, the single tokens of their sequences:
+     * with the integer kernels, rows outer and tokens inner, so that a row comes from memory for the first token and
+     * from L1 for the others; from three tokens on, with exact float tiles of 2 rows x 3 tokens (same bits, more
+     * multiply-adds per cycle) and the integer kernels for the one or two tokens left over. {@code scratch}: four
+     * arrays of at least {@code cols} floats, private to the calling thread.
      */
     static void rows(GGMLType type, MemorySegment w, int cols, int r0, int r1, Q8Activations x, int n, float[] out,
-                     int stride) {
+                     int stride, float[][] scratch) {
         int blocks = cols / 32;
         boolean q8 = type == GGMLType.Q8_0;
         long rowBytes = (long) blocks * (q8 ? Q8_BYTES : Q4_BYTES);
-        for (int r = r0; r < r1; r++) {
+        int tiled = usesTiles(n) ? n - n % 3 : 0;
+        int r = r0;
+        if (tiled > 0) {
+            float[] wq0 = scratch[0], wq1 = scratch[1], wd = scratch[2], scales = scratch[3];
+            for (; r + 2 <= r1; r += 2) {
+                spreadRow(q8, w, r * rowBytes, blocks, wq0, wd, 0);
+                spreadRow(q8, w, (r + 1) * rowBytes, blocks, wq1, wd, blocks);
+                for (int t = 0; t < tiled; t += 3) {
+                    tileScales(wd, x.d, t, blocks, scales);
+                    tile2x3(wq0, wq1, scales, blocks, x.spread, t, cols, out, t * stride + r, stride);
+                }
+                for (int t = tiled; t < n; t++) {
+                    out[t * stride + r] = dot(q8, w, r * rowBytes, blocks, x, t);
+                    out[t * stride + r + 1] = dot(q8, w, (r + 1) * rowBytes, blocks, x, t);
+                }
+            }
+        }
+        for (; r < r1; r++) {
             for (int t = 0; t < n; t++) out[t * stride + r] = dot(q8, w, r * rowBytes, blocks, x, t);
         }
+    }
+
+    /** Single tokens from which the exact tiles take over from the integer kernels. */
+    static boolean usesTiles(int n) {
+        return n >= 3;
     }
 
     private static float dot(boolean q8, MemorySegment w, long base, int blocks, Q8Activations x, int t) {
@@ -118,6 +143,104 @@ final class QuantizedDot {
         IntVector sum = i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                 .add(i.lanewise(VectorOperators.ASHR, 16));
         return (FloatVector) sum.convert(VectorOperators.I2F, 0);
+    }
+
+    // ---- exact float tiles for three or more single tokens: the integer kernels' numbers, 2 rows x 3 tokens ----
+
+    /**
+     * 16 integers as floats in the integer kernels' lane order: the even elements into {@code dst[o .. o+8)}, the odd
+     * ones into {@code dst[o+8 .. o+16)}. A block's two halves then give lane j elements {2j, 2j+1} and {2j+16,
+     * 2j+17}, the four that {@link #pairSums} adds. Integer products and sums of this size are exact in floats in
+     * any order, so each lane's block sum is the integer kernels' to the bit.
+     */
+    private static void spread(ShortVector v, float[] dst, int o) {
+        IntVector i = v.reinterpretAsInts();
+        ((FloatVector) i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .convert(VectorOperators.I2F, 0)).intoArray(dst, o);
+        ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 8);
+    }
+
+    /** One block of 32 quantized activations, spread for the exact tiles. */
+    static void spreadBlock(short[] q, int qo, float[] dst, int o) {
+        spread(ShortVector.fromArray(S, q, qo), dst, o);
+        spread(ShortVector.fromArray(S, q, qo + 16), dst, o + 16);
+    }
+
+    private static void spreadRow(boolean q8, MemorySegment w, long base, int blocks, float[] wq, float[] wd, int wdo) {
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) (q8 ? Q8_BYTES : Q4_BYTES);
+            wd[wdo + b] = Float.float16ToFloat(w.get(I16, off));
+            ShortVector lo = shorts(w, off + 2);
+            ShortVector hi = q8 ? shorts(w, off + 18) : high(lo);
+            if (!q8) lo = low(lo);
+            spread(lo, wq, b * 32);
+            spread(hi, wq, b * 32 + 16);
+        }
+    }
+
+    /**
+     * The six pairs' block scales, {@code d_weight * d_activation} for rows i of {@code wd} (row i's scales at
+     * {@code i * blocks}) and tokens t+j: pair (i, j) at {@code (i * 3 + j) * blocks}. The same products as the
+     * integer kernels take, computed eight blocks at a time, so that the tile's inner loop only loads them.
+     */
+    private static void tileScales(float[] wd, float[] xd, int t, int blocks, float[] scales) {
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 3; j++) {
+                int so = (i * 3 + j) * blocks, wo = i * blocks, xo = (t + j) * blocks;
+                int b = 0;
+                for (int bound = F.loopBound(blocks); b < bound; b += 8) {
+                    FloatVector.fromArray(F, wd, wo + b).mul(FloatVector.fromArray(F, xd, xo + b)).intoArray(scales, so + b);
+                }
+                for (; b < blocks; b++) scales[so + b] = wd[wo + b] * xd[xo + b];
+            }
+        }
+    }
+
+    /**
+     * Rows r, r+1 (spread integers {@code w0}, {@code w1}) against tokens t..t+2, with the pairs' block scales from
+     * {@link #tileScales}: out[oo + j * stride + i] for row r+i and token t+j. Per block, each pair sums its four
+     * 8-lane parts exactly, then takes the integer kernel's scale FMA.
+     */
+    private static void tile2x3(float[] w0, float[] w1, float[] sc, int blocks, float[] xs, int t, int cols,
+                                float[] out, int oo, int stride) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+        int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
+        for (int b = 0; b < blocks; b++) {
+            int o = b * 32;
+            FloatVector u = FloatVector.fromArray(F, w0, o);
+            FloatVector v = FloatVector.fromArray(F, w1, o);
+            FloatVector y = FloatVector.fromArray(F, xs, x0 + o);
+            FloatVector p00 = u.mul(y), p10 = v.mul(y);
+            y = FloatVector.fromArray(F, xs, x1 + o);
+            FloatVector p01 = u.mul(y), p11 = v.mul(y);
+            y = FloatVector.fromArray(F, xs, x2 + o);
+            FloatVector p02 = u.mul(y), p12 = v.mul(y);
+            for (int k = 8; k < 32; k += 8) {
+                u = FloatVector.fromArray(F, w0, o + k);
+                v = FloatVector.fromArray(F, w1, o + k);
+                y = FloatVector.fromArray(F, xs, x0 + o + k);
+                p00 = u.fma(y, p00);
+                p10 = v.fma(y, p10);
+                y = FloatVector.fromArray(F, xs, x1 + o + k);
+                p01 = u.fma(y, p01);
+                p11 = v.fma(y, p11);
+                y = FloatVector.fromArray(F, xs, x2 + o + k);
+                p02 = u.fma(y, p02);
+                p12 = v.fma(y, p12);
+            }
+            a00 = p00.fma(FloatVector.broadcast(F, sc[b]), a00);
+            a01 = p01.fma(FloatVector.broadcast(F, sc[blocks + b]), a01);
+            a02 = p02.fma(FloatVector.broadcast(F, sc[2 * blocks + b]), a02);
+            a10 = p10.fma(FloatVector.broadcast(F, sc[3 * blocks + b]), a10);
+            a11 = p11.fma(FloatVector.broadcast(F, sc[4 * blocks + b]), a11);
+            a12 = p12.fma(FloatVector.broadcast(F, sc[5 * blocks + b]), a12);
+        }
+        out[oo] = sum(a00);
+        out[oo + 1] = sum(a10);
+        out[oo + stride] = sum(a01);
+        out[oo + stride + 1] = sum(a11);
+        out[oo + 2 * stride] = sum(a02);
+        out[oo + 2 * stride + 1] = sum(a12);
     }
 
     // ---- rows widened to floats for the multi-token tiles of MatMul ----
