@@ -19,8 +19,19 @@ public final class CpuBackend implements Backend {
     private final float[][] scoreScratch;
     /** The activations of the current product, rounded to Q8_0 for Q8_0 and Q4_0 weights. */
     private final Q8Activations quantized = new Q8Activations();
+    private final boolean roundActivations;
 
     public CpuBackend(int threads) {
+        this(threads, true);
+    }
+
+    /**
+     * {@code roundActivations}: whether Q8_0 and Q4_0 products round activations to Q8_0 as ggml does (the default).
+     * Without it they keep float32 activations, the arithmetic of the CUDA kernels, which is what comparing the two
+     * devices needs.
+     */
+    public CpuBackend(int threads, boolean roundActivations) {
+        this.roundActivations = roundActivations;
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.pool = new WorkerPool(threads);
         this.rowScratch = new float[threads][4][0];
@@ -60,7 +71,8 @@ public final class CpuBackend implements Backend {
         if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
         int size = chunks == 1 ? rows : chunkRows;
         var data = w.data();
-        if (QuantizedDot.handles(type)) quantized.quantize(x, n, cols, oneTokenRows);
+        boolean rounded = roundActivations && QuantizedDot.handles(type);
+        if (rounded) quantized.quantize(x, n, cols, oneTokenRows);
         pool.run(chunks, (c, worker) -> {
             int r0 = c * size;
             int r1 = Math.min(rows, r0 + size);
@@ -68,7 +80,7 @@ public final class CpuBackend implements Backend {
             if (scratch[0].length < cols) {
                 for (int i = 0; i < scratch.length; i++) scratch[i] = new float[cols];
             }
-            MatMul.rows(type, data, cols, rows, r0, r1, x, n, oneTokenRows, out, scratch, quantized);
+            MatMul.rows(type, data, cols, rows, r0, r1, x, n, oneTokenRows, out, scratch, rounded ? quantized : null);
         });
     }
 

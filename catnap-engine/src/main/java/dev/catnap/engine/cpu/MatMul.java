@@ -44,13 +44,14 @@ final class MatMul {
     /**
      * out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need whole blocks per row (cols % 32 == 0,
      * cols % 256 == 0 for the k-quants). Tokens [0, oneTokenRows) are single tokens of their sequences: for Q8_0 and
-     * Q4_0 they take {@link QuantizedDot}'s integer kernels, the others the float tiles. {@code scratch}: four arrays
+     * Q4_0 they take {@link QuantizedDot}'s integer kernels, the others the float tiles. Without {@code quantized}
+     * (float32 activations), Q8_0 and Q4_0 rows all take the float tiles. {@code scratch}: four arrays
      * of at least {@code cols} floats, private to the calling thread.
      */
     static void rows(GGMLType type, MemorySegment w, int cols, int rows, int r0, int r1, float[] x, int n,
                      int oneTokenRows, float[] out, float[][] scratch, Q8Activations quantized) {
         int t0 = 0;
-        if (QuantizedDot.handles(type)) {
+        if (QuantizedDot.handles(type) && quantized != null) {
             QuantizedDot.rows(type, w, cols, r0, r1, quantized, oneTokenRows, out, rows, scratch);
             if (oneTokenRows == n) return;
             t0 = oneTokenRows;

@@ -94,6 +94,31 @@ class MatMulTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"q8_0", "q4_0"})
+    void withoutRoundingActivationsStayFloat32(String type) throws Exception {
+        try (GGUFFile file = GGUFFile.open(Fixtures.root().resolve("quant/quant-" + type + ".gguf"));
+             var backend = new CpuBackend(1, false)) {
+            GGUFTensor w = file.tensor("quant_test.weight");
+            int cols = (int) w.dim(0), rows = (int) w.dim(1);
+            float[] dense = new float[cols * rows];
+            Rows.dequantize(w, 0, dense, 0, dense.length);
+            var random = new SplittableRandom(9);
+            float[] x = new float[cols];
+            for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+            float[] out = new float[rows];
+            backend.matmul(w, x, out, 1, 1);
+            for (int r = 0; r < rows; r++) {
+                double ref = 0, magnitude = 0;
+                for (int c = 0; c < cols; c++) {
+                    ref += (double) dense[r * cols + c] * x[c];
+                    magnitude += Math.abs((double) dense[r * cols + c] * x[c]);
+                }
+                assertThat((double) out[r]).as("row %d", r).isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-6 * (1 + magnitude)));
+            }
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void oneTokenRowsOutsideTheBatchAreRefused() {
         var w = new GGUFTensor("w", dev.catnap.engine.gguf.GGMLType.F32, new long[]{32, 4},

@@ -39,7 +39,8 @@ class CudaDecoderEmulatedTest {
     }
 
     /**
-     * Decode steps (up to 16 rows) multiply in F32 like the CPU decoder: observed differences are summation order
+     * The CPU decoder here keeps float32 activations for Q8_0 and Q4_0 weights, as the kernels do (by default it
+     * rounds them to Q8_0, as llama.cpp does). Decode steps (up to 16 rows) multiply in F32 like the CPU decoder: observed differences are summation order
      * and expf against Math.exp (observed up to 2.1e-5, on Q4_0, whose CPU kernel scales whole blocks; logits are
      * of order 1). Prompt steps of more than 16 rows run on (emulated) tensor cores with activations rounded to F16:
      * observed up to 4.4e-4. The bounds leave a margin without hiding a wrong row, position or cache.
@@ -53,7 +54,7 @@ class CudaDecoderEmulatedTest {
     })
     void logitsAgreeWithTheCpuDecoder(String name, float promptTolerance, float decodeTolerance) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model(name + ".gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1));
+             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 4)) {
             int vocab = cpu.config().vocabSize();
             assertThat(DecoderAgreement.prefill(cpu, cuda, DecoderAgreement.tokens(24, 1, Math.min(vocab, 5000))))
@@ -73,12 +74,12 @@ class CudaDecoderEmulatedTest {
     @Test
     void longContextsAgreeWithTheCpuDecoder() throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model("synth-starcoder-tiny-f32.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1));
+             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 2)) {
             assertThat(DecoderAgreement.decode(cpu, cuda, 2, 150, 2)).isLessThanOrEqualTo(2e-3f);
         }
         try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1));
+             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 1)) {
             assertThat(DecoderAgreement.decode(cpu, cuda, 1, 100, 2)).isLessThanOrEqualTo(0.05f);
         }
@@ -87,7 +88,7 @@ class CudaDecoderEmulatedTest {
     @Test
     void greedyTokensOfTheTrainedModelAreTheCpuDecodersTokens() throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1));
+             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 1)) {
             int[] prompt = Tokenizer.fromGGUF(file.metadata()).encode("def fibonacci(n):\n    ", false, false);
             assertThat(DecoderAgreement.greedy(cuda, prompt, 16)).isEqualTo(DecoderAgreement.greedy(cpu, prompt, 16));
@@ -97,7 +98,7 @@ class CudaDecoderEmulatedTest {
     @Test
     void badRowsAreRefusedBeforeAnythingRuns() throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model("synth-starcoder-tiny-q8_0.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1));
+             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 1);
              SequenceCache heap = cpu.newCache(4);
              SequenceCache device = cuda.newCache(4)) {

@@ -57,7 +57,7 @@ class CudaDecoderGpuTest {
     })
     void logitsAgreeWithTheCpuDecoder(String name, float promptTolerance, float tolerance) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model(name + ".gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(Runtime.getRuntime().availableProcessors()));
+             Decoder cpu = Decoders.load(file, new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
              Decoder cuda = onGpu(file, 10)) {
             int vocab = cpu.config().vocabSize();
             assertThat(DecoderAgreement.prefill(cpu, cuda, DecoderAgreement.tokens(300, 1, Math.min(vocab, 5000))))
@@ -70,7 +70,7 @@ class CudaDecoderGpuTest {
     @Test
     void greedyTokensOfTheTrainedModelAreTheCpuDecodersTokens() throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(Runtime.getRuntime().availableProcessors()));
+             Decoder cpu = Decoders.load(file, new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
              Decoder cuda = onGpu(file, 1)) {
             int[] prompt = Tokenizer.fromGGUF(file.metadata()).encode("def fibonacci(n):\n    ", false, false);
             assertThat(DecoderAgreement.greedy(cuda, prompt, 48)).isEqualTo(DecoderAgreement.greedy(cpu, prompt, 48));
