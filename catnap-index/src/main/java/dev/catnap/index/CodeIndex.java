@@ -271,10 +271,14 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
         return hits;
     }
 
-    /** Tabby keeps a hybrid hit only when both rankings found it well enough; a single ranking has only its own minimum. */
+    /**
+     * Tabby keeps a hybrid hit only when both rankings found it well enough. BM25 alone has no minimum: Tabby never
+     * searches without its embeddings, and a fixed BM25 score means little across corpora (a helper in a 7-file
+     * repository scores about 4); the rank order and the prompt's 768-byte budget (one or two chunks) bound the noise.
+     */
     private static boolean passes(double[] sc, SearchMode ranking) {
         return switch (ranking) {
-            case BM25 -> sc[1] > MIN_BM25_SCORE;
+            case BM25 -> sc[1] > 0;
             case VECTOR -> sc[2] > MIN_EMBEDDING_COSINE;
             case HYBRID -> sc[1] > MIN_BM25_SCORE && sc[2] > MIN_EMBEDDING_COSINE && sc[0] > MIN_RRF_SCORE;
         };
