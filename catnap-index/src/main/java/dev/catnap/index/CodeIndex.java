@@ -132,6 +132,11 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
         }
     }
 
+    /** The query vector {@link #search(CodeSearch.Request, SearchMode)} would use; null without an embedding model. */
+    float[] queryVector(String text) {
+        return embedder.map(e -> e.embedTail(text)).orElse(null);
+    }
+
     @Override
     public SearchMode mode() {
         return mode;
@@ -166,11 +171,17 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
     /** As {@link #search(CodeSearch.Request)} with another ranking (the benchmark compares them on one index). */
     public List<Hit> search(CodeSearch.Request q, SearchMode ranking) {
         if (ranking != SearchMode.BM25 && embedder.isEmpty()) ranking = SearchMode.BM25;
+        float[] v = ranking == SearchMode.BM25 ? null : embedder.get().embedTail(q.text());
+        return search(q, ranking, v);
+    }
+
+    /** With the query's vector already computed (so a benchmark of the index does not measure the embedding model). */
+    List<Hit> search(CodeSearch.Request q, SearchMode ranking, float[] queryVector) {
         IndexSearcher s = acquire();
         try {
             Query filter = filter(q);
             List<Scored> bm25 = ranking == SearchMode.VECTOR ? List.of() : bm25(s, q.text(), filter);
-            List<Scored> knn = ranking == SearchMode.BM25 ? List.of() : knn(s, q.text(), filter);
+            List<Scored> knn = ranking == SearchMode.BM25 || queryVector == null ? List.of() : knn(s, queryVector, filter);
             return fuse(s, bm25, knn, ranking, q);
         } catch (IOException e) {
             log.warn("code search failed: {}", e.toString());
@@ -202,9 +213,7 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
         return scored(s.search(query, NUM_TO_SCORE));
     }
 
-    private List<Scored> knn(IndexSearcher s, String text, Query filter) throws IOException {
-        float[] v = embedder.get().embedTail(text);
-        if (v == null) return List.of();
+    private List<Scored> knn(IndexSearcher s, float[] v, Query filter) throws IOException {
         TopDocs top = s.search(new KnnFloatVectorQuery(IndexSchema.VECTOR, v, NUM_TO_SCORE, filter), NUM_TO_SCORE);
         var out = new ArrayList<Scored>();
         for (ScoreDoc d : top.scoreDocs) out.add(new Scored(d.doc, 2.0 * d.score - 1.0)); // Lucene's cosine score is (1+cos)/2
