@@ -31,7 +31,7 @@ public final class Chunker {
                     + "(?:def|class|interface|enum|record|struct|union|trait|impl|fn|func|function|fun|object|module|namespace"
                     + "|type|typedef|template|macro_rules!|@interface)\\b");
     private static final Pattern METHOD_SIGNATURE = Pattern.compile(
-            "^(?:[\\w$<>\\[\\],.?&*:]+\\s+)+[\\w$]+\\s*\\((?!.*;\\s*$).*$");
+            "^(?:[\\w$<>\\[\\],.?&*:]+\\s+)+[\\w$]+\\s*\\(");
     private static final Pattern NOT_A_SIGNATURE = Pattern.compile(
             "^(?:return|if|for|while|switch|else|new|throw|catch|case|do|try|yield|await|assert|goto|delete|sizeof)\\b");
     private static final Pattern ATTACHED_ABOVE = Pattern.compile("^(?://|/\\*|\\*|#|@|--|;;|\"\"\"|''')");
@@ -97,7 +97,9 @@ public final class Chunker {
         if (line.isBlank() || indent(line) > MAX_DECLARATION_INDENT) return false;
         String s = line.strip();
         if (KEYWORD_DECLARATION.matcher(s).find()) return true;
-        return !NOT_A_SIGNATURE.matcher(s).find() && METHOD_SIGNATURE.matcher(s).matches();
+        // cheap tests first: this runs on every line of every file
+        if (s.indexOf('(') < 0 || s.endsWith(";")) return false;
+        return !NOT_A_SIGNATURE.matcher(s).find() && METHOD_SIGNATURE.matcher(s).lookingAt();
     }
 
     private static int indent(String line) {
