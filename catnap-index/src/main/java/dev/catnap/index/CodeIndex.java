@@ -50,7 +50,7 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CodeIndex.class);
     static final int NUM_TO_SCORE = 40;
     static final int RRF_RANK_CONSTANT = 60;
-    static final int MAX_QUERY_TERMS = 256;
+    static final int MAX_QUERY_TERMS = 64;
     static final int MAX_HITS_PER_FILE = 2;
     // The code nearest the cursor says most about what comes next: its tokens weigh more (measured with
     // scripts/retrieval-bench; Tabby weighs the whole prefix alike).
