@@ -200,6 +200,8 @@ final class ServeCommand implements Callable<Integer> {
         Thread.ofVirtual().name("code-index-open").start(() -> {
             long t0 = System.nanoTime();
             Optional<CodeIndex> opened = CodeIndex.open(dir, embedder, wanted);
+            // one search here, so that the first completion does not pay for Lucene's cold code (about a second)
+            opened.ifPresent(i -> i.search(new CodeSearch.Request("warm up", Optional.empty(), Optional.empty(), Optional.empty(), 1, false)));
             opened.ifPresent(i -> log.info("code index {} open in {} ms: {} repositories, {} ranking", dir,
                     (System.nanoTime() - t0) / 1_000_000, i.sources().size(), i.mode().name().toLowerCase(java.util.Locale.ROOT)));
             index.complete(opened.map(i -> i));

@@ -17,7 +17,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * What opening the index costs a worker's cold start: the first {@link CodeIndex#open} in a fresh JVM (Lucene's
- * classes loaded, segments read) plus the first search, once per fork. {@code catnap serve} does this on a virtual
+ * classes loaded, segments read), alone and with the first search (cold code), once per fork. {@code catnap serve} does this on a virtual
  * thread while the models load, so it is off the start's critical path; this says how long until context is there.
  *
  * <pre>scripts/jmh catnap-index CodeIndexOpenBenchmark -f 10</pre>
@@ -36,6 +36,13 @@ public class CodeIndexOpenBenchmark {
     public void setUp() throws Exception {
         dir = BenchIndex.index();
         request = new CodeSearch.Request("final int maxDoc = reader.maxDoc();\n    ", Optional.empty(), Optional.of("java"), Optional.empty(), 20, true);
+    }
+
+    @Benchmark
+    public int open() {
+        try (CodeIndex index = CodeIndex.open(dir, Optional.empty(), SearchMode.BM25).orElseThrow()) {
+            return index.mode().ordinal();
+        }
     }
 
     @Benchmark
