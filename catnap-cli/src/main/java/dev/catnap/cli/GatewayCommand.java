@@ -72,6 +72,11 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--state-dir", description = "Where the last health answer is kept (default: ~/.catnap/gateway).")
     Path stateDir;
 
+    // The gateway knows nothing of models or code: this is only handed to each worker's `catnap serve`.
+    @Option(names = "--repository", paramLabel = "PATH_OR_GIT_URL",
+            description = "Passed to each worker as `serve --repository` (repeatable); index it first with `catnap index`.")
+    List<String> repositories = new ArrayList<>();
+
     @Parameters(paramLabel = "SERVE_ARGS", arity = "0..*", description = "Arguments for `catnap serve` (after --).")
     List<String> serveArgs = new ArrayList<>();
 
@@ -80,11 +85,13 @@ final class GatewayCommand implements Callable<Integer> {
         List<String> command;
         if (workerCommand != null) {
             if (!serveArgs.isEmpty()) throw new UserError("give either --worker-command or arguments after --, not both");
+            if (!repositories.isEmpty()) throw new UserError("--repository goes to `catnap serve` workers; with --worker-command put it in the command");
             command = List.of("/bin/sh", "-c", "exec " + workerCommand);
         } else {
             command = new ArrayList<>(selfCommand());
             command.addAll(List.of("serve", "--port", "{port}"));
             command.addAll(serveArgs);
+            for (String r : repositories) command.addAll(List.of("--repository", r));
         }
         Path state = stateDir != null ? stateDir : Path.of(System.getProperty("user.home"), ".catnap", "gateway");
         GatewayConfig config;

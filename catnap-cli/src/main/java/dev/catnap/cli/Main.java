@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             GatewayCommand.class,
             ServeCommand.class,
             DownloadCommand.class,
+            IndexCommand.class,
             ModelsCommand.class,
             GenerateCommand.class,
             EmbedCommand.class,

@@ -12,7 +12,14 @@ import dev.catnap.server.CompletionModel;
 import dev.catnap.server.EngineTextModel;
 import dev.catnap.server.ModelLocation;
 import dev.catnap.server.ServerOptions;
+import dev.catnap.server.RepositoryContext;
 import dev.catnap.server.TabbyServer;
+import dev.catnap.index.CodeIndex;
+import dev.catnap.index.CodeSearch;
+import dev.catnap.index.Embedder;
+import dev.catnap.index.Repository;
+import dev.catnap.index.SearchMode;
+import java.util.concurrent.CompletableFuture;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,6 +98,16 @@ final class ServeCommand implements Callable<Integer> {
             description = "FIM template with {prefix} and {suffix}, e.g. '<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>' (default: tabby.json, else the GGUF's FIM tokens).")
     String promptTemplate;
 
+    @CommandLine.Mixin
+    RepositoryOptions repos;
+
+    // BM25 by default: it had the best recall@5 in scripts/retrieval-bench (README), and it costs no embedding of the
+    // prefix on every completion; hybrid is Tabby's ranking, for a trained embedding model measured to help.
+    @Option(names = "--retrieval", paramLabel = "bm25|vector|hybrid", defaultValue = "BM25",
+            description = "Ranking of repository context: bm25, hybrid (reciprocal rank fusion of BM25 and vectors, as Tabby), or vector;"
+                    + " without an embedding model (or an index built without one) it is bm25 (default ${DEFAULT-VALUE}).")
+    SearchMode retrieval;
+
     @Option(names = "--chat-template", paramLabel = "JINJA", description = "Chat template (default: tabby.json, else the GGUF's tokenizer.chat_template).")
     String chatTemplate;
 
@@ -141,16 +158,20 @@ final class ServeCommand implements Callable<Integer> {
             }
             Optional<ChatModel> chat = Optional.empty();
             if (chatAt.isPresent()) chat = Optional.of(chatModel(chatAt.get(), load(chatAt.get(), engine, loaded)));
+            Optional<Embedder> embedder = Optional.empty();
             if (embeddingAt.isPresent()) {
                 try {
-                    loaded.add(EmbeddingModel.load(embeddingAt.get().gguf(), cpu));
+                    EmbeddingModel em = EmbeddingModel.load(embeddingAt.get().gguf(), cpu);
+                    loaded.add(em);
+                    embedder = Optional.of(new Embedder(embeddingAt.get().id(), em));
                 } catch (IllegalArgumentException e) {
                     throw new UserError("cannot load embedding model " + embeddingAt.get().id() + ": " + e.getMessage());
                 }
             }
+            Optional<RepositoryContext> context = repositoryContext(env, embedder, loaded);
             long loadMs = (System.nanoTime() - start) / 1_000_000;
             try {
-                return new Running(TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id)), loaded, loadMs);
+                return new Running(TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id), context), loaded, loadMs);
             } catch (RuntimeException e) {
                 throw UserError.cannotListen(host, port, e);
             }
@@ -158,6 +179,35 @@ final class ServeCommand implements Callable<Integer> {
             closeAll(loaded);
             throw e;
         }
+    }
+
+    /**
+     * The repositories and their index, when any is configured or an index exists. The index opens on a virtual
+     * thread while the models load, so it adds nothing to the time before the port opens; completions that come
+     * before it is open get no repository context. A failure to open it is one log line, never a failed start.
+     */
+    private Optional<RepositoryContext> repositoryContext(Map<String, String> env, Optional<Embedder> embedder, List<AutoCloseable> loaded) {
+        List<Repository> configured = repos.resolve(env);
+        Path dir = repos.indexDir(env);
+        if (configured.isEmpty() && repos.indexDir == null && !Files.isDirectory(dir)) return Optional.empty();
+        for (Repository r : configured) {
+            if (r.localPath().isPresent() && !Files.isDirectory(r.localPath().get())) {
+                log.warn("repository {}: no such directory {} (serving what the index holds for it)", r.name(), r.localPath().get());
+            }
+        }
+        CompletableFuture<Optional<CodeSearch>> index = new CompletableFuture<>();
+        SearchMode wanted = retrieval;
+        Thread.ofVirtual().name("code-index-open").start(() -> {
+            long t0 = System.nanoTime();
+            Optional<CodeIndex> opened = CodeIndex.open(dir, embedder, wanted);
+            // one search here, so that the first completion does not pay for Lucene's cold code (about a second)
+            opened.ifPresent(i -> i.search(new CodeSearch.Request("warm up", Optional.empty(), Optional.empty(), Optional.empty(), 1, false)));
+            opened.ifPresent(i -> log.info("code index {} open in {} ms: {} repositories, {} ranking", dir,
+                    (System.nanoTime() - t0) / 1_000_000, i.sources().size(), i.mode().name().toLowerCase(java.util.Locale.ROOT)));
+            index.complete(opened.map(i -> i));
+        });
+        loaded.add(() -> index.thenAccept(i -> i.ifPresent(s -> ((CodeIndex) s).close())));
+        return Optional.of(new RepositoryContext(configured, index));
     }
 
     /** FIM template: --prompt-template, else tabby.json's, else the one the vocabulary's FIM tokens imply. */

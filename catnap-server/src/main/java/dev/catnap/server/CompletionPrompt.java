@@ -17,8 +17,26 @@ final class CompletionPrompt {
 
     record Snippet(String filepath, String body, double score) {}
 
+    /** Tabby asks the code index only when more than this much of the budget is left after the client's snippets. */
+    static final int MIN_BUDGET_FOR_RETRIEVAL = 256;
+
     record Segments(String prefix, Optional<String> suffix, List<Snippet> declarations,
-                    List<Snippet> changedFiles, List<Snippet> recentlyOpenedFiles) {}
+                    List<Snippet> changedFiles, List<Snippet> recentlyOpenedFiles,
+                    Optional<String> filepath, Optional<String> gitUrl) {
+        Segments(String prefix, Optional<String> suffix, List<Snippet> declarations, List<Snippet> changedFiles,
+                 List<Snippet> recentlyOpenedFiles) {
+            this(prefix, suffix, declarations, changedFiles, recentlyOpenedFiles, Optional.empty(), Optional.empty());
+        }
+    }
+
+    /** Snippets from the repository's code index for a completion, given the budget the client's snippets left. */
+    @FunctionalInterface
+    interface Retrieval {
+        /** languageId: the request's (the editor's) language id. */
+        List<Snippet> snippets(Segments segments, String languageId, int remainingBytes);
+
+        Retrieval NONE = (segments, language, remaining) -> List.of();
+    }
 
     /** text: what the model gets; crlf: the input used CRLF, so the output must too. */
     record Built(String text, List<Snippet> snippets, boolean crlf) {}
@@ -26,8 +44,16 @@ final class CompletionPrompt {
     private CompletionPrompt() {}
 
     static Built build(Segments segments, Language language, Optional<String> template, boolean disableSnippets) {
-        List<Snippet> snippets = disableSnippets ? List.of() : collect(segments);
-        if (language.lineComment().isEmpty()) snippets = List.of();
+        return build(segments, language, template, disableSnippets, Retrieval.NONE);
+    }
+
+    /**
+     * As Tabby: the client's snippets first; then, when more than {@value #MIN_BUDGET_FOR_RETRIEVAL} bytes of the budget
+     * are left, the index's, leaving out the cursor's own file and exact copies of client snippets, each added while it
+     * fits (stopping at the first that does not). Disabling retrieval drops both kinds, as in Tabby.
+     */
+    static Built build(Segments segments, Language language, Optional<String> template, boolean disableSnippets, Retrieval retrieval) {
+        List<Snippet> snippets = disableSnippets || language.lineComment().isEmpty() ? List.of() : withRetrieved(segments, language.id(), retrieval);
         String prefix = withSnippets(segments.prefix(), snippets, language.lineComment().orElse(""));
         String suffix = segments.suffix().filter(s -> !s.isEmpty()).orElse("\n");
         String prompt = template.map(t -> t.replace("{prefix}", prefix).replace("{suffix}", suffix)).orElse(prefix);
@@ -47,6 +73,28 @@ final class CompletionPrompt {
                 remaining -= size;
                 out.add(new Snippet(snippet.filepath(), snippet.body(), 1.0));
             }
+        }
+        return out;
+    }
+
+    static List<Snippet> withRetrieved(Segments segments, String languageId, Retrieval retrieval) {
+        List<Snippet> client = collect(segments);
+        int remaining = SNIPPET_BUDGET_BYTES;
+        for (Snippet s : client) remaining -= utf8Length(s.body());
+        if (remaining <= MIN_BUDGET_FOR_RETRIEVAL) return client;
+        var bodies = new java.util.HashSet<String>();
+        for (List<Snippet> list : List.of(segments.declarations(), segments.changedFiles(), segments.recentlyOpenedFiles())) {
+            for (Snippet s : list) bodies.add(s.body());
+        }
+        var out = new ArrayList<>(client);
+        for (Snippet hit : retrieval.snippets(segments, languageId, remaining)) {
+            if (segments.filepath().isPresent() && segments.filepath().get().equals(hit.filepath())) continue;
+            if (bodies.contains(hit.body())) continue;
+            int size = utf8Length(hit.body());
+            if (size > remaining) break;
+            remaining -= size;
+            bodies.add(hit.body());
+            out.add(hit);
         }
         return out;
     }

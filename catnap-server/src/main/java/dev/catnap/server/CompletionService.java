@@ -23,8 +23,15 @@ final class CompletionService {
     private final long timeoutNanos;
     private final ObjectMapper json;
     private final Map<String, Language> languages = Language.table();
+    private final CompletionPrompt.Retrieval retrieval;
 
     CompletionService(CompletionModel model, Admission admission, Counter tokens, Duration timeout, ObjectMapper json) {
+        this(model, admission, tokens, timeout, json, CompletionPrompt.Retrieval.NONE);
+    }
+
+    CompletionService(CompletionModel model, Admission admission, Counter tokens, Duration timeout, ObjectMapper json,
+                      CompletionPrompt.Retrieval retrieval) {
+        this.retrieval = retrieval;
         this.model = model;
         this.admission = admission;
         this.tokens = tokens;
@@ -59,7 +66,7 @@ final class CompletionService {
                 } else {
                     Obj seg = segments.orElseThrow(() -> ApiException.badRequest(
                             "missing field 'segments' (or 'debug_options.raw_prompt')"));
-                    var built = CompletionPrompt.build(segments(seg), language, model.promptTemplate(), disableSnippets);
+                    var built = CompletionPrompt.build(segments(seg), language, model.promptTemplate(), disableSnippets, retrieval);
                     prompt = built.text();
                     snippets = built.snippets();
                     crlf = built.crlf();
@@ -128,13 +135,13 @@ final class CompletionService {
     static CompletionPrompt.Segments segments(Obj seg) {
         String prefix = seg.requiredString("prefix");
         Optional<String> suffix = seg.string("suffix");
-        seg.string("filepath");
-        seg.string("git_url");
+        Optional<String> filepath = seg.string("filepath");
+        Optional<String> gitUrl = seg.string("git_url").filter(u -> !u.isBlank());
         seg.string("clipboard");
         seg.object("edit_history");
         return new CompletionPrompt.Segments(prefix, suffix, snippets(seg, "declarations", false),
                 snippets(seg, "relevant_snippets_from_changed_files", true),
-                snippets(seg, "relevant_snippets_from_recently_opened_files", true));
+                snippets(seg, "relevant_snippets_from_recently_opened_files", true), filepath, gitUrl);
     }
 
     private static List<CompletionPrompt.Snippet> snippets(Obj seg, String key, boolean scored) {

@@ -28,7 +28,7 @@ public final class TabbyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TabbyServer.class);
     static final int MAX_BODY_BYTES = 1 << 20;
     static final Set<String> ROUTES = Set.of("/v1/health", "/v1/completions", "/v1/events", "/v1/chat/completions",
-            "/v1beta/chat/completions", "/v1beta/server_setting", "/v1beta/models", "/metrics", "/openapi.json");
+            "/v1beta/chat/completions", "/v1beta/server_setting", "/v1beta/models", "/v1beta/search", "/metrics", "/openapi.json");
 
     private final Javalin app;
     private final ObjectMapper json = new ObjectMapper();
@@ -37,16 +37,19 @@ public final class TabbyServer implements AutoCloseable {
     private final Optional<CompletionService> completions;
     private final Optional<ChatService> chat;
     private final EventLog events;
+    private final Optional<RepositoryContext> repositories;
     private final byte[] health;
     private final byte[] openapi;
 
     private TabbyServer(ServerOptions options, Optional<CompletionModel> completionModel, Optional<ChatModel> chatModel,
-                        Optional<String> embeddingModelId, Clock clock) {
+                        Optional<String> embeddingModelId, Optional<RepositoryContext> repositories, Clock clock) {
         this.options = options;
+        this.repositories = repositories;
         this.completions = completionModel.map(m -> {
             var admission = new Admission(options.parallelism(), options.queueLimit());
             metrics.watch("completion", admission);
-            return new CompletionService(m, admission, metrics.tokens("completion"), options.completionTimeout(), json);
+            return new CompletionService(m, admission, metrics.tokens("completion"), options.completionTimeout(), json,
+                    repositories.<CompletionPrompt.Retrieval>map(r -> r).orElse(CompletionPrompt.Retrieval.NONE));
         });
         this.chat = chatModel.map(m -> {
             var admission = new Admission(options.parallelism(), options.queueLimit());
@@ -79,6 +82,7 @@ public final class TabbyServer implements AutoCloseable {
                     ctx -> ctx.contentType("application/json").result("{\"disable_client_side_telemetry\":false}"));
             // Tabby lists models only for HTTP (remote) backends; local models give nulls.
             cfg.routes.get("/v1beta/models", ctx -> ctx.contentType("application/json").result("{\"completion\":null,\"chat\":null}"));
+            cfg.routes.get("/v1beta/search", this::codeSearch);
             cfg.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
             cfg.routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openapi));
             for (String route : ROUTES) cfg.routes.options(route, ctx -> ctx.status(204)); // CORS preflight
@@ -111,13 +115,24 @@ public final class TabbyServer implements AutoCloseable {
      */
     public static TabbyServer start(ServerOptions options, Optional<CompletionModel> completion, Optional<ChatModel> chat,
                                     Optional<String> embeddingModelId) {
-        return start(options, completion, chat, embeddingModelId, Clock.systemUTC());
+        return start(options, completion, chat, embeddingModelId, Optional.empty(), Clock.systemUTC());
+    }
+
+    /** As above, with the user's repositories for completion context and {@code /v1beta/search}. */
+    public static TabbyServer start(ServerOptions options, Optional<CompletionModel> completion, Optional<ChatModel> chat,
+                                    Optional<String> embeddingModelId, Optional<RepositoryContext> repositories) {
+        return start(options, completion, chat, embeddingModelId, repositories, Clock.systemUTC());
     }
 
     static TabbyServer start(ServerOptions options, Optional<CompletionModel> completion, Optional<ChatModel> chat,
                              Optional<String> embeddingModelId, Clock clock) {
+        return start(options, completion, chat, embeddingModelId, Optional.empty(), clock);
+    }
+
+    static TabbyServer start(ServerOptions options, Optional<CompletionModel> completion, Optional<ChatModel> chat,
+                             Optional<String> embeddingModelId, Optional<RepositoryContext> repositories, Clock clock) {
         if (completion.isEmpty() && chat.isEmpty()) throw new IllegalArgumentException("no completion or chat model to serve");
-        var server = new TabbyServer(options, completion, chat, embeddingModelId, clock);
+        var server = new TabbyServer(options, completion, chat, embeddingModelId, repositories, clock);
         server.app.start();
         return server;
     }
@@ -182,6 +197,62 @@ public final class TabbyServer implements AutoCloseable {
                 new ApiException(501, "not_implemented", "no chat model is configured (start with --chat-model)"));
         Obj body = Obj.root(readJson(ctx));
         service.chat(body, ctx);
+    }
+
+    /**
+     * {@code GET /v1beta/search?q=&limit=20&offset=0}, in the shape of Tabby's old code search (the last openapi that
+     * listed it): {@code {"num_hits", "hits": [{"score", "id", "doc": {"body", "filepath", "git_url", "kind",
+     * "language", "name"}}]}}, each doc also with {@code start_line} and {@code end_line}. Optional {@code git_url}
+     * and {@code language} narrow it. 501 when no code index is configured or open, as Tabby with search disabled.
+     */
+    private void codeSearch(Context ctx) throws Exception {
+        RepositoryContext repos = repositories.orElseThrow(() ->
+                new ApiException(501, "not_implemented", "code search is off: start with --repository (and run 'catnap index')"));
+        var index = repos.index().orElseThrow(() ->
+                new ApiException(501, "not_implemented", "the code index is not open (see the server log; run 'catnap index')"));
+        String q = ctx.queryParam("q");
+        if (q == null || q.isBlank()) throw ApiException.badRequest("query parameter 'q' is required");
+        int limit = intParam(ctx, "limit", 20, 1, 100);
+        int offset = intParam(ctx, "offset", 0, 0, 1000);
+        Optional<String> source = Optional.empty();
+        String gitUrl = ctx.queryParam("git_url");
+        if (gitUrl != null && !gitUrl.isBlank()) {
+            source = repos.sourceFor(gitUrl);
+            if (source.isEmpty()) throw new ApiException(404, "not_found", "no configured repository matches git_url '" + gitUrl + "'");
+        }
+        Optional<String> language = Optional.empty();
+        String lang = ctx.queryParam("language");
+        if (lang != null && !lang.isBlank()) {
+            language = dev.catnap.index.CodeLanguage.ofEditorId(lang);
+            if (language.isEmpty()) throw ApiException.badRequest("unknown language '" + lang + "'");
+        }
+        var hits = index.search(new dev.catnap.index.CodeSearch.Request(q, source, language, Optional.empty(), offset + limit, false));
+        ObjectNode body = json.createObjectNode();
+        body.put("num_hits", hits.size());
+        var list = body.putArray("hits");
+        for (int i = offset; i < hits.size(); i++) {
+            var h = hits.get(i);
+            ObjectNode hit = list.addObject();
+            hit.put("score", h.rrf());
+            hit.put("id", i);
+            ObjectNode doc = hit.putObject("doc");
+            doc.put("body", h.body()).put("filepath", h.filepath()).put("git_url", h.source()).put("kind", "chunk")
+                    .put("language", h.language()).put("name", dev.catnap.index.Repository.nameOf(h.source()))
+                    .put("start_line", h.startLine()).put("end_line", h.endLine());
+        }
+        ctx.contentType("application/json").result(json.writeValueAsBytes(body));
+    }
+
+    private static int intParam(Context ctx, String name, int fallback, int min, int max) {
+        String v = ctx.queryParam(name);
+        if (v == null || v.isBlank()) return fallback;
+        try {
+            int n = Integer.parseInt(v.strip());
+            if (n >= min && n <= max) return n;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw ApiException.badRequest("query parameter '" + name + "' must be an integer in " + min + ".." + max);
     }
 
     private void event(Context ctx) throws Exception {

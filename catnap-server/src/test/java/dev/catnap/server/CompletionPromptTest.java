@@ -82,4 +82,38 @@ class CompletionPromptTest {
         assertThat(Language.lookup(LANGUAGES, "sql").stopWords()).doesNotContain("\n");
         assertThat(Language.lookup(LANGUAGES, null).stopWords()).contains("\n");
     }
+
+    @Test
+    void retrievedSnippetsFollowTheClientsWithinTheBudgetWithoutTheCursorsFileOrCopies() {
+        var client = new CompletionPrompt.Snippet("a.py", "c".repeat(100), 0.9);
+        var same = new CompletionPrompt.Snippet("app/cursor.py", "s".repeat(50), 0.05);
+        var copy = new CompletionPrompt.Snippet("elsewhere.py", "c".repeat(100), 0.04);
+        var fits = new CompletionPrompt.Snippet("lib/x.py", "x".repeat(400), 0.03);
+        var tooBig = new CompletionPrompt.Snippet("lib/y.py", "y".repeat(300), 0.02);
+        var small = new CompletionPrompt.Snippet("lib/z.py", "z".repeat(10), 0.01);
+        var seg = new CompletionPrompt.Segments("p", Optional.empty(), List.of(client), List.of(), List.of(),
+                Optional.of("app/cursor.py"), Optional.of("https://example.invalid/r.git"));
+        var asked = new java.util.ArrayList<Integer>();
+        CompletionPrompt.Retrieval retrieval = (s, language, remaining) -> {
+            asked.add(remaining);
+            assertThat(language).isEqualTo("python");
+            return List.of(same, copy, fits, tooBig, small);
+        };
+        var built = CompletionPrompt.build(seg, Language.lookup(LANGUAGES, "python"), FIM, false, retrieval);
+        // 768 - 100 = 668 left; 400 fits (268 left); 300 does not and ends the list, as Tabby's loop does
+        assertThat(asked).containsExactly(668);
+        assertThat(built.snippets()).extracting(CompletionPrompt.Snippet::filepath).containsExactly("a.py", "lib/x.py");
+        assertThat(built.snippets().get(1).score()).isEqualTo(0.03);
+        assertThat(built.text()).startsWith("<fim_prefix># Path: a.py\n# ccc").contains("# Path: lib/x.py\n# xxx");
+
+        // at most 256 bytes left after the client's snippets: the index is not asked
+        asked.clear();
+        var big = new CompletionPrompt.Snippet("big.py", "b".repeat(520), 1);
+        var full = new CompletionPrompt.Segments("p", Optional.empty(), List.of(big), List.of(), List.of(), Optional.empty(), Optional.of("u"));
+        assertThat(CompletionPrompt.build(full, Language.lookup(LANGUAGES, "python"), FIM, false, retrieval).snippets()).hasSize(1);
+        assertThat(asked).isEmpty();
+        // disabled: neither kind
+        assertThat(CompletionPrompt.build(seg, Language.lookup(LANGUAGES, "python"), FIM, true, retrieval).snippets()).isEmpty();
+        assertThat(asked).isEmpty();
+    }
 }
