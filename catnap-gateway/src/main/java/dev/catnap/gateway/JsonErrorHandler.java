@@ -36,6 +36,7 @@ final class JsonErrorHandler extends ErrorHandler {
             case 414 -> "uri_too_long";
             case 431 -> "header_too_large";
             case 501 -> "not_implemented";
+            case 505 -> "http_version_not_supported";
             default -> code >= 500 ? "server_error" : "http_error";
         };
     }
