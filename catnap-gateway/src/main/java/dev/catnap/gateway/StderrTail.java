@@ -1,6 +1,5 @@
 package dev.catnap.gateway;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -34,32 +33,35 @@ final class StderrTail {
         return Thread.ofVirtual().name("worker-stderr").start(() -> {
             try (in) {
                 byte[] buf = new byte[8192];
-                ByteArrayOutputStream line = new ByteArrayOutputStream(256);
+                byte[] line = new byte[MAX_LINE_BYTES];
+                int length = 0;
                 boolean cut = false;
                 for (int n; (n = in.read(buf)) >= 0; ) {
-                    for (int i = 0; i < n; i++) {
-                        byte b = buf[i];
-                        if (b == '\n') {
-                            sink.accept(text(line, cut));
-                            line.reset();
-                            cut = false;
-                        } else if (line.size() < MAX_LINE_BYTES) {
-                            line.write(b);
-                        } else {
-                            cut = true;
-                        }
+                    int from = 0;
+                    while (from < n) {
+                        int nl = from;
+                        while (nl < n && buf[nl] != '\n') nl++;
+                        int keep = Math.min(nl - from, MAX_LINE_BYTES - length);
+                        System.arraycopy(buf, from, line, length, keep);
+                        length += keep;
+                        if (keep < nl - from) cut = true;
+                        if (nl == n) break;
+                        sink.accept(text(line, length, cut));
+                        length = 0;
+                        cut = false;
+                        from = nl + 1;
                     }
                 }
-                if (line.size() > 0) sink.accept(text(line, cut));
+                if (length > 0 || cut) sink.accept(text(line, length, cut));
             } catch (IOException ignored) {
                 // the process is gone; what we have is the tail
             }
         });
     }
 
-    private static String text(ByteArrayOutputStream line, boolean cut) {
-        String s = line.toString(StandardCharsets.UTF_8);
-        if (s.endsWith("\r")) s = s.substring(0, s.length() - 1);
+    private static String text(byte[] line, int length, boolean cut) {
+        if (length > 0 && line[length - 1] == '\r') length--;
+        String s = new String(line, 0, length, StandardCharsets.UTF_8);
         return cut ? s + "..." : s;
     }
 
