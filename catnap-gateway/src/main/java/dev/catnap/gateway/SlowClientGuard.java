@@ -3,9 +3,8 @@ package dev.catnap.gateway;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
@@ -28,7 +27,7 @@ final class SlowClientGuard implements AutoCloseable {
 
     private volatile AbstractConnector connector;
     private final long headTimeoutNanos;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+    private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
             Thread.ofPlatform().daemon().name("slow-client-guard").factory());
     /** Connection -> (messages it had received, when its current head was first seen incomplete). */
     private final Map<Connection, PartialHead> partial = new ConcurrentHashMap<>();
@@ -37,6 +36,7 @@ final class SlowClientGuard implements AutoCloseable {
 
     SlowClientGuard(Duration headTimeout) {
         this.headTimeoutNanos = headTimeout.toNanos();
+        timer.setRemoveOnCancelPolicy(true); // a deadline per request body: cancelled ones must not pile up
     }
 
     /** Starts watching the connections of {@code c} (once the server is started). */

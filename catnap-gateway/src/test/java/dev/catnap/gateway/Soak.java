@@ -71,6 +71,7 @@ public final class Soak {
                     "gateway threads start/end: " + start[0] + " / " + end[0],
                     "gateway file descriptors start/end: " + start[1] + " / " + end[1],
                     "gateway RSS MiB start/end: " + start[2] / 1024 + " / " + end[2] / 1024,
+                    "gateway CPU seconds used (at the last sample): " + end[3] / 100.0,
                     "gateway exit code after SIGTERM: " + gatewayExit,
                     "orphan processes after the stop: " + orphans,
                     problems.isEmpty() ? "PASS" : "FAIL: " + String.join("; ", problems));
@@ -379,7 +380,10 @@ public final class Soak {
         try (var s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
             fds = s.count();
         }
-        return new long[] {threads, fds, rss};
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long cpuTicks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime + stime, fields 14 and 15
+        return new long[] {threads, fds, rss, cpuTicks};
     }
 
     private static int awaitPort(Process p, Path log) throws Exception {
