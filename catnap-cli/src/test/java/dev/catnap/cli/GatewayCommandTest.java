@@ -126,6 +126,13 @@ class GatewayCommandTest {
                     .header("Authorization", "Bearer s3cret").header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(completion)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200); // the worker checks the same token
+            // invalid UTF-8 in the JSON reaches the worker, which answers 400, and the gateway keeps serving
+            byte[] badUtf8 = {'{', '"', 'l', 'a', 'n', 'g', 'u', 'a', 'g', 'e', '"', ':', '"', (byte) 0xC3, '"', '}'};
+            HttpResponse<String> bad = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                    .header("Authorization", "Bearer s3cret").header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(badUtf8)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(bad.statusCode()).as(bad.body()).isEqualTo(400);
+            assertThat(bad.body()).contains("not valid JSON");
             assertThat(Files.readString(logFile)).contains("1 token(s)").contains("--max-body-size 1048576");
             gateway.destroy();
             assertThat(gateway.waitFor(40, TimeUnit.SECONDS)).isTrue();

@@ -55,7 +55,6 @@ class FrontDoorAuthTest {
     @Test
     void wrongOrMissingTokensAre401AtOnceAndStartNoWorker() throws Exception {
         try (Gateway g = start(Tokens.of(List.of(TOKEN)))) {
-            long t0 = System.nanoTime();
             assertServeShaped401(call(g, "GET", "/v1/health", "Bearer wrong", null), "invalid token");
             assertServeShaped401(call(g, "POST", "/v1/health", null, null), "missing Authorization: Bearer <token> header");
             assertServeShaped401(call(g, "POST", "/v1/completions", null, "{\"language\":\"python\"}"),
@@ -65,7 +64,6 @@ class FrontDoorAuthTest {
             assertServeShaped401(call(g, "GET", "/v1beta/server_setting", TOKEN, null), "invalid token"); // no scheme word
             assertServeShaped401(call(g, "GET", "/openapi.json", "Bearer ", null), "invalid token");
             assertServeShaped401(call(g, "DELETE", "/anything/else", null, null), "missing Authorization: Bearer <token> header");
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2)); // no cold start behind any
             assertThat(status(g, null).statusCode()).isEqualTo(401);
             assertThat(coldStarts(g)).isEqualTo(0.0);
             assertThat(json(status(g, "Bearer " + TOKEN)).get("workers")).isEmpty();

@@ -52,7 +52,7 @@ public final class Soak {
     /** The figures of one run, and whether each must-be-zero figure was. */
     record Report(Duration length, Map<String, Integer> byOutcome, int hung, int lost, int unexplained5xx, int kills,
                   int explainedByKill, double coldStarts, int gatewayExit, long[] start, long[] end, int orphans,
-                  int pausesWithWorkers, List<String> problems) {
+                  int pausesWithWorkers, List<Long> threadSeries, Map<String, Integer> threadsAdded, List<String> problems) {
         boolean passed() {
             return problems.isEmpty();
         }
@@ -68,7 +68,8 @@ public final class Soak {
                     "5xx not explained by a kill: " + unexplained5xx,
                     "cold starts: " + (long) coldStarts,
                     "pauses that ended with a worker still running: " + pausesWithWorkers,
-                    "gateway threads start/end: " + start[0] + " / " + end[0],
+                    "gateway threads start/end: " + start[0] + " / " + end[0] + " (at each pause: " + threadSeries
+                            + "; by name, end minus start: " + threadsAdded + ")",
                     "gateway file descriptors start/end: " + start[1] + " / " + end[1],
                     "gateway RSS MiB start/end: " + start[2] / 1024 + " / " + end[2] / 1024,
                     "gateway CPU seconds used (at the last sample): " + end[3] / 100.0,
@@ -103,6 +104,7 @@ public final class Soak {
         soak.activeUntil = n -> n - t0 >= cycles * cycleNanos || (n - t0) % cycleNanos < ACTIVE.toNanos();
 
         List<long[]> samples = new CopyOnWriteArrayList<>();
+        List<Map<String, Integer>> threadNames = soak.threadSamples;
         int pausesWithWorkers = 0;
         double coldStarts;
         Set<Long> descendants = ConcurrentHashMap.newKeySet();
@@ -120,6 +122,7 @@ public final class Soak {
                 JsonNode status = soak.status();
                 if (status == null || !status.get("workers").isEmpty()) pausesWithWorkers++;
                 samples.add(proc(gateway.pid()));
+                threadNames.add(threadNames(gateway.pid()));
             }
             sleepUntil(trafficEnd - TimeUnit.MILLISECONDS.toNanos(200));
             gateway.toHandle().descendants().forEach(p -> descendants.add(p.pid()));
@@ -147,6 +150,7 @@ public final class Soak {
     private volatile java.util.function.LongPredicate activeUntil;
     private final List<Outcome> outcomes = new CopyOnWriteArrayList<>();
     private final List<Long> kills = new CopyOnWriteArrayList<>();
+    private final List<Map<String, Integer>> threadSamples = new CopyOnWriteArrayList<>();
     private final AtomicBoolean stopping = new AtomicBoolean();
     private volatile long stopAt = Long.MAX_VALUE;
 
@@ -365,8 +369,15 @@ public final class Soak {
         if (end[1] > start[1] + 20) problems.add("file descriptors grew from " + start[1] + " to " + end[1]);
         if (!(coldStarts >= 2)) problems.add("expected a cold start per cycle, saw " + coldStarts);
         if (by.keySet().stream().noneMatch(k -> k.startsWith("completion cancelled"))) problems.add("no completion was cancelled");
+        List<Long> series = samples.stream().map(x -> x[0]).toList();
+        Map<String, Integer> added = new TreeMap<>();
+        if (!threadSamples.isEmpty()) {
+            threadSamples.getLast().forEach((k, v) -> added.merge(k, v, Integer::sum));
+            threadSamples.getFirst().forEach((k, v) -> added.merge(k, -v, Integer::sum));
+            added.values().removeIf(v -> v == 0);
+        }
         return new Report(length, by, hung, lost, unexplained, kills.size(), explained, coldStarts, exit, start, end, orphans,
-                pausesWithWorkers, Collections.unmodifiableList(problems));
+                pausesWithWorkers, series, added, Collections.unmodifiableList(problems));
     }
 
     /** {threads, open file descriptors, RSS KiB} of a process, from /proc. */
@@ -384,6 +395,23 @@ public final class Soak {
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         long cpuTicks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime + stime, fields 14 and 15
         return new long[] {threads, fds, rss, cpuTicks};
+    }
+
+    /** Thread names of a process (digits folded to #, so that pools count as one name), and how many of each. */
+    static Map<String, Integer> threadNames(long pid) {
+        Map<String, Integer> names = new TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    names.merge(Files.readString(t.resolve("comm")).strip().replaceAll("\\d+", "#"), 1, Integer::sum);
+                } catch (IOException gone) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            // the process is gone
+        }
+        return names;
     }
 
     private static int awaitPort(Process p, Path log) throws Exception {
