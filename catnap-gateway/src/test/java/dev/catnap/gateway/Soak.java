@@ -124,6 +124,7 @@ public final class Soak {
                 samples.add(proc(gateway.pid()));
                 threadNames.add(threadNames(gateway.pid()));
             }
+            threadDump(gateway.pid(), dir.resolve("gateway-threads-end.txt"));
             sleepUntil(trafficEnd - TimeUnit.MILLISECONDS.toNanos(200));
             gateway.toHandle().descendants().forEach(p -> descendants.add(p.pid()));
             coldStarts = soak.metric("catnap_gateway_cold_starts_total");
@@ -395,6 +396,18 @@ public final class Soak {
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         long cpuTicks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime + stime, fields 14 and 15
         return new long[] {threads, fds, rss, cpuTicks};
+    }
+
+    /** The gateway's thread dump at the last sample, kept next to its log for a look at what its threads do. */
+    private static void threadDump(long pid, Path to) {
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        try {
+            Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "Thread.print").redirectErrorStream(true)
+                    .redirectOutput(to.toFile()).start();
+            if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
+        } catch (IOException | InterruptedException e) {
+            // a diagnostic only
+        }
     }
 
     /** Thread names of a process (digits folded to #, so that pools count as one name), and how many of each. */

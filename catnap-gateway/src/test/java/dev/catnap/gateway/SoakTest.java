@@ -22,7 +22,8 @@ class SoakTest {
     @Timeout(value = 30, unit = java.util.concurrent.TimeUnit.MINUTES)
     void editorsKillsAndScaleToZeroLoseNoRequestAndLeakNothing() throws Exception {
         long seconds = Long.getLong("catnap.soak.seconds", 60);
-        Soak.Report report = Soak.run(Duration.ofSeconds(seconds), tmp);
+        String keep = System.getProperty("catnap.soak.dir"); // to keep the gateway's log and thread dump
+        Soak.Report report = Soak.run(Duration.ofSeconds(seconds), keep != null ? Path.of(keep) : tmp);
         System.out.println(report);
         Files.writeString(Path.of("target", "soak-report.txt"), report + "\n");
         assertThat(report.problems()).as(report.toString()).isEmpty();
