@@ -1,8 +1,10 @@
 package dev.catnap.cli;
 
+import dev.catnap.gateway.FrontDoor;
 import dev.catnap.gateway.Gateway;
 import dev.catnap.gateway.GatewayConfig;
 import dev.catnap.gateway.Readiness;
+import dev.catnap.gateway.Tokens;
 import java.lang.management.ManagementFactory;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -76,6 +78,29 @@ final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--repository", paramLabel = "PATH_OR_GIT_URL",
             description = "Passed to each worker as `serve --repository` (repeatable); index it first with `catnap index`.")
     List<String> repositories = new ArrayList<>();
+    @Option(names = "--token", paramLabel = "TOKEN",
+            description = "Require 'Authorization: Bearer TOKEN' on every path, checked before any worker is started (default: the worker's own `serve --token`/`--token-file`).")
+    String token;
+
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "Like --token, with one token per line (# comments allowed); the file is read again when it changes.")
+    Path tokenFile;
+
+    @Option(names = "--max-body-size", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "Largest request body; a larger one is answered 413 without touching a worker (default: the worker's `serve --max-body-size`, else 1m).")
+    Long maxBodySize;
+
+    @Option(names = "--idle-timeout", defaultValue = "60s", converter = DurationConverter.class,
+            description = "Close a client connection on which nothing moves for this long (default: ${DEFAULT-VALUE}).")
+    Duration idleTimeout;
+
+    @Option(names = "--head-timeout", defaultValue = "20s", converter = DurationConverter.class,
+            description = "Cut off a client whose request headers (or small body) take longer than this to arrive (default: ${DEFAULT-VALUE}).")
+    Duration headTimeout;
+
+    @Option(names = "--max-header-size", defaultValue = "16k", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "Largest request line plus headers; more is answered 431 (default: ${DEFAULT-VALUE}).")
+    long maxHeaderSize;
 
     @Parameters(paramLabel = "SERVE_ARGS", arity = "0..*", description = "Arguments for `catnap serve` (after --).")
     List<String> serveArgs = new ArrayList<>();
@@ -83,6 +108,7 @@ final class GatewayCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<String> command;
+        FrontDoor door = frontDoor();
         if (workerCommand != null) {
             if (!serveArgs.isEmpty()) throw new UserError("give either --worker-command or arguments after --, not both");
             if (!repositories.isEmpty()) throw new UserError("--repository goes to `catnap serve` workers; with --worker-command put it in the command");
@@ -92,6 +118,8 @@ final class GatewayCommand implements Callable<Integer> {
             command.addAll(List.of("serve", "--port", "{port}"));
             command.addAll(serveArgs);
             for (String r : repositories) command.addAll(List.of("--repository", r));
+            // the worker refuses what the gateway lets through only if both have the same limit
+            if (serveOption("--max-body-size") == null) command.addAll(List.of("--max-body-size", Long.toString(door.maxBodyBytes())));
         }
         Path state = stateDir != null ? stateDir : Path.of(System.getProperty("user.home"), ".catnap", "gateway");
         GatewayConfig config;
@@ -104,7 +132,7 @@ final class GatewayCommand implements Callable<Integer> {
         }
         Gateway gateway;
         try {
-            gateway = Gateway.start(config);
+            gateway = Gateway.start(config, door);
         } catch (RuntimeException e) {
             throw UserError.cannotListen(host, port, e);
         }
@@ -113,6 +141,44 @@ final class GatewayCommand implements Callable<Integer> {
         Signals.awaitTermination();
         gateway.close();
         return 0;
+    }
+
+    /**
+     * Tokens and limits: the gateway's own flags, else those given to the `catnap serve` worker after {@code --}, so
+     * that a token meant for the worker also keeps unauthenticated requests from starting it.
+     */
+    FrontDoor frontDoor() {
+        if (token != null && tokenFile != null) throw new UserError("give --token or --token-file, not both");
+        String workerToken = workerCommand == null ? serveOption("--token") : null;
+        String workerTokenFile = workerCommand == null ? serveOption("--token-file") : null;
+        Tokens tokens;
+        try {
+            if (token != null) tokens = Tokens.of(List.of(token));
+            else if (tokenFile != null) tokens = Tokens.file(tokenFile);
+            else if (workerToken != null) tokens = Tokens.of(List.of(workerToken));
+            else if (workerTokenFile != null) tokens = Tokens.file(Path.of(workerTokenFile));
+            else tokens = Tokens.none();
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        long body = maxBodySize != null ? maxBodySize
+                : serveOption("--max-body-size") != null ? SizeConverter.parse(serveOption("--max-body-size"))
+                : FrontDoor.DEFAULT_MAX_BODY_BYTES;
+        try {
+            return new FrontDoor(tokens, body, (int) maxHeaderSize, idleTimeout, headTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+    }
+
+    /** The value of a `catnap serve` option given after {@code --} ({@code --name VALUE} or {@code --name=VALUE}). */
+    private String serveOption(String name) {
+        for (int i = 0; i < serveArgs.size(); i++) {
+            String a = serveArgs.get(i);
+            if (a.equals(name) && i + 1 < serveArgs.size()) return serveArgs.get(i + 1);
+            if (a.startsWith(name + "=")) return a.substring(name.length() + 1);
+        }
+        return null;
     }
 
     /** The java binary, JVM flags and jar (or class path) of this very process: the default worker is ourselves. */

@@ -87,6 +87,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--token-file", paramLabel = "FILE", description = "Like --token, read from a file (surrounding whitespace ignored).")
     Path tokenFile;
 
+    @Option(names = "--max-body-size", defaultValue = "1m", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "Largest request body; a larger one is answered 413 with a JSON message (default ${DEFAULT-VALUE}; e.g. 512k, 4m).")
+    long maxBodySize;
+
     @Option(names = "--events-dir", paramLabel = "DIR", description = "Where /v1/events writes YYYY-MM-DD.json (default $TABBY_ROOT/events, else ~/.tabby/events).")
     Path eventsDir;
 
@@ -253,7 +257,8 @@ final class ServeCommand implements Callable<Integer> {
         if (queueLimit < 0) throw new UserError("--queue must not be negative");
         List<String> gpus = device.gpus().stream().map(CudaDevice::name).toList();
         return new ServerOptions(host, port, parallelism, queueLimit, secret,
-                eventsDir != null ? eventsDir : defaultEventsDir(env), completionTimeout, device.device.label(), Version.current(), gpus);
+                eventsDir != null ? eventsDir : defaultEventsDir(env), completionTimeout, device.device.label(), Version.current(), gpus,
+                maxBodySize);
     }
 
     static Path defaultEventsDir(Map<String, String> env) {

@@ -7,7 +7,12 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Errors the gateway answers itself: a JSON body {@code {"error": {"message", "type", "status"}}}. */
+/**
+ * Errors the gateway answers itself. About workers (503 no slot, 502 worker failed): a JSON body
+ * {@code {"error": {"message", "type": "gateway_error", "status"}}}. About the request itself (401, 413, 400, 408...):
+ * the body {@code catnap serve} gives for the same refusal, {@code {"error": {"message", "type", "code"}}}, so that an
+ * editor sees the same answer whether or not a gateway is in front.
+ */
 final class GatewayErrors {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -26,5 +31,36 @@ final class GatewayErrors {
         byte[] body = JSON.writeValueAsBytes(Map.of("error", error));
         res.setContentLength(body.length);
         res.getOutputStream().write(body);
+    }
+
+    /** The request is refused as {@code catnap serve} would refuse it (its error body and CORS headers). */
+    static void writeRefusal(HttpServletResponse res, int status, String type, String message) throws IOException {
+        if (res.isCommitted()) return;
+        res.reset();
+        res.setStatus(status);
+        res.setContentType("application/json");
+        corsHeaders(res::setHeader);
+        byte[] body = refusalBody(status, type, message);
+        res.setContentLength(body.length);
+        res.getOutputStream().write(body);
+    }
+
+    static byte[] refusalBody(int status, String type, String message) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("message", message);
+        error.put("type", type);
+        error.put("code", status);
+        try {
+            return JSON.writeValueAsBytes(Map.of("error", error));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Tabby answers every origin (CorsLayer::permissive), and so does {@code catnap serve}. */
+    static void corsHeaders(java.util.function.BiConsumer<String, String> set) {
+        set.accept("Access-Control-Allow-Origin", "*");
+        set.accept("Access-Control-Allow-Headers", "*");
+        set.accept("Access-Control-Allow-Methods", "*");
     }
 }

@@ -18,31 +18,44 @@ import org.slf4j.LoggerFactory;
  * are answered without starting a worker or keeping one warm, across gateway restarts too.
  *
  * <p>A body is only served to requests carrying the same Authorization header as the request that fetched it (only a
- * SHA-256 of the header is stored), so a worker's token check is never bypassed.
+ * SHA-256 of the header is stored), so a worker's token check is never bypassed. One body is kept per credential for
+ * the last {@value #MAX_CREDENTIALS} credentials, so that a team with several tokens does not wake a worker on every
+ * health check; only the latest is saved to disk.
  */
 final class HealthCache {
     private static final Logger log = LoggerFactory.getLogger("gateway");
     private static final int MAX_BODY = 64 * 1024;
+    static final int MAX_CREDENTIALS = 32;
 
     private record Entry(String authHash, byte[] body) {}
 
     private final Path file;
-    private volatile Entry entry;
+    private final java.util.LinkedHashMap<String, byte[]> entries = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<String, byte[]> eldest) {
+            return size() > MAX_CREDENTIALS;
+        }
+    };
 
     HealthCache(Path stateDir) {
         this.file = stateDir == null ? null : stateDir.resolve("health.json");
-        this.entry = load();
+        Entry saved = load();
+        if (saved != null) entries.put(saved.authHash, saved.body);
     }
 
     Optional<byte[]> lookup(String authorization) {
-        Entry e = entry;
-        return e != null && e.authHash.equals(hash(authorization)) ? Optional.of(e.body) : Optional.empty();
+        String h = hash(authorization);
+        synchronized (entries) {
+            return Optional.ofNullable(entries.get(h));
+        }
     }
 
     void store(String authorization, byte[] body) {
         if (body.length == 0 || body.length > MAX_BODY) return;
         Entry e = new Entry(hash(authorization), body.clone());
-        entry = e;
+        synchronized (entries) {
+            entries.put(e.authHash, e.body);
+        }
         if (file == null) return;
         try {
             Files.createDirectories(file.getParent());

@@ -31,13 +31,21 @@ final class ReverseProxy {
     private final UpstreamClient upstream;
     private final WorkerPool pool;
     private final HealthCache healthCache;
-    private final GatewayMetrics metrics;
+    /** Bodies up to this size are read whole before a worker slot is taken, and can be sent again on a retry. */
+    static final int REPLAY_BUFFER = 256 * 1024;
 
-    ReverseProxy(UpstreamClient upstream, WorkerPool pool, HealthCache healthCache, GatewayMetrics metrics) {
+    private final GatewayMetrics metrics;
+    private final FrontDoor frontDoor;
+    private final SlowClientGuard guard;
+
+    ReverseProxy(UpstreamClient upstream, WorkerPool pool, HealthCache healthCache, GatewayMetrics metrics,
+                 FrontDoor frontDoor, SlowClientGuard guard) {
         this.upstream = upstream;
         this.pool = pool;
         this.healthCache = healthCache;
         this.metrics = metrics;
+        this.frontDoor = frontDoor;
+        this.guard = guard;
     }
 
     void handle(HttpServletRequest req, HttpServletResponse res) throws IOException, InterruptedException {
@@ -53,6 +61,18 @@ final class ReverseProxy {
                 return;
             }
         }
+        // The body is read before a worker slot is taken: a client that trickles its body holds no slot meanwhile.
+        UpstreamClient.Request upstreamRequest;
+        try {
+            upstreamRequest = upstreamRequest(req);
+        } catch (BodyTooLarge e) {
+            refuse(res, 413, "payload_too_large", e.getMessage());
+            return;
+        } catch (ClientBodyFailed e) {
+            log.info("{} {}: {}", req.getMethod(), req.getRequestURI(), e.getMessage());
+            refuse(res, 400, "invalid_request_error", e.getMessage());
+            return;
+        }
         Lease lease;
         try {
             lease = pool.acquire(!health);
@@ -62,8 +82,13 @@ final class ReverseProxy {
             return;
         }
         try (lease) {
-            metrics.request(forward(req, res, lease, health));
+            metrics.request(forward(req, res, lease, health, upstreamRequest));
         }
+    }
+
+    private void refuse(HttpServletResponse res, int status, String type, String message) throws IOException {
+        GatewayErrors.writeRefusal(res, status, type, message);
+        metrics.request(status);
     }
 
     private static boolean isHealthCheck(HttpServletRequest req) {
@@ -72,12 +97,19 @@ final class ReverseProxy {
     }
 
     /** Returns the status the client saw. */
-    private int forward(HttpServletRequest req, HttpServletResponse res, Lease lease, boolean health)
-            throws IOException {
-        UpstreamClient.Request upstreamRequest = upstreamRequest(req);
+    private int forward(HttpServletRequest req, HttpServletResponse res, Lease lease, boolean health,
+                        UpstreamClient.Request upstreamRequest) throws IOException {
         UpstreamClient.Response response;
         try {
             response = upstream.send(lease.port(), upstreamRequest);
+        } catch (BodyTooLarge e) {
+            // a streamed body passed the limit on its way: the worker connection is dropped, the request refused
+            GatewayErrors.writeRefusal(res, 413, "payload_too_large", e.getMessage());
+            return 413;
+        } catch (ClientBodyFailed e) {
+            log.info("{} {}: {}", req.getMethod(), req.getRequestURI(), e.getMessage());
+            GatewayErrors.writeRefusal(res, 400, "invalid_request_error", e.getMessage());
+            return 400;
         } catch (IOException e) {
             String msg = "worker on port " + lease.port() + " failed before answering: " + describe(e);
             log.warn("{} {}: {}", req.getMethod(), req.getRequestURI(), msg);
@@ -142,7 +174,7 @@ final class ReverseProxy {
         }
     }
 
-    private static UpstreamClient.Request upstreamRequest(HttpServletRequest req) throws IOException {
+    private UpstreamClient.Request upstreamRequest(HttpServletRequest req) throws IOException {
         String query = req.getQueryString();
         String target = req.getRequestURI() + (query == null ? "" : "?" + query);
         List<UpstreamClient.Header> headers = new ArrayList<>();
@@ -162,14 +194,112 @@ final class ReverseProxy {
 
         long length = req.getContentLengthLong();
         boolean chunked = req.getHeader("Transfer-Encoding") != null;
-        if (length > 0 && length <= 256 * 1024) {
-            // small bodies (every editor request) are read whole: the request can then be retried on a fresh connection
-            return new UpstreamClient.Request(req.getMethod(), target, headers, req.getInputStream().readNBytes((int) length), null, -1);
+        long limit = frontDoor.maxBodyBytes();
+        if (length > limit) throw new BodyTooLarge(limit);
+        if (length == 0 || (length < 0 && !chunked)) {
+            return new UpstreamClient.Request(req.getMethod(), target, headers, null, null, -1);
         }
-        if (length > 0 || chunked) {
-            return new UpstreamClient.Request(req.getMethod(), target, headers, null, req.getInputStream(), length);
+        InputStream body = new ClientBody(req.getInputStream());
+        if (length > REPLAY_BUFFER) {
+            // streamed: Jetty holds the client to the length it declared
+            return new UpstreamClient.Request(req.getMethod(), target, headers, null, body, length);
         }
-        return new UpstreamClient.Request(req.getMethod(), target, headers, null, null, -1);
+        // Small bodies (every editor request) are read whole, within the head timeout: the request can then be
+        // retried on a fresh connection, and a client trickling its body is cut off instead of holding a slot.
+        int want = length > 0 ? (int) length : (int) Math.min(REPLAY_BUFFER + 1L, limit + 1);
+        byte[] head;
+        var endPoint = endPoint(req);
+        var deadline = endPoint == null ? null : guard.deadline(endPoint, frontDoor.headTimeout(), "request body");
+        try {
+            head = body.readNBytes(want);
+        } finally {
+            if (deadline != null) deadline.cancel(false);
+        }
+        if (length > 0) {
+            if (head.length < length) throw new ClientBodyFailed("request body ended after " + head.length + " of " + length + " bytes");
+            return new UpstreamClient.Request(req.getMethod(), target, headers, head, null, -1);
+        }
+        if (head.length > limit) throw new BodyTooLarge(limit);
+        if (head.length <= REPLAY_BUFFER) {
+            return new UpstreamClient.Request(req.getMethod(), target, headers, head, null, -1);
+        }
+        // a chunked body past the replay buffer: what was read goes first, the rest is streamed and counted
+        InputStream rest = new LimitedBody(new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(head), body), limit);
+        return new UpstreamClient.Request(req.getMethod(), target, headers, null, rest, -1);
+    }
+
+    private static org.eclipse.jetty.io.EndPoint endPoint(HttpServletRequest req) {
+        var request = org.eclipse.jetty.ee10.servlet.ServletContextRequest.getServletContextRequest(req);
+        return request == null ? null : request.getConnectionMetaData().getConnection().getEndPoint();
+    }
+
+    /** The body passed the front door's limit. */
+    static final class BodyTooLarge extends IOException {
+        BodyTooLarge(long limit) {
+            super("request body exceeds " + limit + " bytes", null);
+        }
+    }
+
+    /** Reading the client's body failed: it went away, broke the framing, or was cut off for being too slow. */
+    static final class ClientBodyFailed extends IOException {
+        ClientBodyFailed(String message) {
+            super(message, null);
+        }
+    }
+
+    /** The client's body stream, its failures told apart from the worker's. */
+    private static final class ClientBody extends java.io.FilterInputStream {
+        ClientBody(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return super.read();
+            } catch (IOException e) {
+                throw failed(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return super.read(b, off, len);
+            } catch (IOException e) {
+                throw failed(e);
+            }
+        }
+
+        private static ClientBodyFailed failed(IOException e) {
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            if (e.getCause() != null && e.getCause().getMessage() != null) why += " (" + e.getCause().getMessage() + ")";
+            return new ClientBodyFailed("cannot read the request body: " + why);
+        }
+    }
+
+    /** Passes at most {@code limit} bytes; one more is a {@link BodyTooLarge}. */
+    private static final class LimitedBody extends java.io.FilterInputStream {
+        private final long limit;
+        private long seen;
+
+        LimitedBody(InputStream in, long limit) {
+            super(in);
+            this.limit = limit;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0 && (seen += n) > limit) throw new BodyTooLarge(limit);
+            return n;
+        }
     }
 
     private static Set<String> connectionTokens(HttpServletRequest req) {

@@ -62,7 +62,9 @@ final class WorkerProcess {
                 w.workerPid = Long.parseLong(line.substring(PID_MARKER.length()).strip());
             } else {
                 w.stderr.add(line);
-                log.info("[{}] {}", port, line);
+                long held = w.stderr.admitLog(System.nanoTime());
+                if (held > 0) log.warn("[{}] {} stderr lines not logged: more than {} a second", port, held, StderrTail.LOG_LINES_PER_SECOND);
+                if (held >= 0) log.info("[{}] {}", port, line);
             }
         });
         return w;

@@ -113,6 +113,33 @@ public final class TestWorker {
                 Thread.sleep(200);
                 Runtime.getRuntime().halt(3);
             }
+            // Tabby's routes as the soak uses them: a completion takes 80-300 ms, a chat streams, events are stored
+            case "/v1/completions" -> {
+                ex.getRequestBody().readAllBytes();
+                Thread.sleep(80 + java.util.concurrent.ThreadLocalRandom.current().nextInt(220));
+                json(ex, 200, "{\"id\":\"cmpl-" + count.get() + "\",\"choices\":[{\"index\":0,\"text\":\"x\"}],\"pid\":" + pid + "}");
+            }
+            case "/v1/chat/completions" -> {
+                ex.getRequestBody().readAllBytes();
+                sse(ex, 20, 40);
+            }
+            case "/v1/events" -> {
+                ex.getRequestBody().readAllBytes();
+                ex.sendResponseHeaders(200, -1);
+            }
+            case "/flood-stderr" -> {
+                // a worker gone wrong: megabytes on stderr, much of it without a newline
+                int mb = Integer.parseInt(q.getOrDefault("mb", "50"));
+                byte[] line = new byte[1 << 20];
+                java.util.Arrays.fill(line, (byte) 'e');
+                for (int i = 0; i < mb; i++) {
+                    if (i % 10 == 9) line[line.length - 1] = '\n';
+                    System.err.write(line);
+                    line[line.length - 1] = 'e';
+                }
+                System.err.flush();
+                json(ex, 200, "{\"flooded_mb\":" + mb + "}");
+            }
             case "/big" -> {
                 int n = Integer.parseInt(q.getOrDefault("bytes", "1000000"));
                 byte[] b = new byte[n];

@@ -26,7 +26,6 @@ public final class TabbyServer implements AutoCloseable {
     static final java.time.Duration DRAIN_TIMEOUT = java.time.Duration.ofSeconds(30);
 
     private static final Logger log = LoggerFactory.getLogger(TabbyServer.class);
-    static final int MAX_BODY_BYTES = 1 << 20;
     static final Set<String> ROUTES = Set.of("/v1/health", "/v1/completions", "/v1/events", "/v1/chat/completions",
             "/v1beta/chat/completions", "/v1beta/server_setting", "/v1beta/models", "/v1beta/search", "/metrics", "/openapi.json");
 
@@ -65,7 +64,7 @@ public final class TabbyServer implements AutoCloseable {
             cfg.startup.showOldJavalinVersionWarning = false;
             cfg.concurrency.useVirtualThreads = true;
             cfg.http.compressionStrategy = CompressionStrategy.NONE;
-            cfg.http.maxRequestSize = MAX_BODY_BYTES;
+            cfg.http.maxRequestSize = options.maxBodyBytes();
             cfg.http.prefer405over404 = true; // as axum: a known path with the wrong method is 405, not 404
             cfg.jetty.host = options.host();
             cfg.jetty.port = options.port();
@@ -278,15 +277,16 @@ public final class TabbyServer implements AutoCloseable {
         ctx.status(200);
     }
 
-    /** The body as JSON: 413 past 1 MiB (declared or actual), 400 when it does not parse. */
+    /** The body as JSON: 413 past the body limit (declared or actual), 400 when it does not parse. */
     private JsonNode readJson(Context ctx) throws IOException {
+        long limit = options.maxBodyBytes();
         long declared = ctx.req().getContentLengthLong();
-        if (declared > MAX_BODY_BYTES) throw tooLarge();
+        if (declared > limit) throw tooLarge(limit);
         byte[] bytes;
         try (InputStream in = ctx.req().getInputStream()) {
-            bytes = in.readNBytes(MAX_BODY_BYTES + 1);
+            bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
         }
-        if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
+        if (bytes.length > limit) throw tooLarge(limit);
         if (bytes.length == 0) throw ApiException.badRequest("request body is empty; expected a JSON object");
         try {
             return json.readTree(bytes);
@@ -295,8 +295,8 @@ public final class TabbyServer implements AutoCloseable {
         }
     }
 
-    private static ApiException tooLarge() {
-        return new ApiException(413, "payload_too_large", "request body exceeds " + MAX_BODY_BYTES + " bytes");
+    private static ApiException tooLarge(long limit) {
+        return new ApiException(413, "payload_too_large", "request body exceeds " + limit + " bytes");
     }
 
     private static byte[] readResource(String name) {

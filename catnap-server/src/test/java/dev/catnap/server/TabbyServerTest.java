@@ -300,6 +300,33 @@ class TabbyServerTest {
     }
 
     @Test
+    void theBodyLimitIsConfigurableAndInvalidUtf8Is400() throws Exception {
+        var options = new ServerOptions("127.0.0.1", 0, 1, 4, Optional.empty(), events, Duration.ofSeconds(30), "cpu",
+                "0.1.0-test", List.of(), 2048);
+        var s = TabbyServer.start(options, Optional.of(new CompletionModel("TabbyML/StarCoder-1B", ScriptedModel.saying(0, "x"),
+                Optional.of(STARCODER_FIM))), Optional.empty(), Optional.empty());
+        servers.add(s);
+        var tooLarge = post(s, "/v1/completions", "{\"segments\":{\"prefix\":\"" + "a".repeat(3000) + "\"}}");
+        assertThat(tooLarge.statusCode()).isEqualTo(413);
+        assertThat(parse(tooLarge).at("/error/type").asText()).isEqualTo("payload_too_large");
+        assertThat(errorMessage(tooLarge)).isEqualTo("request body exceeds 2048 bytes");
+        assertThat(post(s, "/v1/completions", completionBody("python", "a".repeat(1500), "")).statusCode()).isEqualTo(200);
+
+        // a lone continuation byte and a truncated sequence inside a JSON string
+        for (byte[] bad : new byte[][] {
+            {'{', '"', 'l', 'a', 'n', 'g', 'u', 'a', 'g', 'e', '"', ':', '"', (byte) 0x80, '"', '}'},
+            {'{', '"', 'x', '"', ':', '"', (byte) 0xE2, (byte) 0x82, '"', '}'},
+        }) {
+            var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v1/completions"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(bad)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            assertThat(errorMessage(r)).contains("not valid JSON");
+        }
+        assertThat(post(s, "/v1/completions", completionBody("python", "ok", "")).statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void missingModelsAnswer501() throws Exception {
         var chatOnly = serve(null, ScriptedModel.saying(0, "y"));
         assertThat(post(chatOnly, "/v1/completions", completionBody("python", "a", "")).statusCode()).isEqualTo(501);
