@@ -18,10 +18,15 @@ import picocli.CommandLine.Command;
             GenerateCommand.class,
             EmbedCommand.class,
             BenchCommand.class,
+            ColdStartCommand.class,
+            AotTrainCommand.class,
             TokenizeCommand.class,
             InspectCommand.class,
         })
 public final class Main implements Runnable {
+    /** When main was entered: the end of JVM start and the origin of the startup times a worker logs. */
+    static final long STARTED_AT_MILLIS = System.currentTimeMillis();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -95,7 +95,7 @@ final class ServeCommand implements Callable<Integer> {
     String chatTemplate;
 
     /** A started server and the models it holds; closing stops both. */
-    record Running(TabbyServer server, List<AutoCloseable> models, long loadMillis) implements AutoCloseable {
+    record Running(TabbyServer server, List<AutoCloseable> models, StartupTimes times) implements AutoCloseable {
         @Override
         public void close() {
             server.close();
@@ -106,7 +106,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Running running = start();
-        log.info("listening on http://{}:{} (models loaded in {} ms)", host, running.server().port(), running.loadMillis());
+        log.info("listening on http://{}:{}; {}", host, running.server().port(), running.times().describe());
         Runtime.getRuntime().addShutdownHook(new Thread(running::close, "serve-shutdown")); // any other JVM exit
         Signals.awaitTermination();
         running.close(); // stops accepting, lets requests in flight finish, then frees the models
@@ -133,6 +133,7 @@ final class ServeCommand implements Callable<Integer> {
         Optional<ModelLocation> embeddingAt = locate(embeddingModel, cache);
 
         long start = System.nanoTime();
+        long initMs = StartupTimes.sinceMain();
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
             Optional<CompletionModel> completion = Optional.empty();
@@ -149,8 +150,11 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
             long loadMs = (System.nanoTime() - start) / 1_000_000;
+            long httpStart = System.nanoTime();
             try {
-                return new Running(TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id)), loaded, loadMs);
+                TabbyServer server = TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id));
+                long httpMs = (System.nanoTime() - httpStart) / 1_000_000;
+                return new Running(server, loaded, StartupTimes.now(initMs, loadMs, httpMs, 0));
             } catch (RuntimeException e) {
                 throw UserError.cannotListen(host, port, e);
             }

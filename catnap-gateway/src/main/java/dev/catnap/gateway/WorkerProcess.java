@@ -61,8 +61,10 @@ final class WorkerProcess {
             if (line.startsWith(PID_MARKER)) {
                 w.workerPid = Long.parseLong(line.substring(PID_MARKER.length()).strip());
             } else {
-                w.stderr.add(line);
-                log.info("[{}] {}", port, line);
+                WorkerLogLine.clean(line).ifPresent(clean -> {
+                    w.stderr.add(clean);
+                    log.info("[{}] {}", port, clean);
+                });
             }
         });
         return w;
