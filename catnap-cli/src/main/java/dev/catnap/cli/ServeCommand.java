@@ -5,6 +5,7 @@ import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.LanguageModel;
 import dev.catnap.engine.cuda.CudaDevice;
 import dev.catnap.engine.cuda.CudaException;
+import dev.catnap.registry.ModelKind;
 import dev.catnap.registry.ModelsDir;
 import dev.catnap.server.ChatModel;
 import dev.catnap.server.ChatTemplate;
@@ -36,7 +37,9 @@ import picocli.CommandLine.Option;
             "Serve Tabby's HTTP API (completions, chat, events, health) with local GGUF models.",
             "A model is a Tabby model id in the model cache (TabbyML/StarCoder-1B, or a bare name for TabbyML),",
             "a model directory in Tabby's layout (tabby.json + ggml/), or a single .gguf file.",
-            "The server never downloads: fetch models first with 'catnap download --model ID'.",
+            "Without --model, --chat-model and --embedding-model it serves the deployment's models: TabbyML/StarCoder-1B,",
+            "TabbyML/Qwen2-1.5B-Instruct and TabbyML/Nomic-Embed-Text. A model id missing from the cache is downloaded",
+            "at start, before the port opens (never while a request waits); --offline makes that an error instead.",
         })
 final class ServeCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
@@ -49,6 +52,12 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--embedding-model", paramLabel = "ID|DIR|FILE", description = "Embedding model (loaded and reported in /v1/health).")
     String embeddingModel;
+
+    @Option(names = "--offline", description = "Never download: a model missing from the cache is an error that names `catnap download`.")
+    boolean offline;
+
+    @Option(names = "--registry", paramLabel = "URL|FILE", description = "Tabby models.json for downloads (default: Tabby's registry of the id's organisation).")
+    String registry;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}).")
     String host;
@@ -115,11 +124,13 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Resolves and loads every model, then opens the port (so a TCP connect means ready). */
-    Running start() throws IOException {
+    Running start() throws IOException, InterruptedException {
         Map<String, String> env = System.getenv();
         ServerOptions options = options(env);
+        applyDefaultModels();
         if (model == null && chatModel == null) throw new UserError("give --model (completion) and/or --chat-model");
-        Path cache = modelsDir != null ? modelsDir : ModelsDir.resolve(env);
+        Path cache = cacheDir(env);
+        provisionModels(env);
         EngineOptions cpu = EngineOptions.defaults().withMaxSequences(parallelism);
         if (threads != null) {
             if (threads < 1) throw new UserError("--threads must be at least 1");
@@ -162,6 +173,27 @@ final class ServeCommand implements Callable<Integer> {
             closeAll(loaded);
             throw e;
         }
+    }
+
+    /** No model flag at all: the deployment's three models, as the container image and Modal app serve them. */
+    void applyDefaultModels() {
+        if (model != null || chatModel != null || embeddingModel != null) return;
+        model = ModelProvisioning.DEFAULT_COMPLETION;
+        chatModel = ModelProvisioning.DEFAULT_CHAT;
+        embeddingModel = ModelProvisioning.DEFAULT_EMBEDDING;
+        log.info("no model given: serving {} (completion), {} (chat) and {} (embeddings)", model, chatModel, embeddingModel);
+    }
+
+    Path cacheDir(Map<String, String> env) {
+        return modelsDir != null ? modelsDir : ModelsDir.resolve(env);
+    }
+
+    /** Downloads the model ids the cache lacks (or fails in one line when --offline). */
+    void provisionModels(Map<String, String> env) throws InterruptedException {
+        var provisioning = new ModelProvisioning(cacheDir(env), offline, Optional.ofNullable(registry), env);
+        provisioning.ensure(model, ModelKind.COMPLETION, "--model");
+        provisioning.ensure(chatModel, ModelKind.CHAT, "--chat-model");
+        provisioning.ensure(embeddingModel, ModelKind.EMBEDDING, "--embedding-model");
     }
 
     /** FIM template: --prompt-template, else tabby.json's, else the one the vocabulary's FIM tokens imply. */
