@@ -2,8 +2,6 @@ package dev.catnap.cli;
 
 import dev.catnap.engine.bench.SyntheticStarCoder;
 import dev.catnap.engine.gguf.GGMLType;
-import dev.catnap.engine.gguf.GGUFArray;
-import dev.catnap.engine.gguf.GGUFWriter;
 import dev.catnap.gateway.Gateway;
 import dev.catnap.gateway.GatewayConfig;
 import java.io.IOException;
@@ -101,48 +99,13 @@ final class AotTrainCommand implements Callable<Integer> {
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    /** StarCoder architecture, 2 blocks of width 64, Q8_0, on a byte-level BPE vocabulary with FIM tokens. */
+    /** StarCoder architecture, 2 blocks of width 64, Q8_0, on a small byte-level BPE vocabulary with FIM tokens. */
     static Path writeModel(Path dir) throws IOException {
         Path vocab = dir.resolve("vocab.gguf");
-        List<String> tokens = new ArrayList<>();
-        List<Integer> types = new ArrayList<>();
-        for (String special : List.of("<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>")) {
-            tokens.add(special);
-            types.add(3); // control
-        }
-        for (int b = 0; b < 256; b++) {
-            tokens.add(String.valueOf(byteChar(b)));
-            types.add(1);
-        }
-        List<String> merges = List.of("Ġ Ġ", "d e", "de f", "r e", "re t", "ret u", "retu r", "retur n", "i n", "Ġ in");
-        for (String m : merges) {
-            tokens.add(m.replace(" ", ""));
-            types.add(1);
-        }
-        var w = new GGUFWriter();
-        w.putString("general.architecture", "starcoder");
-        w.putString("tokenizer.ggml.model", "gpt2");
-        w.putString("tokenizer.ggml.pre", "starcoder");
-        w.putArray("tokenizer.ggml.tokens", GGUFArray.of(tokens));
-        w.putArray("tokenizer.ggml.token_type", GGUFArray.of(types.stream().mapToInt(Integer::intValue).toArray()));
-        w.putArray("tokenizer.ggml.merges", GGUFArray.of(merges));
-        w.putUInt32("tokenizer.ggml.bos_token_id", 0);
-        w.putUInt32("tokenizer.ggml.eos_token_id", 0);
-        w.write(vocab);
+        SyntheticVocabulary.write(vocab, 512);
         Path model = dir.resolve("train-starcoder-q8_0.gguf");
         SyntheticStarCoder.write(model, GGMLType.Q8_0, vocab, 2, 64, 4, 256, 512);
         return model;
-    }
-
-    /** GPT-2's byte-to-character table: printable Latin-1 bytes stand for themselves, the rest from U+0100 on. */
-    private static char byteChar(int b) {
-        int next = 256;
-        for (int x = 0; x < 256; x++) {
-            boolean printable = (x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE && x <= 0xFF);
-            if (x == b) return printable ? (char) x : (char) next;
-            if (!printable) next++;
-        }
-        throw new IllegalArgumentException("not a byte: " + b);
     }
 
     private static void deleteTree(Path dir) throws IOException {

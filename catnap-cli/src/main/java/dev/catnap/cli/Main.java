@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             ColdStartCommand.class,
             AotTrainCommand.class,
+            SyntheticModelCommand.class,
             TokenizeCommand.class,
             InspectCommand.class,
         })
