@@ -59,6 +59,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--registry", paramLabel = "URL|FILE", description = "Tabby models.json for downloads (default: Tabby's registry of the id's organisation).")
     String registry;
 
+    @Option(names = "--warm-up", defaultValue = "0", paramLabel = "TOKENS",
+            description = "Before the port opens, generate this many tokens on the completion model so that the JIT has compiled the engine's hot paths (default ${DEFAULT-VALUE}: off).")
+    int warmUpTokens;
+
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}).")
     String host;
 
@@ -148,8 +152,10 @@ final class ServeCommand implements Callable<Integer> {
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
             Optional<CompletionModel> completion = Optional.empty();
+            LanguageModel completionLm = null;
             if (completionAt.isPresent()) {
-                completion = Optional.of(completionModel(completionAt.get(), load(completionAt.get(), engine, loaded)));
+                completionLm = load(completionAt.get(), engine, loaded);
+                completion = Optional.of(completionModel(completionAt.get(), completionLm));
             }
             Optional<ChatModel> chat = Optional.empty();
             if (chatAt.isPresent()) chat = Optional.of(chatModel(chatAt.get(), load(chatAt.get(), engine, loaded)));
@@ -161,11 +167,12 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
             long loadMs = (System.nanoTime() - start) / 1_000_000;
+            long warmUpMs = completionLm != null && warmUpTokens > 0 ? warmUp(completionLm, warmUpTokens) : 0;
             long httpStart = System.nanoTime();
             try {
                 TabbyServer server = TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id));
                 long httpMs = (System.nanoTime() - httpStart) / 1_000_000;
-                return new Running(server, loaded, StartupTimes.now(initMs, loadMs, httpMs, 0));
+                return new Running(server, loaded, StartupTimes.now(initMs, loadMs, httpMs, warmUpMs));
             } catch (RuntimeException e) {
                 throw UserError.cannotListen(host, port, e);
             }
@@ -196,6 +203,35 @@ final class ServeCommand implements Callable<Integer> {
         provisioning.ensure(embeddingModel, ModelKind.EMBEDDING, "--embedding-model");
     }
 
+    /** One greedy generation of up to {@code tokens} tokens on a short FIM prompt, as a first request runs it; its milliseconds. */
+    private static long warmUp(LanguageModel lm, int tokens) throws InterruptedException {
+        long start = System.nanoTime();
+        int[] prompt = lm.tokenizer().specialTokens().fimPrefix() >= 0 && lm.tokenizer().specialTokens().fimSuffix() >= 0
+                && lm.tokenizer().specialTokens().fimMiddle() >= 0
+                ? GenerateCommand.promptTokens(lm.tokenizer(), "def fib(n):\n    ", "\n")
+                : GenerateCommand.promptTokens(lm.tokenizer(), "def fib(n):\n    ", null);
+        var done = new java.util.concurrent.CompletableFuture<Void>();
+        lm.submit(new dev.catnap.engine.GenerationRequest(prompt, Math.min(tokens, lm.contextLength() - prompt.length),
+                dev.catnap.engine.SamplingParams.greedy()), new dev.catnap.engine.TokenSink() {
+            @Override
+            public boolean accept(int token) {
+                return true; // up to the length, or the model's end-of-text token
+            }
+
+            @Override
+            public void finished(dev.catnap.engine.FinishReason reason, Throwable errorOrNull) {
+                if (errorOrNull != null) done.completeExceptionally(errorOrNull);
+                else done.complete(null);
+            }
+        });
+        try {
+            done.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("warm-up generation failed: " + e.getCause().getMessage(), e.getCause());
+        }
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+
     /** FIM template: --prompt-template, else tabby.json's, else the one the vocabulary's FIM tokens imply. */
     private CompletionModel completionModel(ModelLocation at, LanguageModel lm) {
         Optional<String> template = Optional.ofNullable(promptTemplate).or(at::promptTemplate)
@@ -224,6 +260,7 @@ final class ServeCommand implements Callable<Integer> {
     /** Checks the flags, then (for cuda) asks the driver for the GPUs that /v1/health names. */
     private ServerOptions options(Map<String, String> env) {
         if (parallelism < 1) throw new UserError("--parallelism must be at least 1");
+        if (warmUpTokens < 0 || warmUpTokens > 1024) throw new UserError("--warm-up must be in 0..1024 tokens");
         if (port < 0 || port > 65535) throw new UserError("--port must be in 0..65535");
         if (token != null && tokenFile != null) throw new UserError("give --token or --token-file, not both");
         Optional<String> secret = Optional.ofNullable(token).map(String::strip);
