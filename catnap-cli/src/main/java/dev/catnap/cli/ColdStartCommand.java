@@ -76,7 +76,7 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
 
     /** One cold start; -1 where the log did not say (an older build). */
     record Run(long ttfbMs, long readyMs, long jvmMs, long initMs, long modelsMs, long httpMs, long warmupMs,
-               long firstCompletionMs, long afterReadyMs, long rssMiB, int status) {}
+               long firstCompletionMs, long afterReadyMs, long rssMiB, long warmMs) {}
 
     @Override
     public Integer call() throws Exception {
@@ -84,17 +84,17 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<String> base = gatewayCommand();
         out.println("# " + String.join(" ", base) + " -- --model " + model + " " + String.join(" ", serveArgs));
-        out.println(String.format(Locale.ROOT, "%-4s %8s %8s %6s %6s %7s %6s %8s %8s %8s %6s", "run", "ttfb", "ready",
-                "jvm", "init", "models", "http", "warm-up", "first", "after", "rss"));
+        out.println(String.format(Locale.ROOT, "%-4s %8s %8s %6s %6s %7s %6s %8s %8s %8s %6s %6s", "run", "ttfb", "ready",
+                "jvm", "init", "models", "http", "warm-up", "first", "after", "rss", "warm"));
         out.flush();
         List<Run> results = new ArrayList<>();
         try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
             for (int i = 1; i <= runs; i++) {
                 Run r = once(base, http);
                 results.add(r);
-                out.println(String.format(Locale.ROOT, "%-4d %8d %8d %6s %6s %7s %6s %8s %8s %8d %6s", i, r.ttfbMs(), r.readyMs(),
+                out.println(String.format(Locale.ROOT, "%-4d %8d %8d %6s %6s %7s %6s %8s %8s %8d %6s %6d", i, r.ttfbMs(), r.readyMs(),
                         opt(r.jvmMs()), opt(r.initMs()), opt(r.modelsMs()), opt(r.httpMs()), opt(r.warmupMs()),
-                        opt(r.firstCompletionMs()), r.afterReadyMs(), opt(r.rssMiB())));
+                        opt(r.firstCompletionMs()), r.afterReadyMs(), opt(r.rssMiB()), r.warmMs()));
                 out.flush();
             }
         }
@@ -118,11 +118,11 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     private static final List<String> COLUMNS = List.of("ttfb", "ready", "jvm", "init", "models", "http", "warm-up",
-            "first", "after", "rss");
+            "first", "after", "rss", "warm");
 
     private static long[] values(Run r) {
         return new long[]{r.ttfbMs(), r.readyMs(), r.jvmMs(), r.initMs(), r.modelsMs(), r.httpMs(), r.warmupMs(),
-            r.firstCompletionMs(), r.afterReadyMs(), r.rssMiB()};
+            r.firstCompletionMs(), r.afterReadyMs(), r.rssMiB(), r.warmMs()};
     }
 
     static Map<String, Map<String, Long>> summary(List<Run> runs) {
@@ -182,20 +182,11 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
             if (!awaitLine(lines, "gateway listening on", gateway, 60_000)) {
                 throw new UserError("the gateway did not listen within 60 s: " + String.join(" | ", lines), 1);
             }
-            long t0 = System.nanoTime();
             HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
                     .timeout(Duration.ofSeconds(300)).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
-            HttpResponse<InputStream> resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
-            long ttfb;
-            try (InputStream body = resp.body()) {
-                body.read();
-                ttfb = System.nanoTime() - t0;
-                body.transferTo(java.io.OutputStream.nullOutputStream());
-            }
-            if (resp.statusCode() != 200) {
-                throw new UserError("the completion got HTTP " + resp.statusCode() + "; gateway log: " + String.join(" | ", lines), 1);
-            }
+            long ttfb = firstByte(http, req, lines);
+            long warm = firstByte(http, req, lines); // the same completion on the now warm worker, for comparison
             awaitLine(lines, "first completion in", gateway, 2_000); // absent in older builds: then only waits 2 s
             long ready = find(lines, READY, 2);
             long ttfbMs = TimeUnit.NANOSECONDS.toMillis(ttfb);
@@ -205,13 +196,29 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
             if (rssMiB < 0) rssMiB = rss[0];
             return new Run(ttfbMs, ready, find(lines, STARTUP, 1), find(lines, STARTUP, 2), models,
                     find(lines, STARTUP, 4), find(lines, STARTUP, 5), find(lines, FIRST, 1),
-                    ready < 0 ? -1 : ttfbMs - ready, rssMiB, resp.statusCode());
+                    ready < 0 ? -1 : ttfbMs - ready, rssMiB, TimeUnit.NANOSECONDS.toMillis(warm));
         } finally {
             gateway.destroy();
             if (!gateway.waitFor(40, TimeUnit.SECONDS)) gateway.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
             reader.join(5_000);
             deleteTree(state);
         }
+    }
+
+    /** Nanoseconds from sending {@code req} to the first byte of its answer's body; reads the rest. */
+    private static long firstByte(HttpClient http, HttpRequest req, List<String> lines) throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        HttpResponse<InputStream> resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        long nanos;
+        try (InputStream body = resp.body()) {
+            body.read();
+            nanos = System.nanoTime() - t0;
+            body.transferTo(java.io.OutputStream.nullOutputStream());
+        }
+        if (resp.statusCode() != 200) {
+            throw new UserError("the completion got HTTP " + resp.statusCode() + "; gateway log: " + String.join(" | ", lines), 1);
+        }
+        return nanos;
     }
 
     private static void readLines(InputStream in, List<String> lines, long[] rss) {
