@@ -12,7 +12,8 @@ import org.slf4j.Logger;
 /**
  * Logging for operators: one line per event, on stderr so that stdout stays for command output; the level from
  * {@code $CATNAP_LOG_LEVEL} (default INFO), Jetty and Javalin at WARN. Set up in code rather than by logback.xml:
- * parsing the XML (an XML parser, Joran's model and handlers) was a tenth of a worker's start.
+ * reading the XML (an XML parser, Joran's model and handlers) took about a tenth of a worker's start in its
+ * class-loading timeline.
  */
 public final class LogConfiguration extends ContextAwareBase implements Configurator {
     static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0}: %msg%n";
