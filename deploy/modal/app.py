@@ -23,11 +23,13 @@ CATNAP_SERVE = [
     "java",
     "--add-modules", "jdk.incubator.vector",
     "--enable-native-access=ALL-UNNAMED",
+    "-XX:+UseCompactObjectHeaders",
     "-XX:MaxRAMPercentage=75",
-    "-cp", "/app/resources:/app/classes:/app/libs/*",
-    "dev.catnap.cli.Main",
+    "-XX:AOTCache=/app/catnap/catnap.aot",
+    "-jar", "/app/catnap/catnap.jar",
     "serve",
     "--host", "0.0.0.0",
+    "--offline",
 ]
 
 # The models baked into the image (its default arguments).

@@ -24,7 +24,9 @@ import picocli.CommandLine.Parameters;
             "Serverless front: starts workers on the first request, proxies to them, and stops them when idle.",
             "The worker is `catnap serve --port {port}` with the arguments after `--`, or any --worker-command.",
         },
-        footer = {"", "Example: catnap gateway --port 8080 -- --model TabbyML/StarCoder-1B --chat-model Qwen2-1.5B-Instruct"})
+        footer = {"", "Without arguments after --, workers serve TabbyML/StarCoder-1B, TabbyML/Qwen2-1.5B-Instruct and TabbyML/Nomic-Embed-Text;",
+            "models missing from the cache are downloaded before the gateway listens (--offline after -- forbids that).",
+            "Example: catnap gateway --port 8080 -- --model TabbyML/StarCoder-1B --chat-model Qwen2-1.5B-Instruct"})
 final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String host;
@@ -120,6 +122,8 @@ final class GatewayCommand implements Callable<Integer> {
             for (String r : repositories) command.addAll(List.of("--repository", r));
             // the worker refuses what the gateway lets through only if both have the same limit
             if (serveOption("--max-body-size") == null) command.addAll(List.of("--max-body-size", Long.toString(door.maxBodyBytes())));
+            // the models are in the cache before the gateway listens: a worker never downloads while a request waits
+            if (!serveArgs.contains("--offline")) command.add("--offline");
         }
         Path state = stateDir != null ? stateDir : Path.of(System.getProperty("user.home"), ".catnap", "gateway");
         GatewayConfig config;
@@ -130,6 +134,7 @@ final class GatewayCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserError(e.getMessage());
         }
+        if (workerCommand == null) provisionWorkerModels(); // after the settings are checked: a typo costs no download
         Gateway gateway;
         try {
             gateway = Gateway.start(config, door);
@@ -179,6 +184,21 @@ final class GatewayCommand implements Callable<Integer> {
             if (a.startsWith(name + "=")) return a.substring(name.length() + 1);
         }
         return null;
+    }
+
+    /**
+     * The worker's models, read from the serve arguments (the deployment's defaults when none is named), are
+     * downloaded now, with progress, before the gateway listens and so before the first worker starts.
+     */
+    private void provisionWorkerModels() throws InterruptedException {
+        var serve = new ServeCommand();
+        try {
+            new picocli.CommandLine(serve).parseArgs(serveArgs.toArray(String[]::new));
+        } catch (picocli.CommandLine.ParameterException e) {
+            throw new UserError("invalid `catnap serve` arguments after --: " + e.getMessage());
+        }
+        serve.applyDefaultModels();
+        serve.provisionModels(System.getenv());
     }
 
     /** The java binary, JVM flags and jar (or class path) of this very process: the default worker is ourselves. */

@@ -5,6 +5,7 @@ import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.LanguageModel;
 import dev.catnap.engine.cuda.CudaDevice;
 import dev.catnap.engine.cuda.CudaException;
+import dev.catnap.registry.ModelKind;
 import dev.catnap.registry.ModelsDir;
 import dev.catnap.server.ChatModel;
 import dev.catnap.server.ChatTemplate;
@@ -43,7 +44,9 @@ import picocli.CommandLine.Option;
             "Serve Tabby's HTTP API (completions, chat, events, health) with local GGUF models.",
             "A model is a Tabby model id in the model cache (TabbyML/StarCoder-1B, or a bare name for TabbyML),",
             "a model directory in Tabby's layout (tabby.json + ggml/), or a single .gguf file.",
-            "The server never downloads: fetch models first with 'catnap download --model ID'.",
+            "Without --model, --chat-model and --embedding-model it serves the deployment's models: TabbyML/StarCoder-1B,",
+            "TabbyML/Qwen2-1.5B-Instruct and TabbyML/Nomic-Embed-Text. A model id missing from the cache is downloaded",
+            "at start, before the port opens (never while a request waits); --offline makes that an error instead.",
         })
 final class ServeCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
@@ -56,6 +59,16 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--embedding-model", paramLabel = "ID|DIR|FILE", description = "Embedding model (loaded and reported in /v1/health).")
     String embeddingModel;
+
+    @Option(names = "--offline", description = "Never download: a model missing from the cache is an error that names `catnap download`.")
+    boolean offline;
+
+    @Option(names = "--registry", paramLabel = "URL|FILE", description = "Tabby models.json for downloads (default: Tabby's registry of the id's organisation).")
+    String registry;
+
+    @Option(names = "--warm-up", defaultValue = "0", paramLabel = "TOKENS",
+            description = "Before the port opens, generate this many tokens on the completion model so that the JIT has compiled the engine's hot paths (default ${DEFAULT-VALUE}: off).")
+    int warmUpTokens;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default ${DEFAULT-VALUE}).")
     String host;
@@ -116,7 +129,7 @@ final class ServeCommand implements Callable<Integer> {
     String chatTemplate;
 
     /** A started server and the models it holds; closing stops both. */
-    record Running(TabbyServer server, List<AutoCloseable> models, long loadMillis) implements AutoCloseable {
+    record Running(TabbyServer server, List<AutoCloseable> models, StartupTimes times) implements AutoCloseable {
         @Override
         public void close() {
             server.close();
@@ -127,7 +140,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Running running = start();
-        log.info("listening on http://{}:{} (models loaded in {} ms)", host, running.server().port(), running.loadMillis());
+        log.info("listening on http://{}:{}; {}", host, running.server().port(), running.times().describe());
         Runtime.getRuntime().addShutdownHook(new Thread(running::close, "serve-shutdown")); // any other JVM exit
         Signals.awaitTermination();
         running.close(); // stops accepting, lets requests in flight finish, then frees the models
@@ -136,11 +149,13 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Resolves and loads every model, then opens the port (so a TCP connect means ready). */
-    Running start() throws IOException {
+    Running start() throws IOException, InterruptedException {
         Map<String, String> env = System.getenv();
         ServerOptions options = options(env);
+        applyDefaultModels();
         if (model == null && chatModel == null) throw new UserError("give --model (completion) and/or --chat-model");
-        Path cache = modelsDir != null ? modelsDir : ModelsDir.resolve(env);
+        Path cache = cacheDir(env);
+        provisionModels(env);
         EngineOptions cpu = EngineOptions.defaults().withMaxSequences(parallelism);
         if (threads != null) {
             if (threads < 1) throw new UserError("--threads must be at least 1");
@@ -154,11 +169,14 @@ final class ServeCommand implements Callable<Integer> {
         Optional<ModelLocation> embeddingAt = locate(embeddingModel, cache);
 
         long start = System.nanoTime();
+        long initMs = StartupTimes.sinceMain();
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
             Optional<CompletionModel> completion = Optional.empty();
+            LanguageModel completionLm = null;
             if (completionAt.isPresent()) {
-                completion = Optional.of(completionModel(completionAt.get(), load(completionAt.get(), engine, loaded)));
+                completionLm = load(completionAt.get(), engine, loaded);
+                completion = Optional.of(completionModel(completionAt.get(), completionLm));
             }
             Optional<ChatModel> chat = Optional.empty();
             if (chatAt.isPresent()) chat = Optional.of(chatModel(chatAt.get(), load(chatAt.get(), engine, loaded)));
@@ -174,8 +192,12 @@ final class ServeCommand implements Callable<Integer> {
             }
             Optional<RepositoryContext> context = repositoryContext(env, embedder, loaded);
             long loadMs = (System.nanoTime() - start) / 1_000_000;
+            long warmUpMs = completionLm != null && warmUpTokens > 0 ? warmUp(completionLm, warmUpTokens) : 0;
+            long httpStart = System.nanoTime();
             try {
-                return new Running(TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id), context), loaded, loadMs);
+                TabbyServer server = TabbyServer.start(options, completion, chat, embeddingAt.map(ModelLocation::id), context);
+                long httpMs = (System.nanoTime() - httpStart) / 1_000_000;
+                return new Running(server, loaded, StartupTimes.now(initMs, loadMs, httpMs, warmUpMs));
             } catch (RuntimeException e) {
                 throw UserError.cannotListen(host, port, e);
             }
@@ -214,6 +236,56 @@ final class ServeCommand implements Callable<Integer> {
         return Optional.of(new RepositoryContext(configured, index));
     }
 
+    /** No model flag at all: the deployment's three models, as the container image and Modal app serve them. */
+    void applyDefaultModels() {
+        if (model != null || chatModel != null || embeddingModel != null) return;
+        model = ModelProvisioning.DEFAULT_COMPLETION;
+        chatModel = ModelProvisioning.DEFAULT_CHAT;
+        embeddingModel = ModelProvisioning.DEFAULT_EMBEDDING;
+        log.info("no model given: serving {} (completion), {} (chat) and {} (embeddings)", model, chatModel, embeddingModel);
+    }
+
+    Path cacheDir(Map<String, String> env) {
+        return modelsDir != null ? modelsDir : ModelsDir.resolve(env);
+    }
+
+    /** Downloads the model ids the cache lacks (or fails in one line when --offline). */
+    void provisionModels(Map<String, String> env) throws InterruptedException {
+        var provisioning = new ModelProvisioning(cacheDir(env), offline, Optional.ofNullable(registry), env);
+        provisioning.ensure(model, ModelKind.COMPLETION, "--model");
+        provisioning.ensure(chatModel, ModelKind.CHAT, "--chat-model");
+        provisioning.ensure(embeddingModel, ModelKind.EMBEDDING, "--embedding-model");
+    }
+
+    /** One greedy generation of up to {@code tokens} tokens on a short FIM prompt, as a first request runs it; its milliseconds. */
+    private static long warmUp(LanguageModel lm, int tokens) throws InterruptedException {
+        long start = System.nanoTime();
+        int[] prompt = lm.tokenizer().specialTokens().fimPrefix() >= 0 && lm.tokenizer().specialTokens().fimSuffix() >= 0
+                && lm.tokenizer().specialTokens().fimMiddle() >= 0
+                ? GenerateCommand.promptTokens(lm.tokenizer(), "def fib(n):\n    ", "\n")
+                : GenerateCommand.promptTokens(lm.tokenizer(), "def fib(n):\n    ", null);
+        var done = new java.util.concurrent.CompletableFuture<Void>();
+        lm.submit(new dev.catnap.engine.GenerationRequest(prompt, Math.min(tokens, lm.contextLength() - prompt.length),
+                dev.catnap.engine.SamplingParams.greedy()), new dev.catnap.engine.TokenSink() {
+            @Override
+            public boolean accept(int token) {
+                return true; // up to the length, or the model's end-of-text token
+            }
+
+            @Override
+            public void finished(dev.catnap.engine.FinishReason reason, Throwable errorOrNull) {
+                if (errorOrNull != null) done.completeExceptionally(errorOrNull);
+                else done.complete(null);
+            }
+        });
+        try {
+            done.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("warm-up generation failed: " + e.getCause().getMessage(), e.getCause());
+        }
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+
     /** FIM template: --prompt-template, else tabby.json's, else the one the vocabulary's FIM tokens imply. */
     private CompletionModel completionModel(ModelLocation at, LanguageModel lm) {
         Optional<String> template = Optional.ofNullable(promptTemplate).or(at::promptTemplate)
@@ -242,6 +314,7 @@ final class ServeCommand implements Callable<Integer> {
     /** Checks the flags, then (for cuda) asks the driver for the GPUs that /v1/health names. */
     private ServerOptions options(Map<String, String> env) {
         if (parallelism < 1) throw new UserError("--parallelism must be at least 1");
+        if (warmUpTokens < 0 || warmUpTokens > 1024) throw new UserError("--warm-up must be in 0..1024 tokens");
         if (port < 0 || port > 65535) throw new UserError("--port must be in 0..65535");
         if (token != null && tokenFile != null) throw new UserError("give --token or --token-file, not both");
         Optional<String> secret = Optional.ofNullable(token).map(String::strip);

@@ -32,17 +32,19 @@ class ServeCommandTest {
 
     @Test
     void aMissingModelIsOneLineNamingTheCacheAndTheDownloadCommand() {
-        var r = run("serve", "--model", "TabbyML/NotThere-1B", "--models-dir", tmp.toString(), "--port", "0");
+        var r = run("serve", "--model", "TabbyML/NotThere-1B", "--models-dir", tmp.toString(), "--port", "0", "--offline");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err().strip()).doesNotContain("\n").contains(tmp.resolve("TabbyML").resolve("NotThere-1B").toString())
                 .contains("catnap download --model TabbyML/NotThere-1B");
-        var bare = run("serve", "--model", "NotThere-1B", "--models-dir", tmp.toString());
+        var bare = run("serve", "--model", "NotThere-1B", "--models-dir", tmp.toString(), "--offline");
         assertThat(bare.err()).contains("catnap download --model TabbyML/NotThere-1B");
     }
 
     @Test
     void badFlagsAreOneReadableLine() throws Exception {
-        assertThat(run("serve").err()).contains("--model").contains("--chat-model");
+        // no model at all means the deployment's defaults; offline and not cached, that is one line too
+        assertThat(run("serve", "--offline", "--models-dir", tmp.toString()).err()).contains("--model TabbyML/StarCoder-1B")
+                .contains("catnap download --model TabbyML/StarCoder-1B");
         var tpu = run("serve", "--model", "x.gguf", "--device", "tpu");
         assertThat(tpu.exit()).isEqualTo(2);
         assertThat(tpu.err()).contains("unknown device 'tpu' (choose cpu or cuda)");

@@ -35,6 +35,7 @@ public final class Gateway implements AutoCloseable {
     private final GatewayMetrics metrics = new GatewayMetrics();
     private final WorkerPool pool;
     private final ReverseProxy proxy;
+    private final StatusPage statusPage;
     private final ObjectMapper json = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
     private final Javalin app;
@@ -60,6 +61,7 @@ public final class Gateway implements AutoCloseable {
                 .build();
         this.pool = new WorkerPool(config, metrics, http, upstream::evict);
         this.proxy = new ReverseProxy(upstream, pool, new HealthCache(config.stateDir()), metrics, frontDoor, guard);
+        this.statusPage = new StatusPage(config, pool, metrics);
         this.app = Javalin.create(cfg -> {
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             cfg.jetty.modifyHttpConfiguration(http -> http.setRequestHeaderSize(frontDoor.maxHeaderBytes()));
@@ -71,8 +73,9 @@ public final class Gateway implements AutoCloseable {
             cfg.router.ignoreTrailingSlashes = false;
             cfg.routes.get("/metrics", this::metrics);
             cfg.routes.get("/gateway/status", this::status);
+            cfg.routes.get("/", statusPage::handle); // the operator's page; a worker's own root is not proxied
             for (HandlerType method : PROXIED_METHODS) {
-                cfg.routes.addHttpHandler(method, "/", this::proxy);
+                if (method != HandlerType.GET) cfg.routes.addHttpHandler(method, "/", this::proxy);
                 cfg.routes.addHttpHandler(method, "/<path>", this::proxy);
             }
             cfg.routes.exception(ReverseProxy.UpstreamBrokeOff.class, (e, ctx) -> abortConnection(ctx));

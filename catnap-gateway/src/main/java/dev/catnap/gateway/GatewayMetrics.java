@@ -7,6 +7,11 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -32,6 +37,14 @@ final class GatewayMetrics {
             .serviceLevelObjectives(sec(0.001), sec(0.01), sec(0.1), sec(0.5), sec(1), sec(5), sec(10), sec(30),
                     sec(60), sec(120), sec(300), sec(600))
             .register(registry);
+
+    /** The last cold starts, for the status page's chart (the histogram above has no order in time). */
+    private final ArrayDeque<ColdStart> recentColdStarts = new ArrayDeque<>();
+    static final int RECENT_COLD_STARTS = 50;
+
+    record ColdStart(Instant readyAt, long millis) {}
+
+    record QueueWaits(long count, double meanMillis, double maxMillis) {}
 
     private static Duration sec(double s) {
         return Duration.ofNanos((long) (s * 1e9));
@@ -65,6 +78,36 @@ final class GatewayMetrics {
 
     void coldStartSeconds(long nanos) {
         coldStartTime.record(nanos, TimeUnit.NANOSECONDS);
+        synchronized (recentColdStarts) {
+            recentColdStarts.addLast(new ColdStart(Instant.now(), TimeUnit.NANOSECONDS.toMillis(nanos)));
+            while (recentColdStarts.size() > RECENT_COLD_STARTS) recentColdStarts.removeFirst();
+        }
+    }
+
+    List<ColdStart> recentColdStarts() {
+        synchronized (recentColdStarts) {
+            return List.copyOf(recentColdStarts);
+        }
+    }
+
+    long coldStartCount() {
+        return (long) coldStarts.count();
+    }
+
+    long startFailureCount() {
+        return (long) startFailures.count();
+    }
+
+    /** Requests answered so far, by HTTP status. */
+    Map<Integer, Long> requestsByStatus() {
+        Map<Integer, Long> out = new TreeMap<>();
+        requestsByStatus.forEach((status, c) -> out.put(status, (long) c.count()));
+        return out;
+    }
+
+    /** Mean since start; max over the timer's recent window (Micrometer decays it after a few minutes). */
+    QueueWaits queueWaits() {
+        return new QueueWaits(queueWait.count(), queueWait.mean(TimeUnit.MILLISECONDS), queueWait.max(TimeUnit.MILLISECONDS));
     }
 
     void queueWait(long nanos) {

@@ -61,10 +61,12 @@ final class WorkerProcess {
             if (line.startsWith(PID_MARKER)) {
                 w.workerPid = Long.parseLong(line.substring(PID_MARKER.length()).strip());
             } else {
-                w.stderr.add(line);
-                long held = w.stderr.admitLog(System.nanoTime());
-                if (held > 0) log.warn("[{}] {} stderr lines not logged: more than {} a second", port, held, StderrTail.LOG_LINES_PER_SECOND);
-                if (held >= 0) log.info("[{}] {}", port, line);
+                WorkerLogLine.clean(line).ifPresent(clean -> {
+                    w.stderr.add(clean);
+                    long held = w.stderr.admitLog(System.nanoTime());
+                    if (held > 0) log.warn("[{}] {} stderr lines not logged: more than {} a second", port, held, StderrTail.LOG_LINES_PER_SECOND);
+                    if (held >= 0) log.info("[{}] {}", port, clean);
+                });
             }
         });
         return w;

@@ -14,6 +14,7 @@ import java.util.function.BooleanSupplier;
 
 /** {@code POST /v1/completions}: Tabby's request, prompt, stop rules and response. */
 final class CompletionService {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(CompletionService.class);
     static final int MAX_DECODING_TOKENS = 64;
     static final double DEFAULT_TEMPERATURE = 0.1;
 
@@ -24,6 +25,8 @@ final class CompletionService {
     private final ObjectMapper json;
     private final Map<String, Language> languages = Language.table();
     private final CompletionPrompt.Retrieval retrieval;
+    /** The first completion is the cold start's last step: its time is logged once, for operators and the cold-start benchmark. */
+    private final java.util.concurrent.atomic.AtomicBoolean firstDone = new java.util.concurrent.atomic.AtomicBoolean();
 
     CompletionService(CompletionModel model, Admission admission, Counter tokens, Duration timeout, ObjectMapper json) {
         this(model, admission, tokens, timeout, json, CompletionPrompt.Retrieval.NONE);
@@ -106,6 +109,10 @@ final class CompletionService {
         }
         if (result.outcome().finish() == TextModel.Finish.ERROR) {
             throw new IllegalStateException("generation failed", result.outcome().error());
+        }
+        if (firstDone.compareAndSet(false, true)) {
+            log.info("first completion in {} ms ({} prompt tokens, {} generated)", (System.nanoTime() - startNanos) / 1_000_000,
+                    result.outcome().promptTokens(), result.outcome().generatedTokens());
         }
         String text;
         synchronized (stop) {
