@@ -34,7 +34,7 @@ public final class CpuBackend implements Backend {
         this.roundActivations = roundActivations;
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.pool = new WorkerPool(threads);
-        this.rowScratch = new float[threads][4][0];
+        this.rowScratch = new float[threads][6][0];
         this.scoreScratch = new float[threads][0];
     }
 
@@ -72,7 +72,7 @@ public final class CpuBackend implements Backend {
         int size = chunks == 1 ? rows : chunkRows;
         var data = w.data();
         boolean rounded = roundActivations && QuantizedDot.handles(type);
-        if (rounded) quantized.quantize(x, n, cols, oneTokenRows);
+        if (rounded) quantized.quantize(type, x, n, cols, oneTokenRows);
         pool.run(chunks, (c, worker) -> {
             int r0 = c * size;
             int r1 = Math.min(rows, r0 + size);

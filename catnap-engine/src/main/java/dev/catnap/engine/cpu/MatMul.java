@@ -45,7 +45,7 @@ final class MatMul {
      * out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need whole blocks per row (cols % 32 == 0,
      * cols % 256 == 0 for the k-quants). Tokens [0, oneTokenRows) are single tokens of their sequences: for Q8_0 and
      * Q4_0 they take {@link QuantizedDot}'s integer kernels, the others the float tiles. Without {@code quantized}
-     * (float32 activations), Q8_0 and Q4_0 rows all take the float tiles. {@code scratch}: four arrays
+     * (float32 activations), Q8_0 and Q4_0 rows all take the float tiles. {@code scratch}: six arrays
      * of at least {@code cols} floats, private to the calling thread.
      */
     static void rows(GGMLType type, MemorySegment w, int cols, int rows, int r0, int r1, float[] x, int n,

@@ -1,5 +1,6 @@
 package dev.catnap.engine.cpu;
 
+import dev.catnap.engine.gguf.GGMLType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -31,11 +32,11 @@ final class Q8Activations {
     private int cols;
 
     /**
-     * Quantizes rows {@code [0, n)} of width {@code cols} (a multiple of 32) of {@code x}; rows {@code [0,
-     * oneTokenRows)} are also spread for {@link QuantizedDot}'s exact tiles when there are enough of them, and the
+     * Quantizes rows {@code [0, n)} of width {@code cols} (a multiple of 32) of {@code x} for a product with {@code
+     * type} weights; rows {@code [0, oneTokenRows)} are also spread for {@link QuantizedDot}'s exact tiles of that type when there are enough of them, and the
      * others kept as floats for {@link MatMul}'s tiles.
      */
-    void quantize(float[] x, int n, int cols, int oneTokenRows) {
+    void quantize(GGMLType type, float[] x, int n, int cols, int oneTokenRows) {
         int count = n * cols;
         if (q.length < count) q = new short[count];
         if (d.length < count / BLOCK) d = new float[count / BLOCK];
@@ -46,7 +47,7 @@ final class Q8Activations {
         this.cols = cols;
         for (int b = 0, blocks = count / BLOCK; b < blocks; b++) quantizeBlock(x, b * BLOCK, b);
         if (spreads) {
-            for (int o = 0; o < oneTokenRows * cols; o += BLOCK) QuantizedDot.spreadBlock(q, o, spread, o);
+            for (int o = 0; o < oneTokenRows * cols; o += BLOCK) QuantizedDot.spreadBlock(type, q, o, spread, o);
         }
         for (int o = oneTokenRows * cols; o < count; o += 16) {
             QuantizedDot.floats(ShortVector.fromArray(ShortVector.SPECIES_256, q, o), d[o / BLOCK], values, o);

@@ -29,7 +29,10 @@ import jdk.incubator.vector.VectorSpecies;
  * every row and token pair separately, which measured 35-40% slower than the plain tiles. Which form a row takes
  * depends on its own kind (a decoding sequence's one token, or a row of a prompt), never on the rest of the batch.
  *
- * <p>The vectors are 256 bits wide on every CPU: the 16-bit form needs a block's 32 values in two halves.
+ * <p>Q4_0 uses 256-bit vectors on every CPU (a block's 32 values in two halves); Q8_0 uses 512-bit ones where the CPU
+ * has them ({@link #WIDE}: one block per vector, 16 lanes, exact tiles of 4 rows x 3 tokens in the 32 registers).
+ * The two widths add a block's products in different lanes, so their results differ from each other by float
+ * rounding; on one CPU every Q8_0 product takes one width, and the batch invariance holds.
  */
 final class QuantizedDot {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
@@ -39,6 +42,16 @@ final class QuantizedDot {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int Q8_BYTES = 34;
     private static final int Q4_BYTES = 18;
+    /**
+     * Products on CPUs with 512-bit vectors: 16 float lanes per block. Q8_0: a whole block in one vector of 16-bit
+     * lanes, multiplied once, adjacent products added into 16 lanes of 32 bits (lane j: elements 2j and 2j+1).
+     * Q4_0: its 16 packed bytes unpack to two halves of 16 lanes, multiplied and added in 16 bits, then widened
+     * (lane j: elements j and j+16). Exact tiles of 4 rows x 3 tokens use the 32 registers.
+     */
+    static final boolean WIDE = MatMul.F.length() == 16;
+    private static final VectorSpecies<Float> FW = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Short> SW = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Byte> BW = ByteVector.SPECIES_256;
 
     private QuantizedDot() {
     }
@@ -49,9 +62,10 @@ final class QuantizedDot {
 
     /**
      * out[t * stride + r] for r in [r0, r1) and tokens [0, n) of {@code x}, the single tokens of their sequences:
-     * with the integer kernels, rows outer and tokens inner, so that a row comes from memory for the first token and
-     * from L1 for the others; from three tokens on, with exact float tiles of 2 rows x 3 tokens (same bits, more
-     * multiply-adds per cycle) and the integer kernels for the one or two tokens left over. {@code scratch}: four
+     * with the integer kernels, rows outer (two at a time, four with 512-bit vectors, so that their chains of
+     * dependent FMAs overlap) and tokens inner, so that a row comes from memory for the first token and from L1 for
+     * the others; from three tokens on, with exact float tiles of 2 rows x 3 tokens (same bits, more
+     * multiply-adds per cycle) and the integer kernels for the one or two tokens left over. {@code scratch}: six
      * arrays of at least {@code cols} floats, private to the calling thread.
      */
     static void rows(GGMLType type, MemorySegment w, int cols, int r0, int r1, Q8Activations x, int n, float[] out,
@@ -59,6 +73,10 @@ final class QuantizedDot {
         int blocks = cols / 32;
         boolean q8 = type == GGMLType.Q8_0;
         long rowBytes = (long) blocks * (q8 ? Q8_BYTES : Q4_BYTES);
+        if (WIDE) {
+            wideRows(q8, w, cols, r0, r1, x, n, out, stride, scratch);
+            return;
+        }
         int tiled = usesTiles(n) ? n - n % 3 : 0;
         int r = r0;
         if (tiled > 0) {
@@ -67,13 +85,19 @@ final class QuantizedDot {
                 spreadRow(q8, w, r * rowBytes, blocks, wq0, wd, 0);
                 spreadRow(q8, w, (r + 1) * rowBytes, blocks, wq1, wd, blocks);
                 for (int t = 0; t < tiled; t += 3) {
-                    tileScales(wd, x.d, t, blocks, scales);
+                    tileScales(wd, 2, x.d, t, blocks, scales);
                     tile2x3(wq0, wq1, scales, blocks, x.spread, t, cols, out, t * stride + r, stride);
                 }
                 for (int t = tiled; t < n; t++) {
-                    out[t * stride + r] = dot(q8, w, r * rowBytes, blocks, x, t);
-                    out[t * stride + r + 1] = dot(q8, w, (r + 1) * rowBytes, blocks, x, t);
+                    if (q8) q8Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r);
+                    else q4Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r);
                 }
+            }
+        }
+        for (; r + 2 <= r1; r += 2) {
+            for (int t = 0; t < n; t++) {
+                if (q8) q8Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r);
+                else q4Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r);
             }
         }
         for (; r < r1; r++) {
@@ -121,6 +145,54 @@ final class QuantizedDot {
     }
 
     /**
+     * Two rows against token t, into out[oo], out[oo+1]: each row's sum is {@link #q8Dot}'s, in the same order, with
+     * the two chains of dependent FMAs interleaved so that a block does not wait for the previous one's. (Four rows
+     * made a method too large for C2 to keep its vectors in registers: it ran twice as slow as one row.)
+     */
+    private static void q8Dot2(MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t,
+                               float[] out, int oo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        short[] xq = x.q;
+        int xo = t * blocks * 32, bo = t * blocks;
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) Q8_BYTES;
+            int o = xo + b * 32;
+            ShortVector ylo = ShortVector.fromArray(S, xq, o), yhi = ShortVector.fromArray(S, xq, o + 16);
+            float dx = x.d[bo + b];
+            a0 = pairSums(shorts(w, off + 2).mul(ylo).add(shorts(w, off + 18).mul(yhi)))
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)) * dx), a0);
+            off += rowBytes;
+            a1 = pairSums(shorts(w, off + 2).mul(ylo).add(shorts(w, off + 18).mul(yhi)))
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)) * dx), a1);
+        }
+        out[oo] = sum(a0);
+        out[oo + 1] = sum(a1);
+    }
+
+    /** {@link #q8Dot2} for Q4_0 weights (four rows ran 4.6 times slower, as for Q8_0). */
+    private static void q4Dot2(MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t,
+                               float[] out, int oo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        short[] xq = x.q;
+        int xo = t * blocks * 32, bo = t * blocks;
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) Q4_BYTES;
+            int o = xo + b * 32;
+            ShortVector ylo = ShortVector.fromArray(S, xq, o), yhi = ShortVector.fromArray(S, xq, o + 16);
+            float dx = x.d[bo + b];
+            ShortVector p0 = shorts(w, off + 2);
+            a0 = pairSums(low(p0).mul(ylo).add(high(p0).mul(yhi)))
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)) * dx), a0);
+            off += rowBytes;
+            ShortVector p1 = shorts(w, off + 2);
+            a1 = pairSums(low(p1).mul(ylo).add(high(p1).mul(yhi)))
+                    .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)) * dx), a1);
+        }
+        out[oo] = sum(a0);
+        out[oo + 1] = sum(a1);
+    }
+
+    /**
      * 16 bytes sign-extended to shorts: Q8_0 weights, or the packed bytes of a Q4_0 block (byte i holds element i in
      * its low nibble and element i + 16 in its high one), whose nibbles are then cut out of the 16-bit lanes: x86
      * has shifts for those, not for bytes.
@@ -161,7 +233,16 @@ final class QuantizedDot {
     }
 
     /** One block of 32 quantized activations, spread for the exact tiles. */
-    static void spreadBlock(short[] q, int qo, float[] dst, int o) {
+    static void spreadBlock(GGMLType type, short[] q, int qo, float[] dst, int o) {
+        if (WIDE && type == GGMLType.Q8_0) {
+            wideSpread(ShortVector.fromArray(SW, q, qo), dst, o);
+            return;
+        }
+        if (WIDE) {
+            ((FloatVector) ShortVector.fromArray(S, q, qo).convertShape(VectorOperators.S2F, FW, 0)).intoArray(dst, o);
+            ((FloatVector) ShortVector.fromArray(S, q, qo + 16).convertShape(VectorOperators.S2F, FW, 0)).intoArray(dst, o + 16);
+            return;
+        }
         spread(ShortVector.fromArray(S, q, qo), dst, o);
         spread(ShortVector.fromArray(S, q, qo + 16), dst, o + 16);
     }
@@ -183,8 +264,8 @@ final class QuantizedDot {
      * {@code i * blocks}) and tokens t+j: pair (i, j) at {@code (i * 3 + j) * blocks}. The same products as the
      * integer kernels take, computed eight blocks at a time, so that the tile's inner loop only loads them.
      */
-    private static void tileScales(float[] wd, float[] xd, int t, int blocks, float[] scales) {
-        for (int i = 0; i < 2; i++) {
+    private static void tileScales(float[] wd, int tileRows, float[] xd, int t, int blocks, float[] scales) {
+        for (int i = 0; i < tileRows; i++) {
             for (int j = 0; j < 3; j++) {
                 int so = (i * 3 + j) * blocks, wo = i * blocks, xo = (t + j) * blocks;
                 int b = 0;
@@ -241,6 +322,238 @@ final class QuantizedDot {
         out[oo + stride + 1] = sum(a11);
         out[oo + 2 * stride] = sum(a02);
         out[oo + 2 * stride + 1] = sum(a12);
+    }
+
+    // ---- 512-bit vectors: one block per 16 float lanes ----
+
+    /** {@link #rows} with 512-bit vectors: exact tiles of 4 rows x 3 tokens, interleaved integer kernels for the rest. */
+    private static void wideRows(boolean q8, MemorySegment w, int cols, int r0, int r1, Q8Activations x, int n,
+                                 float[] out, int stride, float[][] scratch) {
+        int blocks = cols / 32;
+        long rowBytes = (long) blocks * (q8 ? Q8_BYTES : Q4_BYTES);
+        int tiled = usesTiles(n) ? n - n % 3 : 0;
+        int r = r0;
+        if (tiled > 0) {
+            float[] wq0 = scratch[0], wq1 = scratch[1], wq2 = scratch[2], wq3 = scratch[3];
+            float[] wd = scratch[4], scales = scratch[5];
+            for (; r + 4 <= r1; r += 4) {
+                wideSpreadRow(q8, w, r * rowBytes, blocks, wq0, wd, 0);
+                wideSpreadRow(q8, w, (r + 1) * rowBytes, blocks, wq1, wd, blocks);
+                wideSpreadRow(q8, w, (r + 2) * rowBytes, blocks, wq2, wd, 2 * blocks);
+                wideSpreadRow(q8, w, (r + 3) * rowBytes, blocks, wq3, wd, 3 * blocks);
+                for (int t = 0; t < tiled; t += 3) {
+                    tileScales(wd, 4, x.d, t, blocks, scales);
+                    wideTile4x3(wq0, wq1, wq2, wq3, scales, blocks, x.spread, t, cols, out, t * stride + r, stride);
+                }
+                for (int t = tiled; t < n; t++) wideDot4(q8, w, r * rowBytes, rowBytes, blocks, x, t, cols, out, t * stride + r);
+            }
+        }
+        for (; r + 4 <= r1; r += 4) {
+            for (int t = 0; t < n; t++) wideDot4(q8, w, r * rowBytes, rowBytes, blocks, x, t, cols, out, t * stride + r);
+        }
+        for (; r < r1; r++) {
+            for (int t = 0; t < n; t++) {
+                out[t * stride + r] = q8 ? wideQ8Dot(w, r * rowBytes, blocks, x.q, x.d, t * cols, t * blocks)
+                        : wideQ4Dot(w, r * rowBytes, blocks, x.q, x.d, t * cols, t * blocks);
+            }
+        }
+    }
+
+    private static void wideDot4(boolean q8, MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x,
+                                 int t, int cols, float[] out, int oo) {
+        if (q8) {
+            wideQ8Dot4(w, base, rowBytes, blocks, x, t, cols, out, oo);
+        } else {
+            wideQ4Dot2(w, base, rowBytes, blocks, x, t, cols, out, oo);
+            wideQ4Dot2(w, base + 2 * rowBytes, rowBytes, blocks, x, t, cols, out, oo + 2);
+        }
+    }
+
+    static float wideQ4Dot(MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo) {
+        FloatVector acc = FloatVector.zero(FW);
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) Q4_BYTES;
+            int o = xo + b * 32;
+            ShortVector packed = shorts(w, off + 2);
+            ShortVector p = low(packed).mul(ShortVector.fromArray(S, xq, o)).add(high(packed).mul(ShortVector.fromArray(S, xq, o + 16)));
+            float d = Float.float16ToFloat(w.get(I16, off)) * xd[bo + b];
+            acc = wideHalfSums(p).fma(FloatVector.broadcast(FW, d), acc);
+        }
+        return MatMul.sum(acc);
+    }
+
+    /** Two rows of {@link #wideQ4Dot} against token t, their chains interleaved. */
+    private static void wideQ4Dot2(MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t,
+                                   int cols, float[] out, int oo) {
+        FloatVector a0 = FloatVector.zero(FW), a1 = a0;
+        short[] xq = x.q;
+        int xo = t * cols, bo = t * blocks;
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) Q4_BYTES;
+            int o = xo + b * 32;
+            ShortVector ylo = ShortVector.fromArray(S, xq, o), yhi = ShortVector.fromArray(S, xq, o + 16);
+            float dx = x.d[bo + b];
+            ShortVector p0 = shorts(w, off + 2);
+            a0 = wideHalfSums(low(p0).mul(ylo).add(high(p0).mul(yhi)))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off)) * dx), a0);
+            off += rowBytes;
+            ShortVector p1 = shorts(w, off + 2);
+            a1 = wideHalfSums(low(p1).mul(ylo).add(high(p1).mul(yhi)))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off)) * dx), a1);
+        }
+        out[oo] = MatMul.sum(a0);
+        out[oo + 1] = MatMul.sum(a1);
+    }
+
+    /** 16 shorts (each the sum of elements j and j+16) widened to 16 float lanes. */
+    private static FloatVector wideHalfSums(ShortVector p) {
+        return (FloatVector) p.convertShape(VectorOperators.S2F, FW, 0);
+    }
+
+    static float wideQ8Dot(MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo) {
+        FloatVector acc = FloatVector.zero(FW);
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) Q8_BYTES;
+            ShortVector p = wideShorts(w, off + 2).mul(ShortVector.fromArray(SW, xq, xo + b * 32));
+            float d = Float.float16ToFloat(w.get(I16, off)) * xd[bo + b];
+            acc = widePairSums(p).fma(FloatVector.broadcast(FW, d), acc);
+        }
+        return MatMul.sum(acc);
+    }
+
+    /**
+     * Four rows against token t, into out[oo .. oo+4): each row's sum is {@link #wideQ8Dot}'s, in the same order, but
+     * the four chains of dependent FMAs interleave, so that one block does not wait for the previous one's.
+     */
+    private static void wideQ8Dot4(MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t,
+                                   int cols, float[] out, int oo) {
+        FloatVector a0 = FloatVector.zero(FW), a1 = a0, a2 = a0, a3 = a0;
+        short[] xq = x.q;
+        float[] xd = x.d;
+        int xo = t * cols, bo = t * blocks;
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) Q8_BYTES;
+            ShortVector y = ShortVector.fromArray(SW, xq, xo + b * 32);
+            float dx = xd[bo + b];
+            a0 = widePairSums(wideShorts(w, off + 2).mul(y))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off)) * dx), a0);
+            off += rowBytes;
+            a1 = widePairSums(wideShorts(w, off + 2).mul(y))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off)) * dx), a1);
+            off += rowBytes;
+            a2 = widePairSums(wideShorts(w, off + 2).mul(y))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off)) * dx), a2);
+            off += rowBytes;
+            a3 = widePairSums(wideShorts(w, off + 2).mul(y))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off)) * dx), a3);
+        }
+        out[oo] = MatMul.sum(a0);
+        out[oo + 1] = MatMul.sum(a1);
+        out[oo + 2] = MatMul.sum(a2);
+        out[oo + 3] = MatMul.sum(a3);
+    }
+
+    /** A block's 32 bytes sign-extended to 32 shorts. */
+    private static ShortVector wideShorts(MemorySegment w, long off) {
+        return (ShortVector) ByteVector.fromMemorySegment(BW, w, off, LE).convertShape(VectorOperators.B2S, SW, 0);
+    }
+
+    /**
+     * Lane j: short lanes 2j and 2j+1 added, as a float. Adding the lane shifted up by 16 puts the pair's 16-bit sum
+     * in the upper half (the low half carries nothing into it), which fits: two products of 8-bit values.
+     */
+    private static FloatVector widePairSums(ShortVector p) {
+        IntVector i = p.reinterpretAsInts();
+        IntVector sum = i.add(i.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+        return (FloatVector) sum.convert(VectorOperators.I2F, 0);
+    }
+
+    /** 32 integers as floats in the wide kernel's lane order: even elements into dst[o, o+16), odd into dst[o+16, o+32). */
+    private static void wideSpread(ShortVector v, float[] dst, int o) {
+        IntVector i = v.reinterpretAsInts();
+        ((FloatVector) i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .convert(VectorOperators.I2F, 0)).intoArray(dst, o);
+        ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 16);
+    }
+
+    private static void wideSpreadRow(boolean q8, MemorySegment w, long base, int blocks, float[] wq, float[] wd, int wdo) {
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) (q8 ? Q8_BYTES : Q4_BYTES);
+            wd[wdo + b] = Float.float16ToFloat(w.get(I16, off));
+            if (q8) {
+                wideSpread(wideShorts(w, off + 2), wq, b * 32);
+            } else {
+                ShortVector packed = shorts(w, off + 2);
+                ((FloatVector) low(packed).convertShape(VectorOperators.S2F, FW, 0)).intoArray(wq, b * 32);
+                ((FloatVector) high(packed).convertShape(VectorOperators.S2F, FW, 0)).intoArray(wq, b * 32 + 16);
+            }
+        }
+    }
+
+
+    /**
+     * Rows r..r+3 against tokens t..t+2 with 512-bit vectors (12 accumulators and 12 block sums in 32 registers):
+     * out[oo + j * stride + i] for row r+i and token t+j; pair (i, j)'s block scales at {@code (i * 3 + j) * blocks}.
+     */
+    private static void wideTile4x3(float[] w0, float[] w1, float[] w2, float[] w3, float[] sc, int blocks, float[] xs,
+                                    int t, int cols, float[] out, int oo, int stride) {
+        FloatVector a00 = FloatVector.zero(FW), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+        int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
+        for (int b = 0; b < blocks; b++) {
+            int o = b * 32, h = o + 16;
+            FloatVector u0 = FloatVector.fromArray(FW, w0, o), u1 = FloatVector.fromArray(FW, w1, o);
+            FloatVector u2 = FloatVector.fromArray(FW, w2, o), u3 = FloatVector.fromArray(FW, w3, o);
+            FloatVector y = FloatVector.fromArray(FW, xs, x0 + o);
+            FloatVector p00 = u0.mul(y), p10 = u1.mul(y), p20 = u2.mul(y), p30 = u3.mul(y);
+            y = FloatVector.fromArray(FW, xs, x1 + o);
+            FloatVector p01 = u0.mul(y), p11 = u1.mul(y), p21 = u2.mul(y), p31 = u3.mul(y);
+            y = FloatVector.fromArray(FW, xs, x2 + o);
+            FloatVector p02 = u0.mul(y), p12 = u1.mul(y), p22 = u2.mul(y), p32 = u3.mul(y);
+            u0 = FloatVector.fromArray(FW, w0, h);
+            u1 = FloatVector.fromArray(FW, w1, h);
+            u2 = FloatVector.fromArray(FW, w2, h);
+            u3 = FloatVector.fromArray(FW, w3, h);
+            y = FloatVector.fromArray(FW, xs, x0 + h);
+            p00 = u0.fma(y, p00);
+            p10 = u1.fma(y, p10);
+            p20 = u2.fma(y, p20);
+            p30 = u3.fma(y, p30);
+            y = FloatVector.fromArray(FW, xs, x1 + h);
+            p01 = u0.fma(y, p01);
+            p11 = u1.fma(y, p11);
+            p21 = u2.fma(y, p21);
+            p31 = u3.fma(y, p31);
+            y = FloatVector.fromArray(FW, xs, x2 + h);
+            p02 = u0.fma(y, p02);
+            p12 = u1.fma(y, p12);
+            p22 = u2.fma(y, p22);
+            p32 = u3.fma(y, p32);
+            a00 = p00.fma(FloatVector.broadcast(FW, sc[b]), a00);
+            a01 = p01.fma(FloatVector.broadcast(FW, sc[blocks + b]), a01);
+            a02 = p02.fma(FloatVector.broadcast(FW, sc[2 * blocks + b]), a02);
+            a10 = p10.fma(FloatVector.broadcast(FW, sc[3 * blocks + b]), a10);
+            a11 = p11.fma(FloatVector.broadcast(FW, sc[4 * blocks + b]), a11);
+            a12 = p12.fma(FloatVector.broadcast(FW, sc[5 * blocks + b]), a12);
+            a20 = p20.fma(FloatVector.broadcast(FW, sc[6 * blocks + b]), a20);
+            a21 = p21.fma(FloatVector.broadcast(FW, sc[7 * blocks + b]), a21);
+            a22 = p22.fma(FloatVector.broadcast(FW, sc[8 * blocks + b]), a22);
+            a30 = p30.fma(FloatVector.broadcast(FW, sc[9 * blocks + b]), a30);
+            a31 = p31.fma(FloatVector.broadcast(FW, sc[10 * blocks + b]), a31);
+            a32 = p32.fma(FloatVector.broadcast(FW, sc[11 * blocks + b]), a32);
+        }
+        out[oo] = MatMul.sum(a00);
+        out[oo + 1] = MatMul.sum(a10);
+        out[oo + 2] = MatMul.sum(a20);
+        out[oo + 3] = MatMul.sum(a30);
+        out[oo + stride] = MatMul.sum(a01);
+        out[oo + stride + 1] = MatMul.sum(a11);
+        out[oo + stride + 2] = MatMul.sum(a21);
+        out[oo + stride + 3] = MatMul.sum(a31);
+        out[oo + 2 * stride] = MatMul.sum(a02);
+        out[oo + 2 * stride + 1] = MatMul.sum(a12);
+        out[oo + 2 * stride + 2] = MatMul.sum(a22);
+        out[oo + 2 * stride + 3] = MatMul.sum(a32);
     }
 
     // ---- rows widened to floats for the multi-token tiles of MatMul ----
