@@ -1,5 +1,6 @@
 package dev.catnap.cli;
 
+import dev.catnap.engine.tokenizer.Prompt;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
 import dev.catnap.engine.LanguageModel;
@@ -95,26 +96,21 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Plain: the text with the vocabulary's BOS rule. FIM: prefix, suffix and middle markers around the two parts (PSM order). */
+    /**
+     * Plain: the text with the vocabulary's BOS rule. FIM: prefix, suffix and middle markers around the two parts (PSM
+     * order), as the server builds it: a {@link Prompt} whose user parts never become control tokens.
+     */
     static int[] promptTokens(Tokenizer tokenizer, String prompt, String suffix) {
-        if (suffix == null) return tokenizer.encode(prompt, true, false);
+        if (suffix == null) return tokenizer.encode(Prompt.of(new Prompt.Text(prompt)), true);
         SpecialTokens s = tokenizer.specialTokens();
         if (s.fimPrefix() < 0 || s.fimSuffix() < 0 || s.fimMiddle() < 0) {
             throw new UserError("this model's vocabulary has no fill-in-the-middle tokens; --suffix cannot be used");
         }
-        int[] pre = tokenizer.encode(prompt, false, false);
-        int[] suf = tokenizer.encode(suffix, false, false);
-        boolean bos = s.addBos() && s.bos() >= 0;
-        int[] out = new int[(bos ? 1 : 0) + 3 + pre.length + suf.length];
-        int i = 0;
-        if (bos) out[i++] = s.bos();
-        out[i++] = s.fimPrefix();
-        System.arraycopy(pre, 0, out, i, pre.length);
-        i += pre.length;
-        out[i++] = s.fimSuffix();
-        System.arraycopy(suf, 0, out, i, suf.length);
-        i += suf.length;
-        out[i] = s.fimMiddle();
-        return out;
+        return tokenizer.encode(Prompt.builder().template(text(tokenizer, s.fimPrefix())).text(prompt)
+                .template(text(tokenizer, s.fimSuffix())).text(suffix).template(text(tokenizer, s.fimMiddle())).build(), true);
+    }
+
+    private static String text(Tokenizer tokenizer, int id) {
+        return new String(tokenizer.tokenBytes(id), java.nio.charset.StandardCharsets.UTF_8);
     }
 }

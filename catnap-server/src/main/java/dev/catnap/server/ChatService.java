@@ -1,5 +1,6 @@
 package dev.catnap.server;
 
+import dev.catnap.engine.tokenizer.Prompt;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -42,14 +43,21 @@ final class ChatService {
         this.clock = clock;
     }
 
-    private record Parsed(String prompt, String modelName, boolean stream, TextModel.Request request, List<String> stops) {}
+    private static final java.util.regex.Pattern ROLE = java.util.regex.Pattern.compile("[A-Za-z_]{1,32}");
+
+    private record Parsed(Prompt prompt, String modelName, boolean stream, TextModel.Request request, List<String> stops) {}
 
     Parsed parse(Obj body) {
         List<Obj> raw = body.objects("messages");
         if (!body.has("messages")) throw ApiException.badRequest("missing field 'messages'");
         if (raw.isEmpty()) throw ApiException.badRequest("field 'messages' must not be empty");
         var messages = new ArrayList<ChatTemplate.Message>();
-        for (Obj m : raw) messages.add(new ChatTemplate.Message(m.requiredString("role"), content(m)));
+        for (Obj m : raw) {
+            String role = m.requiredString("role");
+            // a role is part of some templates' markers (Phi-3's <|user|>), so it may not carry markup of its own
+            if (!ROLE.matcher(role).matches()) throw ApiException.badRequest("field '" + m.path() + ".role' must be a role name such as \"user\" (letters and _)");
+            messages.add(new ChatTemplate.Message(role, content(m)));
+        }
         String modelName = body.string("model").filter(s -> !s.isEmpty()).orElse(model.id());
         boolean stream = body.bool("stream").orElse(true);
         double temperature = body.number("temperature").orElse(DEFAULT_TEMPERATURE);
@@ -69,7 +77,7 @@ final class ChatService {
             } else throw ApiException.badRequest("field 'stop' must be a string or an array of strings");
         });
         stops.removeIf(String::isEmpty);
-        String prompt = model.template().render(messages);
+        Prompt prompt = model.template().render(messages);
         var request = new TextModel.Request(prompt, (int) Math.min(maxTokens, cap), temperature, seed);
         return new Parsed(prompt, modelName, stream, request, stops);
     }

@@ -1,5 +1,6 @@
 package dev.catnap.server;
 
+import dev.catnap.engine.tokenizer.Prompt;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -44,23 +45,27 @@ public record ChatTemplate(Shape shape, Optional<String> defaultSystemPrompt) {
                 + head.replace("\n", "\\n"));
     }
 
-    /** The prompt for the next assistant turn. The tokenizer adds BOS where the vocabulary asks for it. */
-    public String render(List<Message> messages) {
-        var sb = new StringBuilder();
+    /**
+     * The prompt for the next assistant turn: the template's markers as template parts, roles and contents as text
+     * parts (a message that quotes {@code <|im_end|>} does not end its turn). The tokenizer adds BOS where the
+     * vocabulary asks for it.
+     */
+    public Prompt render(List<Message> messages) {
+        var sb = Prompt.builder();
         switch (shape) {
             case CHATML -> {
                 if (defaultSystemPrompt.isPresent() && (messages.isEmpty() || !messages.getFirst().role().equals("system"))) {
-                    sb.append("<|im_start|>system\n").append(defaultSystemPrompt.get()).append("<|im_end|>\n");
+                    sb.template("<|im_start|>system\n").text(defaultSystemPrompt.get()).template("<|im_end|>\n");
                 }
-                for (Message m : messages) sb.append("<|im_start|>").append(m.role()).append('\n').append(m.content()).append("<|im_end|>\n");
-                sb.append("<|im_start|>assistant\n");
+                for (Message m : messages) sb.template("<|im_start|>").text(m.role()).template("\n").text(m.content()).template("<|im_end|>\n");
+                sb.template("<|im_start|>assistant\n");
             }
             case LLAMA3 -> {
                 for (Message m : messages) {
-                    sb.append("<|start_header_id|>").append(m.role()).append("<|end_header_id|>\n\n")
-                            .append(m.content().strip()).append("<|eot_id|>");
+                    sb.template("<|start_header_id|>").text(m.role()).template("<|end_header_id|>\n\n")
+                            .text(m.content().strip()).template("<|eot_id|>");
                 }
-                sb.append("<|start_header_id|>assistant<|end_header_id|>\n\n");
+                sb.template("<|start_header_id|>assistant<|end_header_id|>\n\n");
             }
             case GEMMA -> {
                 String pendingSystem = "";
@@ -72,28 +77,28 @@ public record ChatTemplate(Shape shape, Optional<String> defaultSystemPrompt) {
                     String role = m.role().equals("assistant") ? "model" : m.role();
                     String content = role.equals("user") ? pendingSystem + m.content().strip() : m.content().strip();
                     if (role.equals("user")) pendingSystem = "";
-                    sb.append("<start_of_turn>").append(role).append('\n').append(content).append("<end_of_turn>\n");
+                    sb.template("<start_of_turn>").text(role).template("\n").text(content).template("<end_of_turn>\n");
                 }
-                sb.append("<start_of_turn>model\n");
+                sb.template("<start_of_turn>model\n");
             }
             case PHI3 -> {
-                for (Message m : messages) sb.append("<|").append(m.role()).append("|>\n").append(m.content()).append("<|end|>\n");
-                sb.append("<|assistant|>\n");
+                for (Message m : messages) sb.template("<|" + m.role() + "|>\n").text(m.content()).template("<|end|>\n");
+                sb.template("<|assistant|>\n");
             }
             case MISTRAL -> {
                 String pendingSystem = "";
                 for (Message m : messages) {
                     switch (m.role()) {
                         case "system" -> pendingSystem += m.content().strip() + "\n\n";
-                        case "assistant" -> sb.append(' ').append(m.content().strip()).append("</s>");
+                        case "assistant" -> sb.template(" ").text(m.content().strip()).template("</s>");
                         default -> {
-                            sb.append("[INST] ").append(pendingSystem).append(m.content().strip()).append(" [/INST]");
+                            sb.template("[INST] ").text(pendingSystem + m.content().strip()).template(" [/INST]");
                             pendingSystem = "";
                         }
                     }
                 }
             }
         }
-        return sb.toString();
+        return sb.build();
     }
 }

@@ -1,6 +1,6 @@
 package dev.catnap.server;
 
-import java.nio.charset.StandardCharsets;
+import dev.catnap.engine.tokenizer.Prompt;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -38,8 +38,8 @@ final class CompletionPrompt {
         Retrieval NONE = (segments, language, remaining) -> List.of();
     }
 
-    /** text: what the model gets; crlf: the input used CRLF, so the output must too. */
-    record Built(String text, List<Snippet> snippets, boolean crlf) {}
+    /** prompt: what the model gets; crlf: the input used CRLF, so the output must too. */
+    record Built(Prompt prompt, List<Snippet> snippets, boolean crlf) {}
 
     private CompletionPrompt() {}
 
@@ -56,10 +56,28 @@ final class CompletionPrompt {
         List<Snippet> snippets = disableSnippets || language.lineComment().isEmpty() ? List.of() : withRetrieved(segments, language.id(), retrieval);
         String prefix = withSnippets(segments.prefix(), snippets, language.lineComment().orElse(""));
         String suffix = segments.suffix().filter(s -> !s.isEmpty()).orElse("\n");
-        String prompt = template.map(t -> t.replace("{prefix}", prefix).replace("{suffix}", suffix)).orElse(prefix);
+        Prompt prompt = template.map(t -> fill(t, prefix, suffix)).orElse(Prompt.of(new Prompt.Text(prefix)));
         boolean crlf = segments.prefix().contains("\r\n") || segments.suffix().orElse("").contains("\r\n");
-        if (crlf) prompt = prompt.replace("\r\n", "\n");
+        if (crlf) prompt = prompt.map(s -> s.replace("\r\n", "\n"));
         return new Built(clip(prompt, template.map(CompletionPrompt::leadingToken).orElse("")), snippets, crlf);
+    }
+
+    /**
+     * The template with {@code {prefix}} and {@code {suffix}} filled in: the template's own text as template parts,
+     * the user's code as text parts (so a prefix that contains "{suffix}" or "<fim_middle>" stays what it is).
+     */
+    static Prompt fill(String template, String prefix, String suffix) {
+        var b = Prompt.builder();
+        int at = 0;
+        while (at < template.length()) {
+            int p = template.indexOf("{prefix}", at), s = template.indexOf("{suffix}", at);
+            int next = p < 0 ? s : s < 0 ? p : Math.min(p, s);
+            if (next < 0) break;
+            b.template(template.substring(at, next));
+            b.text(next == p ? prefix : suffix);
+            at = next + "{prefix}".length(); // both placeholders are 8 characters
+        }
+        return b.template(template.substring(at)).build();
     }
 
     /** Declarations, then snippets from changed files, then from recently opened ones; each list stops at the first that does not fit. */
@@ -121,15 +139,23 @@ final class CompletionPrompt {
     }
 
     /** Keeps the last bytes of the prompt, on a UTF-8 boundary, re-attaching the leading token if it was cut. */
-    static String clip(String prompt, String leading) {
-        byte[] bytes = prompt.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length <= MAX_PROMPT_BYTES) return prompt;
-        boolean keepLeading = !leading.isEmpty() && prompt.startsWith(leading);
+    static Prompt clip(Prompt prompt, String leading) {
+        String text = prompt.text();
+        int total = utf8Length(text);
+        if (total <= MAX_PROMPT_BYTES) return prompt;
+        boolean keepLeading = !leading.isEmpty() && text.startsWith(leading);
         int leadBytes = keepLeading ? utf8Length(leading) : 0;
-        int start = bytes.length - (MAX_PROMPT_BYTES - leadBytes);
-        while (start < bytes.length && (bytes[start] & 0xC0) == 0x80) start++;
-        String tail = new String(bytes, start, bytes.length - start, StandardCharsets.UTF_8);
-        return keepLeading ? leading + tail : tail;
+        int drop = total - (MAX_PROMPT_BYTES - leadBytes);
+        // the first character that starts at or after byte `drop`: the cut never splits a UTF-8 sequence
+        int chars = 0, bytes = 0;
+        while (bytes < drop) {
+            char c = text.charAt(chars);
+            boolean pair = Character.isHighSurrogate(c) && chars + 1 < text.length() && Character.isLowSurrogate(text.charAt(chars + 1));
+            bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+            chars += pair ? 2 : 1;
+        }
+        Prompt tail = prompt.dropChars(chars);
+        return keepLeading ? Prompt.of(new Prompt.Template(leading)).then(tail) : tail;
     }
 
     /** Tabby's CRLF rule for output: every LF not already preceded by CR becomes CRLF. */

@@ -1,5 +1,6 @@
 package dev.catnap.server;
 
+import dev.catnap.engine.tokenizer.Prompt;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -56,7 +57,7 @@ final class CompletionService {
         body.string("user");
         String mode = body.string("mode").orElse("standard");
 
-        String prompt;
+        Prompt prompt;
         List<CompletionPrompt.Snippet> snippets = List.of();
         boolean crlf = false;
         List<String> stopWords;
@@ -64,13 +65,14 @@ final class CompletionService {
         switch (mode) {
             case "standard" -> {
                 if (rawPrompt.isPresent()) {
-                    prompt = CompletionPrompt.clip(rawPrompt.get(), "");
+                    // the caller wrote the whole prompt, special tokens included, on purpose
+                    prompt = CompletionPrompt.clip(Prompt.of(new Prompt.Template(rawPrompt.get())), "");
                     segments.ifPresent(CompletionService::segments); // still type-checked
                 } else {
                     Obj seg = segments.orElseThrow(() -> ApiException.badRequest(
                             "missing field 'segments' (or 'debug_options.raw_prompt')"));
                     var built = CompletionPrompt.build(segments(seg), language, model.promptTemplate(), disableSnippets, retrieval);
-                    prompt = built.text();
+                    prompt = built.prompt();
                     snippets = built.snippets();
                     crlf = built.crlf();
                 }
@@ -80,9 +82,10 @@ final class CompletionService {
                 Obj seg = segments.orElseThrow(() -> ApiException.badRequest("missing field 'segments'"));
                 Obj history = seg.object("edit_history").orElseThrow(() -> ApiException.badRequest(
                         "missing field 'segments.edit_history' (required in next_edit_suggestion mode)"));
-                prompt = "<|original_code|>\n" + history.requiredString("original_code") + "\n<|edits_diff|>\n"
-                        + history.requiredString("edits_diff") + "\n<|current_version|>\n"
-                        + history.requiredString("current_version") + "\n<|next_version|>\n";
+                prompt = Prompt.builder().template("<|original_code|>\n").text(history.requiredString("original_code"))
+                        .template("\n<|edits_diff|>\n").text(history.requiredString("edits_diff"))
+                        .template("\n<|current_version|>\n").text(history.requiredString("current_version"))
+                        .template("\n<|next_version|>\n").build();
                 stopWords = List.of();
                 maxTokens = 2 * MAX_DECODING_TOKENS;
             }
@@ -92,7 +95,7 @@ final class CompletionService {
         long deadline = startNanos + timeoutNanos;
         Admission.Slot slot = admission.enter(deadline - System.nanoTime());
         if (slot == null) throw timeout();
-        var stop = StopCondition.tabby(stopWords, prompt);
+        var stop = StopCondition.tabby(stopWords, prompt.text());
         Generation.Result result;
         try (slot) {
             var request = new TextModel.Request(prompt, maxTokens, temperature, seed);
@@ -130,7 +133,7 @@ final class CompletionService {
                 ArrayNode list = data.putArray("snippets");
                 for (var s : snippets) list.addObject().put("filepath", s.filepath()).put("body", s.body()).put("score", s.score());
             }
-            if (returnPrompt) data.put("prompt", prompt);
+            if (returnPrompt) data.put("prompt", prompt.text());
         }
         return response;
     }

@@ -16,8 +16,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * {@link TextModel} over Catnap's engine: tokenizes the prompt (special-token text becomes special tokens, as
- * llama-server does), clips it from the front so prompt + new tokens fit the context, samples with Tabby's
+ * {@link TextModel} over Catnap's engine: tokenizes the prompt (special-token text of its template parts becomes
+ * special tokens, as llama-server does; the user's text never does), clips it from the front so prompt + new tokens fit the context, samples with Tabby's
  * settings, and decodes tokens to text without splitting UTF-8 sequences. End-of-generation tokens end the
  * text and are not shown.
  */
@@ -37,7 +37,7 @@ public final class EngineTextModel implements TextModel {
 
     @Override
     public Handle generate(Request request, Sink sink) {
-        int[] prompt = tokenizer.encode(request.prompt(), true, true);
+        int[] prompt = tokenizer.encode(request.prompt(), true);
         if (prompt.length == 0) {
             sink.finished(new Outcome(Finish.END_OF_TEXT, 0, 0, null));
             return () -> {};

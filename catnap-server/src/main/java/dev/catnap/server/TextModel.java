@@ -1,5 +1,7 @@
 package dev.catnap.server;
 
+import dev.catnap.engine.tokenizer.Prompt;
+
 /**
  * What the HTTP layer needs from a language model: text in, text pieces out, one generation per call.
  * The engine adapter ({@link EngineTextModel}) implements it over {@code dev.catnap.engine.LanguageModel};
@@ -19,8 +21,11 @@ public interface TextModel extends AutoCloseable {
     @Override
     void close();
 
-    /** Special-token text in the prompt (such as {@code <fim_prefix>}) is tokenized as that special token. */
-    record Request(String prompt, int maxNewTokens, double temperature, long seed) {
+    /**
+     * Special-token text (such as {@code <fim_prefix>}) is that token only in the prompt's {@link Prompt.Template}
+     * parts; in its {@link Prompt.Text} parts (the user's code and messages) it is plain text.
+     */
+    record Request(Prompt prompt, int maxNewTokens, double temperature, long seed) {
         public Request {
             if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be at least 1");
         }

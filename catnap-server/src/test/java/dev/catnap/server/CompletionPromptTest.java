@@ -37,9 +37,9 @@ class CompletionPromptTest {
         assertThat(CompletionPrompt.withSnippets("x", List.of(s, t), "#"))
                 .isEqualTo("# Path: a.py\n# def a():\n#\n#     pass\n#\n# Path: b.py\n# b = 1\nx");
         var css = CompletionPrompt.build(segments("a {", "}", List.of(t), List.of(), List.of()), Language.lookup(LANGUAGES, "css"), FIM, false);
-        assertThat(css.text()).isEqualTo("<fim_prefix>a {<fim_suffix>}<fim_middle>");
+        assertThat(css.prompt().text()).isEqualTo("<fim_prefix>a {<fim_suffix>}<fim_middle>");
         var unknown = CompletionPrompt.build(segments("q", "", List.of(t), List.of(), List.of()), Language.lookup(LANGUAGES, "cobol"), FIM, false);
-        assertThat(unknown.text()).isEqualTo("<fim_prefix> Path: b.py\n b = 1\nq<fim_suffix>\n<fim_middle>");
+        assertThat(unknown.prompt().text()).isEqualTo("<fim_prefix> Path: b.py\n b = 1\nq<fim_suffix>\n<fim_middle>");
         var disabled = CompletionPrompt.build(segments("q", "", List.of(t), List.of(), List.of()), Language.lookup(LANGUAGES, "python"), FIM, true);
         assertThat(disabled.snippets()).isEmpty();
     }
@@ -47,20 +47,20 @@ class CompletionPromptTest {
     @Test
     void withoutTemplateThePromptIsThePrefix() {
         var built = CompletionPrompt.build(segments("abc", "def", List.of(), List.of(), List.of()), Language.UNKNOWN, Optional.empty(), false);
-        assertThat(built.text()).isEqualTo("abc");
+        assertThat(built.prompt().text()).isEqualTo("abc");
     }
 
     @Test
     void clippingKeepsTheLeadingTokenAndUtf8Boundaries() {
         String prompt = "<fim_prefix>" + "é".repeat(1000) + "<fim_suffix>\n<fim_middle>";
-        String clipped = CompletionPrompt.clip(prompt, "<fim_prefix>");
+        String clipped = CompletionPrompt.clip(template(prompt), "<fim_prefix>").text();
         assertThat(clipped).startsWith("<fim_prefix>é").endsWith("<fim_suffix>\n<fim_middle>");
         assertThat(clipped.getBytes(StandardCharsets.UTF_8).length).isBetween(1535, 1536);
         String raw = "a".repeat(2000) + "€";
-        String rawClipped = CompletionPrompt.clip(raw, "");
+        String rawClipped = CompletionPrompt.clip(template(raw), "").text();
         assertThat(rawClipped.getBytes(StandardCharsets.UTF_8)).hasSize(1536);
         assertThat(rawClipped).endsWith("a€");
-        assertThat(CompletionPrompt.clip("short", "<fim_prefix>")).isEqualTo("short");
+        assertThat(CompletionPrompt.clip(template("short"), "<fim_prefix>").text()).isEqualTo("short");
         assertThat(CompletionPrompt.leadingToken("<PRE> {prefix} <SUF>{suffix} <MID>")).isEqualTo("<PRE> ");
     }
 
@@ -68,7 +68,7 @@ class CompletionPromptTest {
     void crlfIsFoldedInThePromptAndRestoredInTheOutput() {
         var built = CompletionPrompt.build(segments("a\r\nb", "c\r\n", List.of(), List.of(), List.of()), Language.UNKNOWN, FIM, false);
         assertThat(built.crlf()).isTrue();
-        assertThat(built.text()).isEqualTo("<fim_prefix>a\nb<fim_suffix>c\n<fim_middle>");
+        assertThat(built.prompt().text()).isEqualTo("<fim_prefix>a\nb<fim_suffix>c\n<fim_middle>");
         assertThat(CompletionPrompt.restoreCrlf("x\ny\r\nz\n")).isEqualTo("x\r\ny\r\nz\r\n");
         assertThat(CompletionPrompt.utf8Length("aé€😀")).isEqualTo(1 + 2 + 3 + 4);
     }
@@ -104,7 +104,7 @@ class CompletionPromptTest {
         assertThat(asked).containsExactly(668);
         assertThat(built.snippets()).extracting(CompletionPrompt.Snippet::filepath).containsExactly("a.py", "lib/x.py");
         assertThat(built.snippets().get(1).score()).isEqualTo(0.03);
-        assertThat(built.text()).startsWith("<fim_prefix># Path: a.py\n# ccc").contains("# Path: lib/x.py\n# xxx");
+        assertThat(built.prompt().text()).startsWith("<fim_prefix># Path: a.py\n# ccc").contains("# Path: lib/x.py\n# xxx");
 
         // at most 256 bytes left after the client's snippets: the index is not asked
         asked.clear();
@@ -115,5 +115,9 @@ class CompletionPromptTest {
         // disabled: neither kind
         assertThat(CompletionPrompt.build(seg, Language.lookup(LANGUAGES, "python"), FIM, true, retrieval).snippets()).isEmpty();
         assertThat(asked).isEmpty();
+    }
+
+    private static dev.catnap.engine.tokenizer.Prompt template(String text) {
+        return dev.catnap.engine.tokenizer.Prompt.of(new dev.catnap.engine.tokenizer.Prompt.Template(text));
     }
 }

@@ -89,7 +89,7 @@ class EngineServerTest {
         try (var small = new EngineTextModel(LanguageModel.load(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 1, 300_000)))) {
             var done = new java.util.concurrent.CompletableFuture<TextModel.Outcome>();
             var text = new StringBuilder();
-            small.generate(new TextModel.Request("x = 1\n".repeat(100), 8, 0, 1), new TextModel.Sink() {
+            small.generate(new TextModel.Request(dev.catnap.engine.tokenizer.Prompt.of(new dev.catnap.engine.tokenizer.Prompt.Text("x = 1\n".repeat(100))), 8, 0, 1), new TextModel.Sink() {
                 @Override
                 public boolean accept(String piece) {
                     text.append(piece);

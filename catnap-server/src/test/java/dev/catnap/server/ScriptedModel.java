@@ -43,7 +43,7 @@ final class ScriptedModel implements TextModel {
         int now = running.incrementAndGet();
         maxRunning.accumulateAndGet(now, Math::max);
         Thread.ofVirtual().start(() -> {
-            List<String> pieces = script.apply(request.prompt());
+            List<String> pieces = script.apply(request.prompt().text());
             int n = 0;
             Finish finish = Finish.END_OF_TEXT;
             try {
@@ -67,7 +67,7 @@ final class ScriptedModel implements TextModel {
                 finish = Finish.CANCELLED;
             }
             running.decrementAndGet();
-            sink.finished(new Outcome(finish, request.prompt().length(), n, null));
+            sink.finished(new Outcome(finish, request.prompt().text().length(), n, null));
         });
         return () -> {
             if (stop.compareAndSet(false, true)) {

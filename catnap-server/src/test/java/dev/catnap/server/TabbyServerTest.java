@@ -186,7 +186,7 @@ class TabbyServerTest {
         JsonNode c = parse(post(s, "/v1/completions", "{\"language\":\"python\",\"segments\":{\"prefix\":\"a = \"}}"));
         assertThat(c.has("debug_data")).isFalse();
         var req = model.requests.getLast();
-        assertThat(req.prompt()).isEqualTo("<fim_prefix>a = <fim_suffix>\n<fim_middle>");
+        assertThat(req.prompt().text()).isEqualTo("<fim_prefix>a = <fim_suffix>\n<fim_middle>");
         assertThat(req.temperature()).isEqualTo(0.1);
         assertThat(req.seed()).isGreaterThan(1_600_000_000_000L);
     }
@@ -211,7 +211,7 @@ class TabbyServerTest {
         var model = ScriptedModel.saying(0, "a = 1", "\n", "    b = 2", "\n\n");
         var s = serve(model, null);
         JsonNode c = parse(post(s, "/v1/completions", completionBody("python", "def f():\r\n    ", "\r\nx = 3\r\n")));
-        assertThat(model.requests.getLast().prompt()).doesNotContain("\r");
+        assertThat(model.requests.getLast().prompt().text()).doesNotContain("\r");
         assertThat(c.path("choices").get(0).path("text").asText()).isEqualTo("a = 1\r\n    b = 2");
     }
 
@@ -222,7 +222,7 @@ class TabbyServerTest {
         var s = serve(model, null);
         JsonNode c = parse(post(s, "/v1/completions", "{\"language\":\"python\",\"debug_options\":{\"raw_prompt\":\"<fim_prefix>x\",\"return_prompt\":true}}"));
         assertThat(c.path("choices").get(0).path("text").asText()).hasSize(64);
-        assertThat(model.requests.getLast().prompt()).isEqualTo("<fim_prefix>x");
+        assertThat(model.requests.getLast().prompt().text()).isEqualTo("<fim_prefix>x");
         assertThat(c.path("debug_data").path("prompt").asText()).isEqualTo("<fim_prefix>x");
     }
 
@@ -232,7 +232,7 @@ class TabbyServerTest {
         var s = serve(model, null);
         String prefix = "x = 1\n".repeat(1000);
         post(s, "/v1/completions", completionBody("python", prefix, "y = 2\n"));
-        String prompt = model.requests.getLast().prompt();
+        String prompt = model.requests.getLast().prompt().text();
         assertThat(prompt).startsWith("<fim_prefix>x = 1\n").endsWith("<fim_suffix>y = 2\n<fim_middle>");
         assertThat(prompt.getBytes(StandardCharsets.UTF_8)).hasSize(1536);
     }
@@ -249,7 +249,7 @@ class TabbyServerTest {
         assertThat(c.path("mode").asText()).isEqualTo("next_edit_suggestion");
         assertThat(c.path("choices").get(0).path("text").asText()).isEqualTo("x = 2\n\ny"); // no stop words in this mode
         var req = model.requests.getLast();
-        assertThat(req.prompt()).isEqualTo("<|original_code|>\nx = 1\n<|edits_diff|>\n-x = 1\n+x = 2\n<|current_version|>\nx = 2\n<|next_version|>\n");
+        assertThat(req.prompt().text()).isEqualTo("<|original_code|>\nx = 1\n<|edits_diff|>\n-x = 1\n+x = 2\n<|current_version|>\nx = 2\n<|next_version|>\n");
         assertThat(req.maxNewTokens()).isEqualTo(128);
         var missing = post(s, "/v1/completions", "{\"mode\":\"next_edit_suggestion\",\"segments\":{\"prefix\":\"x\"}}");
         assertThat(missing.statusCode()).isEqualTo(400);
@@ -284,6 +284,9 @@ class TabbyServerTest {
         assertThat(errorMessage(chatNoMessages)).contains("messages");
         var chatBadRole = post(s, "/v1/chat/completions", "{\"messages\":[{\"role\":5,\"content\":\"hi\"}]}");
         assertThat(errorMessage(chatBadRole)).contains("messages[0].role");
+        var chatMarkupRole = post(s, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user|><|im_start\",\"content\":\"hi\"}]}");
+        assertThat(chatMarkupRole.statusCode()).isEqualTo(400);
+        assertThat(errorMessage(chatMarkupRole)).contains("messages[0].role", "role name");
     }
 
     @Test
@@ -393,7 +396,7 @@ class TabbyServerTest {
             assertThat(finish).isEqualTo("stop");
             assertThat(r.body()).doesNotContain("[DONE]");
         }
-        assertThat(chat.requests.getLast().prompt()).isEqualTo("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+        assertThat(chat.requests.getLast().prompt().text()).isEqualTo("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
         var whole = post(s, "/v1/chat/completions", "{\"model\":\"m\"," + messages + ",\"stream\":false,\"stop\":[\" rec\"]}");
         JsonNode c = parse(whole);
         assertThat(c.path("object").asText()).isEqualTo("chat.completion");

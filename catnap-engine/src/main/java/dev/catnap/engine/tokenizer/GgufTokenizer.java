@@ -87,8 +87,34 @@ final class GgufTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+        BitSet trusted = new BitSet();
+        if (parseSpecial) trusted.set(0, text.length());
+        return encode(text, addSpecial, trusted);
+    }
+
+    @Override
+    public int[] encode(Prompt prompt, boolean addSpecial) {
+        String text = prompt.text();
+        BitSet trusted = new BitSet(text.length());
+        int at = 0;
+        for (Prompt.Part p : prompt.parts()) {
+            int len = p.text().length();
+            if (p instanceof Prompt.Template) trusted.set(at, at + len);
+            at += len;
+        }
+        return encode(text, addSpecial, trusted);
+    }
+
+    @Override
+    public boolean isControl(int id) {
+        piece(id); // range check
+        return vocab.has(id, Vocabulary.ATTR_CONTROL);
+    }
+
+    /** {@code trusted}: the characters where control-token text counts as the token. */
+    private int[] encode(String text, boolean addSpecial, BitSet trusted) {
         SpecialTokens special = vocab.special();
-        List<Fragment> fragments = partition(text, parseSpecial);
+        List<Fragment> fragments = partition(text, trusted);
         IntList out = new IntList(text.length() / 3 + 4);
         switch (kind) {
             case SPM -> {
@@ -135,9 +161,9 @@ final class GgufTokenizer implements Tokenizer {
 
     /**
      * Cuts special-token text out of {@code text}, longest tokens first, as llama.cpp's tokenizer_st_partition does.
-     * Control and unknown tokens count only with {@code parseSpecial}; user-defined tokens always do.
+     * Control and unknown tokens count only where their whole text is {@code trusted}; user-defined tokens always do.
      */
-    private List<Fragment> partition(String text, boolean parseSpecial) {
+    private List<Fragment> partition(String text, BitSet trusted) {
         List<Fragment> fragments = new ArrayList<>();
         if (text.isEmpty()) return fragments;
         fragments.add(Fragment.text(0, text.length()));
@@ -145,7 +171,8 @@ final class GgufTokenizer implements Tokenizer {
         if (present.isEmpty()) return fragments;
         for (int id : vocab.specialOrder()) {
             if (!present.get(id)) continue;
-            if (!parseSpecial && vocab.has(id, Vocabulary.ATTR_CONTROL | Vocabulary.ATTR_UNKNOWN)) continue;
+            boolean needsTrust = vocab.has(id, Vocabulary.ATTR_CONTROL | Vocabulary.ATTR_UNKNOWN);
+            if (needsTrust && trusted.isEmpty()) continue;
             String token = vocab.texts()[id];
             List<Fragment> next = new ArrayList<>(fragments.size() + 4);
             for (Fragment f : fragments) {
@@ -153,10 +180,14 @@ final class GgufTokenizer implements Tokenizer {
                     next.add(f);
                     continue;
                 }
-                int start = f.start(), end = f.end();
-                while (start < end) {
-                    int match = text.indexOf(token, start);
+                int start = f.start(), end = f.end(), from = start;
+                while (from < end) {
+                    int match = text.indexOf(token, from);
                     if (match < 0 || match + token.length() > end) break;
+                    if (needsTrust && trusted.nextClearBit(match) < match + token.length()) {
+                        from = match + 1; // user text that only looks like the token
+                        continue;
+                    }
                     int leftEnd = match;
                     if (vocab.has(id, Vocabulary.ATTR_LSTRIP)) {
                         while (leftEnd > start && isCSpace(text.charAt(leftEnd - 1))) leftEnd--;
@@ -167,6 +198,7 @@ final class GgufTokenizer implements Tokenizer {
                     if (vocab.has(id, Vocabulary.ATTR_RSTRIP)) {
                         while (start < end && isCSpace(text.charAt(start))) start++;
                     }
+                    from = start;
                 }
                 if (start < end) next.add(Fragment.text(start, end));
             }

@@ -30,6 +30,18 @@ public interface Tokenizer {
     int[] encode(String text, boolean addSpecial, boolean parseSpecial);
 
     /**
+     * A prompt's ids: the joined text encoded as with {@code parseSpecial}, except that the text of control tokens
+     * counts as those tokens only inside the prompt's {@link Prompt.Template} parts; in its {@link Prompt.Text} parts
+     * it is plain text.
+     *
+     * @param addSpecial add BOS/EOS (or CLS/SEP) as the vocabulary's {@code add_*} rules ask
+     */
+    int[] encode(Prompt prompt, boolean addSpecial);
+
+    /** Whether {@code id} is a control token (BOS, EOS, FIM markers, chat turn markers, ...). */
+    boolean isControl(int id);
+
+    /**
      * The bytes of one token as {@code llama_token_to_piece} renders them (special tokens as their text); may be an
      * incomplete UTF-8 sequence.
      *
