@@ -1,5 +1,6 @@
 package dev.catnap.cli;
 
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
 import dev.catnap.engine.LanguageModel;
@@ -70,7 +71,7 @@ final class BenchCommand implements Callable<Integer> {
         List<CudaDevice> gpus = device.gpus();
         options = options.withKvCacheBudget(Long.MAX_VALUE / 4).withDevice(device.device);
         long loadStart = System.nanoTime();
-        try (LanguageModel lm = engine.load(LanguageModel::load, options)) {
+        try (LanguageModel lm = engine.load(Engine::languageModel, options)) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             int context = lm.contextLength();
             if (promptTokens + 1 > context) throw new UserError("--prompt-tokens exceeds the context of " + context);

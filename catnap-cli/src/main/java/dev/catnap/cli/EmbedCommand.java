@@ -1,5 +1,6 @@
 package dev.catnap.cli;
 
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EmbeddingModel;
 import java.io.PrintWriter;
 import java.util.List;
@@ -27,7 +28,7 @@ final class EmbedCommand implements Callable<Integer> {
     public Integer call() {
         var options = engine.engineOptions(1);
         PrintWriter out = spec.commandLine().getOut();
-        try (EmbeddingModel em = engine.load(EmbeddingModel::load, options)) {
+        try (EmbeddingModel em = engine.load(Engine::embeddingModel, options)) {
             for (String text : texts) {
                 float[] v;
                 try {

@@ -15,7 +15,7 @@ final class EngineModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: physical cores).")
     Integer threads;
 
-    /** A loader of one model kind from a file (LanguageModel::load, EmbeddingModel::load). */
+    /** A loader of one model kind from a file (Engine::languageModel, Engine::embeddingModel). */
     @FunctionalInterface
     interface Loader<M> {
         M load(Path file, EngineOptions options) throws IOException;

@@ -1,5 +1,6 @@
 package dev.catnap.cli;
 
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.tokenizer.Prompt;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
@@ -59,7 +60,7 @@ final class GenerateCommand implements Callable<Integer> {
         device.gpus();
         options = options.withDevice(device.device);
         PrintWriter out = spec.commandLine().getOut();
-        try (LanguageModel lm = engine.load(LanguageModel::load, options)) {
+        try (LanguageModel lm = engine.load(Engine::languageModel, options)) {
             int[] tokens = promptTokens(lm.tokenizer(), prompt, suffix);
             SamplingParams sampling = temperature == 0 ? SamplingParams.greedy()
                     : SamplingParams.tabbyDefaults().withTemperature(temperature).withSeed(seed);

@@ -1,5 +1,6 @@
 package dev.catnap.cli;
 
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EmbeddingModel;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.index.Checkouts;
@@ -97,7 +98,7 @@ final class IndexCommand implements Callable<Integer> {
                 options = options.withThreads(threads);
             }
             try {
-                model = Optional.of(EmbeddingModel.load(at.gguf(), options));
+                model = Optional.of(Engine.embeddingModel(at.gguf(), options));
             } catch (IllegalArgumentException e) {
                 throw new UserError("cannot load embedding model " + at.id() + ": " + e.getMessage());
             }

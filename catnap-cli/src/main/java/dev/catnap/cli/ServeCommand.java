@@ -1,5 +1,6 @@
 package dev.catnap.cli;
 
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EmbeddingModel;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.LanguageModel;
@@ -183,7 +184,7 @@ final class ServeCommand implements Callable<Integer> {
             Optional<Embedder> embedder = Optional.empty();
             if (embeddingAt.isPresent()) {
                 try {
-                    EmbeddingModel em = EmbeddingModel.load(embeddingAt.get().gguf(), cpu);
+                    EmbeddingModel em = Engine.embeddingModel(embeddingAt.get().gguf(), cpu);
                     loaded.add(em);
                     embedder = Optional.of(new Embedder(embeddingAt.get().id(), em));
                 } catch (IllegalArgumentException e) {
@@ -351,7 +352,7 @@ final class ServeCommand implements Callable<Integer> {
     /** Loads the model and adds it to {@code loaded}, which start() closes if a later step fails. */
     private static LanguageModel load(ModelLocation at, EngineOptions engine, List<AutoCloseable> loaded) throws IOException {
         try {
-            LanguageModel lm = LanguageModel.load(at.gguf(), engine);
+            LanguageModel lm = Engine.languageModel(at.gguf(), engine);
             loaded.add(lm);
             return lm;
         } catch (IllegalArgumentException e) {

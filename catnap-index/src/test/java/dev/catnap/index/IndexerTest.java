@@ -1,5 +1,6 @@
 package dev.catnap.index;
 
+import dev.catnap.engine.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -47,7 +48,7 @@ class IndexerTest {
     static void loadModel() throws IOException {
         Path file = Path.of(System.getProperty("catnap.fixtures", "../../shared/fixtures"), "models", "synth-nomic-bert-tiny-f32.gguf");
         Assumptions.assumeTrue(Files.isRegularFile(file), "fixture missing: " + file);
-        nomic = EmbeddingModel.load(file, new EngineOptions(1, 1, 64L << 20));
+        nomic = Engine.embeddingModel(file, new EngineOptions(1, 1, 64L << 20));
     }
 
     @AfterAll

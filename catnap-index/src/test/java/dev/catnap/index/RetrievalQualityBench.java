@@ -1,5 +1,6 @@
 package dev.catnap.index;
 
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EmbeddingModel;
 import dev.catnap.engine.EngineOptions;
 import java.nio.file.Files;
@@ -49,7 +50,7 @@ public final class RetrievalQualityBench {
         Path bm25Dir = work.resolve("index-bm25");
         Indexer.Report bm25Build = build(bm25Dir, source, repo, Optional.empty(), true);
         report("BM25 only", bm25Build, bm25Dir);
-        try (EmbeddingModel em = vectors ? EmbeddingModel.load(model, EngineOptions.defaults().withMaxSequences(1)) : null) {
+        try (EmbeddingModel em = vectors ? Engine.embeddingModel(model, EngineOptions.defaults().withMaxSequences(1)) : null) {
             Optional<Embedder> embedder = vectors ? Optional.of(new Embedder(modelId, em)) : Optional.empty();
             Path hybridDir = bm25Dir;
             if (vectors) {

@@ -1,5 +1,6 @@
 package dev.catnap.server;
 
+import dev.catnap.engine.Engine;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.LanguageModel;
@@ -45,7 +46,7 @@ final class ServeBench {
         int perClient = args.length > 3 ? Integer.parseInt(args[3]) : 10;
         int parallelism = Arrays.stream(clientCounts).max().orElse(1);
         Path events = Files.createTempDirectory("catnap-bench-events");
-        try (var model = LanguageModel.load(gguf, new EngineOptions(threads, parallelism, 1L << 30))) {
+        try (var model = Engine.languageModel(gguf, new EngineOptions(threads, parallelism, 1L << 30))) {
             var options = new ServerOptions("127.0.0.1", 0, parallelism, ServerOptions.defaultQueueLimit(parallelism), Optional.empty(), events,
                     Duration.ofMinutes(10), "cpu", "bench");
             var completion = new CompletionModel(gguf.getFileName().toString(), new EngineTextModel(model),

@@ -1,5 +1,6 @@
 package dev.catnap.server;
 
+import dev.catnap.engine.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -30,8 +31,8 @@ class EngineServerTest {
     @BeforeAll
     static void start() throws Exception {
         var engine = new EngineOptions(2, 4, 256L << 20);
-        starcoder = LanguageModel.load(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), engine);
-        qwen = LanguageModel.load(Fixtures.model("synth-qwen2-tiny-q8_0.gguf"), engine);
+        starcoder = Engine.languageModel(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), engine);
+        qwen = Engine.languageModel(Fixtures.model("synth-qwen2-tiny-q8_0.gguf"), engine);
         var options = new ServerOptions("127.0.0.1", 0, 4, 16, Optional.empty(), events, Duration.ofSeconds(30), "cpu", "0.1.0-test");
         server = TabbyServer.start(options,
                 Optional.of(new CompletionModel("tiny-starcoder-17m-q8_0", new EngineTextModel(starcoder),
@@ -86,7 +87,7 @@ class EngineServerTest {
     @Test
     void aPromptBeyondTheKvBudgetIsClippedToIt() throws Exception {
         // About 100 positions of KV cache: far less than the 2048-token context.
-        try (var small = new EngineTextModel(LanguageModel.load(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 1, 300_000)))) {
+        try (var small = new EngineTextModel(Engine.languageModel(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 1, 300_000)))) {
             var done = new java.util.concurrent.CompletableFuture<TextModel.Outcome>();
             var text = new StringBuilder();
             small.generate(new TextModel.Request(dev.catnap.engine.tokenizer.Prompt.of(new dev.catnap.engine.tokenizer.Prompt.Text("x = 1\n".repeat(100))), 8, 0, 1), new TextModel.Sink() {

@@ -1,5 +1,6 @@
 package dev.catnap.server;
 
+import dev.catnap.engine.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -85,7 +86,7 @@ class RepositoryContextE2ETest {
         index = CodeIndex.open(indexDir, Optional.empty(), SearchMode.HYBRID).orElseThrow();
         var context = new RepositoryContext(List.of(configured), CompletableFuture.completedFuture(Optional.<CodeSearch>of(index)));
 
-        starcoder = LanguageModel.load(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 4, 256L << 20));
+        starcoder = Engine.languageModel(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 4, 256L << 20));
         var completion = new CompletionModel("tiny-starcoder-17m-q8_0", new EngineTextModel(starcoder), EngineTextModel.fimTemplate(starcoder.tokenizer()));
         server = TabbyServer.start(options(), Optional.of(completion), Optional.empty(), Optional.empty(), Optional.of(context));
         bare = TabbyServer.start(options(), Optional.of(completion), Optional.empty(), Optional.empty());

@@ -1,5 +1,6 @@
 package dev.catnap.server;
 
+import dev.catnap.engine.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -70,7 +71,7 @@ class TabbyAgentE2ETest {
             throw new IllegalStateException("tabby-agent is required in CI: " + String.join("; ", reasons));
         }
         Assumptions.assumeTrue(agent != null, () -> "skipping the tabby-agent end-to-end test: " + String.join("; ", reasons));
-        model = LanguageModel.load(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 2, 128L << 20));
+        model = Engine.languageModel(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 2, 128L << 20));
         var options = new ServerOptions("127.0.0.1", 0, 2, 8, Optional.of(TOKEN), tmp.resolve("events"),
                 Duration.ofSeconds(30), "cpu", "0.1.0-test");
         server = TabbyServer.start(options, Optional.of(new CompletionModel("TabbyML/StarCoder-1B", new EngineTextModel(model),

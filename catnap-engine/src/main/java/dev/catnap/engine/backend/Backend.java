@@ -1,11 +1,15 @@
 package dev.catnap.engine.backend;
 
+import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFTensor;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
- * The numeric operations of a transformer, so that architectures are written once and a device (CPU today, CUDA
- * later) supplies the kernels. Activations are row-major {@code float[]} batches: row {@code t} of a batch of width
- * {@code w} starts at {@code t * w}. Weights are GGUF tensors read in place; a matrix of ggml shape {@code [cols, rows]}
+ * The CPU's row operations over heap {@code float[]} batches: what {@code CpuOps} runs decoders' passes with, and
+ * what the encoders are written in (they run on the CPU only). Row {@code t} of a batch of width {@code w} starts
+ * at {@code t * w}. Weights are GGUF tensors read in place; a matrix of ggml shape {@code [cols, rows]}
  * maps {@code cols} inputs to {@code rows} outputs.
  *
  * <p>Every operation computes each row the same way whatever the batch holds, so a sequence gets the same numbers
@@ -16,7 +20,16 @@ public interface Backend extends AutoCloseable {
     String description();
 
     /** The weight types {@link #matmul} accepts. */
-    boolean supports(dev.catnap.engine.gguf.GGMLType type);
+    boolean supports(GGMLType type);
+
+    /** {@link #supports} as a set, for {@link dev.catnap.engine.model.Weights}. */
+    default Set<GGMLType> matrixTypes() {
+        var types = EnumSet.noneOf(GGMLType.class);
+        for (GGMLType t : GGMLType.values()) {
+            if (supports(t)) types.add(t);
+        }
+        return Collections.unmodifiableSet(types);
+    }
 
     /**
      * {@code out[t][r] = sum_i w[r][i] * x[t][i]} for {@code n} rows of {@code x}; {@code out} has width rows(w).

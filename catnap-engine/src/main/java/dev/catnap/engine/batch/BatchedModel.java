@@ -7,17 +7,12 @@ import dev.catnap.engine.GenerationHandle;
 import dev.catnap.engine.GenerationRequest;
 import dev.catnap.engine.LanguageModel;
 import dev.catnap.engine.TokenSink;
-import dev.catnap.engine.cpu.CpuBackend;
-import dev.catnap.engine.cuda.CudaDecoders;
 import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.gguf.GGUFMetadata;
 import dev.catnap.engine.model.Decoder;
-import dev.catnap.engine.model.Decoders;
 import dev.catnap.engine.model.SequenceCache;
 import dev.catnap.engine.sampling.Sampler;
 import dev.catnap.engine.tokenizer.Tokenizer;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -54,30 +49,11 @@ public final class BatchedModel implements LanguageModel {
         thread.start();
     }
 
-    public static BatchedModel load(Path path, EngineOptions options) throws IOException {
-        GGUFFile file = GGUFFile.open(path);
-        try {
-            return create(file, Tokenizer.fromGGUF(file.metadata()), options);
-        } catch (RuntimeException e) {
-            file.close();
-            throw e;
-        }
-    }
-
-    /** A model over an open file with a given tokenizer; the model closes the file. */
-    public static BatchedModel create(GGUFFile file, Tokenizer tokenizer, EngineOptions options) {
-        Decoder decoder = switch (options.device()) {
-            case CPU -> {
-                var backend = new CpuBackend(options.threads());
-                try {
-                    yield Decoders.load(file, backend);
-                } catch (RuntimeException e) {
-                    backend.close();
-                    throw e;
-                }
-            }
-            case CUDA -> CudaDecoders.load(file, options);
-        };
+    /**
+     * A model over an open file with a given tokenizer and the file's decoder (built by the engine for a device); the
+     * model closes both.
+     */
+    public static BatchedModel create(GGUFFile file, Tokenizer tokenizer, Decoder decoder, EngineOptions options) {
         log.info("loaded {} model {} ({} layers, context {}) on {}", file.metadata().architecture(),
                 file.path().getFileName(), decoder.config().layers(), decoder.config().contextLength(),
                 decoder.description());
@@ -86,7 +62,7 @@ public final class BatchedModel implements LanguageModel {
 
     @Override
     public String architecture() {
-        return decoder.config().architecture();
+        return decoder.config().architecture().id();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.catnap.engine.cpu;
 
 import dev.catnap.engine.backend.Backend;
+import dev.catnap.engine.gguf.Dequantize;
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFTensor;
 import jdk.incubator.vector.FloatVector;
@@ -92,7 +93,7 @@ public final class CpuBackend implements Backend {
             if (ids[t] < 0 || ids[t] >= rows) {
                 throw new IllegalArgumentException("token id " + ids[t] + " is outside the vocabulary of " + rows);
             }
-            Rows.dequantize(table, (long) ids[t] * cols, out, t * cols, cols);
+            Dequantize.dequantize(table.type(), table.data(), (long) ids[t] * cols, out, t * cols, cols);
         }
     }
 

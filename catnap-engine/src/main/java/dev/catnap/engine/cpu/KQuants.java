@@ -1,5 +1,6 @@
 package dev.catnap.engine.cpu;
 
+import dev.catnap.engine.gguf.GGMLType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -30,9 +31,9 @@ final class KQuants {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    static final int Q4K_BYTES = 144;
-    static final int Q5K_BYTES = 176;
-    static final int Q6K_BYTES = 210;
+    static final int Q4K_BYTES = GGMLType.Q4_K.blockBytes();
+    static final int Q5K_BYTES = GGMLType.Q5_K.blockBytes();
+    static final int Q6K_BYTES = GGMLType.Q6_K.blockBytes();
 
     private KQuants() {
     }

@@ -4,6 +4,8 @@ import dev.catnap.engine.gguf.GGMLType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.EnumMap;
+import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -34,11 +36,34 @@ final class MatMul {
     private MatMul() {
     }
 
+    /** How row {@code r} of a weight type becomes {@code cols} floats for the float tiles. */
+    @FunctionalInterface
+    private interface RowWidener {
+        void widen(MemorySegment w, int cols, int r, float[] row);
+    }
+
+    /**
+     * The CPU's one table of weight types: a type is a product type exactly when it has a row widener here (Q8_0 and
+     * Q4_0 also have {@link QuantizedDot}'s integer kernels for decoding rows). Byte offsets come from the type's
+     * block size.
+     */
+    private static final Map<GGMLType, RowWidener> WIDENERS = new EnumMap<>(Map.of(
+            GGMLType.Q8_0, (w, cols, r, row) -> QuantizedDot.widenRow(GGMLType.Q8_0, w, cols, r, row),
+            GGMLType.Q4_0, (w, cols, r, row) -> QuantizedDot.widenRow(GGMLType.Q4_0, w, cols, r, row),
+            GGMLType.F16, (w, cols, r, row) -> f16Row(w, rowOffset(GGMLType.F16, cols, r), cols, row),
+            GGMLType.F32, (w, cols, r, row) -> MemorySegment.copy(w, F32, rowOffset(GGMLType.F32, cols, r), row, 0, cols),
+            GGMLType.BF16, (w, cols, r, row) -> KQuants.bf16Row(w, rowOffset(GGMLType.BF16, cols, r), cols, row),
+            GGMLType.Q4_K, (w, cols, r, row) -> KQuants.q4kRow(w, rowOffset(GGMLType.Q4_K, cols, r), cols / 256, row),
+            GGMLType.Q5_K, (w, cols, r, row) -> KQuants.q5kRow(w, rowOffset(GGMLType.Q5_K, cols, r), cols / 256, row),
+            GGMLType.Q6_K, (w, cols, r, row) -> KQuants.q6kRow(w, rowOffset(GGMLType.Q6_K, cols, r), cols / 256, row)));
+
     static boolean supports(GGMLType type) {
-        return switch (type) {
-            case F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
-            default -> false;
-        };
+        return WIDENERS.containsKey(type);
+    }
+
+    /** Where row {@code r} of {@code cols} values starts. */
+    private static long rowOffset(GGMLType type, int cols, int r) {
+        return (long) r * (cols / type.blockSize()) * type.blockBytes();
     }
 
     /**
@@ -123,16 +148,9 @@ final class MatMul {
     }
 
     private static void widenRow(GGMLType type, MemorySegment w, int cols, int r, float[] row) {
-        switch (type) {
-            case Q8_0, Q4_0 -> QuantizedDot.widenRow(type, w, cols, r, row);
-            case F16 -> f16Row(w, r * (long) cols * 2, cols, row);
-            case F32 -> MemorySegment.copy(w, F32, r * (long) cols * 4, row, 0, cols);
-            case BF16 -> KQuants.bf16Row(w, r * (long) cols * 2, cols, row);
-            case Q4_K -> KQuants.q4kRow(w, r * (cols / 256L) * KQuants.Q4K_BYTES, cols / 256, row);
-            case Q5_K -> KQuants.q5kRow(w, r * (cols / 256L) * KQuants.Q5K_BYTES, cols / 256, row);
-            case Q6_K -> KQuants.q6kRow(w, r * (cols / 256L) * KQuants.Q6K_BYTES, cols / 256, row);
-            default -> throw new IllegalArgumentException("no matmul kernel for weight type " + type);
-        }
+        RowWidener widener = WIDENERS.get(type);
+        if (widener == null) throw new IllegalArgumentException("no matmul kernel for weight type " + type);
+        widener.widen(w, cols, r, row);
     }
 
     // ---- F16 and F32: the row widened to floats, plain dot products; a tail shorter than a vector is scalar ----

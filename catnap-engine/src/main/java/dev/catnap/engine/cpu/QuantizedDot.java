@@ -40,8 +40,8 @@ final class QuantizedDot {
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int Q8_BYTES = 34;
-    private static final int Q4_BYTES = 18;
+    private static final int Q8_BYTES = GGMLType.Q8_0.blockBytes();
+    private static final int Q4_BYTES = GGMLType.Q4_0.blockBytes();
     /**
      * Products on CPUs with 512-bit vectors: 16 float lanes per block. Q8_0: a whole block in one vector of 16-bit
      * lanes, multiplied once, adjacent products added into 16 lanes of 32 bits (lane j: elements 2j and 2j+1).

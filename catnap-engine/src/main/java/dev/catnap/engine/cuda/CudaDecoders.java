@@ -1,9 +1,7 @@
 package dev.catnap.engine.cuda;
 
-import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.model.Decoder;
-import dev.catnap.engine.model.Decoders;
 import dev.catnap.engine.model.ModelConfig;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,10 +18,9 @@ public final class CudaDecoders {
     }
 
     /** Uploads the model's weights to the device; the decoder owns the CUDA context, not the file. */
-    public static Decoder load(GGUFFile file, EngineOptions options) {
+    public static Decoder load(GGUFFile file, ModelConfig config, int maxSequences) {
         byte[] image = kernelImage();
-        ModelConfig c = Decoders.config(file);
-        return load(file, c, Cuda.open(0), image, options.maxSequences());
+        return load(file, config, Cuda.open(0), image, maxSequences);
     }
 
     static Decoder load(GGUFFile file, ModelConfig c, CudaContext context, byte[] image, int maxSequences) {
@@ -34,11 +31,8 @@ public final class CudaDecoders {
             }
             context.makeCurrent();
             var ops = new DeviceOps(context.loadModule(image), context.createStream());
-            var weights = new DeviceWeights(context, file);
-            DeviceArchitecture architecture = switch (c.architecture()) {
-                case "starcoder" -> StarCoderOnDevice.upload(c, weights);
-                default -> LlamaOnDevice.upload(c, weights, Decoders.neoxRope(c.architecture()));
-            };
+            var weights = new DeviceWeights(context);
+            var architecture = c.architecture().load(c, weights.of(file));
             return new DeviceDecoder(context, ops, architecture, weights.bytes(), maxSequences);
         } catch (RuntimeException | Error e) {
             context.close();

@@ -3,6 +3,7 @@ package dev.catnap.engine.cuda;
 import dev.catnap.engine.model.Decoder;
 import dev.catnap.engine.model.ModelConfig;
 import dev.catnap.engine.model.SequenceCache;
+import dev.catnap.engine.model.Transformer;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
@@ -23,12 +24,12 @@ final class DeviceDecoder implements Decoder {
 
     private final CudaContext context;
     private final DeviceOps ops;
-    private final DeviceArchitecture architecture;
+    private final Transformer<DeviceMatrix, Long> architecture;
     private final String description;
     private final Map<Long, CudaGraph> graphs = new HashMap<>();
     private int rowCapacity;
     private int logitCapacity;
-    private long[] buffers;
+    private List<Long> buffers;
     private long deviceInputs;
     private long scales;
     private long partials;
@@ -37,7 +38,7 @@ final class DeviceDecoder implements Decoder {
     private MemorySegment hostLogits;
     private boolean closed;
 
-    DeviceDecoder(CudaContext context, DeviceOps ops, DeviceArchitecture architecture, long weightBytes,
+    DeviceDecoder(CudaContext context, DeviceOps ops, Transformer<DeviceMatrix, Long> architecture, long weightBytes,
                   int logitRows) {
         this.context = context;
         this.ops = ops;
@@ -140,7 +141,8 @@ final class DeviceDecoder implements Decoder {
     private void enqueueStep(StepInputs in, int n, int m) {
         CudaStream stream = ops.stream();
         stream.copyToDeviceAsync(deviceInputs, hostInputs, hostInputs.byteSize());
-        architecture.enqueue(ops, in, buffers, n, m, deviceLogits);
+        ops.bind(in);
+        architecture.forward(ops, buffers, n, m, deviceLogits);
         if (m > 0) stream.copyToHostAsync(hostLogits, deviceLogits, (long) m * config().vocabSize() * Float.BYTES);
     }
 
@@ -187,8 +189,9 @@ final class DeviceDecoder implements Decoder {
             context.free(partials);
         }
         int[] widths = architecture.bufferWidths();
-        buffers = new long[widths.length];
-        for (int i = 0; i < widths.length; i++) buffers[i] = context.alloc((long) rows * widths[i] * Float.BYTES);
+        var allocated = new java.util.ArrayList<Long>(widths.length);
+        for (int width : widths) allocated.add(context.alloc((long) rows * width * Float.BYTES));
+        buffers = List.copyOf(allocated);
         ModelConfig c = config();
         scales = context.alloc((long) rows * Float.BYTES);
         partials = context.alloc(DeviceOps.partialFloats(rows, c.heads(), c.headDim()) * Float.BYTES);

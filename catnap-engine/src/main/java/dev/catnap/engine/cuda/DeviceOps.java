@@ -1,15 +1,18 @@
 package dev.catnap.engine.cuda;
 
 import dev.catnap.engine.gguf.GGMLType;
+import dev.catnap.engine.model.Ops;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * The kernels of catnap-kernels.cu, one method per operation, enqueued on one stream. Pointers are device addresses;
+ * CUDA's {@link Ops}: the kernels of catnap-kernels.cu, one method per operation, enqueued on one stream, with
+ * biases, GELU and residual additions fused into the products. Buffers and vectors are device addresses;
  * per-row inputs (token ids, positions, cache addresses) are read by the kernels from device memory, so a captured
  * sequence of these calls replays correctly for any batch of the same shape.
  */
-final class DeviceOps {
+final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
     /**
      * Rows up to which a product streams the weights once for all rows (matvec, F32); above it, 64x64 tiles on
      * tensor cores with F16 inputs (matmul).
@@ -18,11 +21,10 @@ final class DeviceOps {
     private static final int[] MATVEC_BUCKETS = {1, 2, 4, 8, 16};
     private static final int MATVEC_WARPS = 4;
     private static final int TILE = 64;
-    static final int EPILOGUE_STORE = 0;
-    static final int EPILOGUE_ADD = 1;
-    static final int EPILOGUE_GELU = 2;
 
     private final CudaStream stream;
+    /** The step being enqueued: where its per-row inputs are on the device. */
+    private StepInputs step;
     /** Set while a step is profiled: an event after every kernel. */
     private KernelTimeline timeline;
     private final Map<GGMLType, CudaKernel[]> matvec = new EnumMap<>(GGMLType.class);
@@ -100,8 +102,29 @@ final class DeviceOps {
         }
     }
 
-    /** {@code out[t] = epilogue(w · x[t] + bias)} for {@code n} rows; {@code bias} may be 0 (none). */
-    void matmul(DeviceMatrix w, long x, long out, long bias, int n, int epilogue) {
+    /** Binds the step whose per-row inputs the operations read: set before each step is enqueued (or captured). */
+    void bind(StepInputs step) {
+        this.step = step;
+    }
+
+    @Override
+    public Set<GGMLType> matrixTypes() {
+        return DeviceWeights.TYPES;
+    }
+
+    @Override
+    public Set<GGMLType> tableTypes() {
+        return DeviceWeights.TYPES;
+    }
+
+    @Override
+    public void matmul(DeviceMatrix w, Long x, Long out, Long bias, int n, Epilogue epilogue) {
+        int code = switch (epilogue) {
+            // As EPILOGUE_* in matmul.cuh.
+            case STORE -> 0;
+            case ADD -> 1;
+            case GELU -> 2;
+        };
         if (n <= MATVEC_MAX_ROWS) {
             int bucket = 0;
             while (MATVEC_BUCKETS[bucket] < n) bucket++;
@@ -109,63 +132,88 @@ final class DeviceOps {
             int rowsPerWarp = MATVEC_BUCKETS[bucket] >= 4 ? 2 : 1;
             stream.launch(matvec.get(w.type())[bucket], ceilDiv(w.rows(), MATVEC_WARPS * rowsPerWarp), 1, 1,
                     MATVEC_WARPS * 32,
-                    w.pointer(), x, out, bias, w.cols(), w.rows(), n, epilogue);
+                    w.pointer(), (long) x, (long) out, orNull(bias), w.cols(), w.rows(), n, code);
             launched("matvec", w, n);
         } else {
-            stream.launch(rowScale, n, 1, 1, 256, x, w.cols(), scales);
+            stream.launch(rowScale, n, 1, 1, 256, (long) x, w.cols(), scales);
             launched("row_scale");
             stream.launch(matmul.get(w.type()), ceilDiv(w.rows(), TILE), ceilDiv(n, TILE), 1, 128,
-                    w.pointer(), x, out, bias, w.cols(), w.rows(), n, epilogue, scales);
+                    w.pointer(), (long) x, (long) out, orNull(bias), w.cols(), w.rows(), n, code, scales);
             launched("matmul", w, n);
         }
     }
 
-    /** Rows {@code ids[t]} of a table into {@code out}; with {@code accumulate}, added to what is there. */
-    void embed(DeviceMatrix table, long ids, long out, int n, boolean accumulate) {
-        stream.launch(embed.get(table.type()), n, 1, 1, 256, table.pointer(), table.cols(), ids, out, accumulate ? 1 : 0);
+    @Override
+    public void logits(DeviceMatrix head, Long x, Long out, int m) {
+        // The device's kernels compute every row the same way, decoding or not.
+        matmul(head, x, out, null, m, Epilogue.STORE);
+    }
+
+    @Override
+    public void embed(DeviceMatrix table, RowInput input, Long out, int n, boolean accumulate) {
+        long ids = input == RowInput.TOKENS ? step.tokens() : step.positions();
+        stream.launch(embed.get(table.type()), n, 1, 1, 256, table.pointer(), table.cols(), ids, (long) out,
+                accumulate ? 1 : 0);
         launched("embed");
     }
 
-    /** Row t of {@code out} is the LayerNorm of row {@code rowIndex[t]} of {@code x} (row t when rowIndex is 0). */
-    void layerNorm(long x, long rowIndex, long out, long weight, long bias, int n, int dim, float eps) {
-        stream.launch(layerNorm, n, 1, 1, 256, x, rowIndex, out, weight, bias, dim, eps);
+    @Override
+    public void layerNorm(Long x, boolean logitRowsOnly, Long out, Long weight, Long bias, int n, int dim, float eps) {
+        stream.launch(layerNorm, n, 1, 1, 256, (long) x, rowIndex(logitRowsOnly), (long) out, (long) weight,
+                orNull(bias), dim, eps);
         launched("layer_norm");
     }
 
-    void rmsNorm(long x, long rowIndex, long out, long weight, int n, int dim, float eps) {
-        stream.launch(rmsNorm, n, 1, 1, 256, x, rowIndex, out, weight, dim, eps);
+    @Override
+    public void rmsNorm(Long x, boolean logitRowsOnly, Long out, Long weight, int n, int dim, float eps) {
+        stream.launch(rmsNorm, n, 1, 1, 256, (long) x, rowIndex(logitRowsOnly), (long) out, (long) weight, dim, eps);
         launched("rms_norm");
     }
 
-    /** Rotates {@code heads} heads at the start of each row of width {@code width}, in place. */
-    void rope(long x, int n, int width, int heads, int headDim, long positions, float thetaScale, boolean neox) {
+    @Override
+    public void rope(Long x, int n, int width, int heads, int headDim, float freqBase, boolean neox) {
+        // As the CPU: ggml's angle step, computed once in double and rounded to F32.
+        float thetaScale = (float) Math.pow(freqBase, -2.0 / headDim);
         int threads = Math.max(32, ceilDiv(headDim / 2, 32) * 32);
-        stream.launch(rope, n, heads, 1, threads, x, width, heads, headDim, positions, thetaScale, neox ? 1 : 0);
+        stream.launch(rope, n, heads, 1, threads, (long) x, width, heads, headDim, step.positions(), thetaScale,
+                neox ? 1 : 0);
         launched("rope");
     }
 
-    /** Each row's key and value into its sequence's cache at its position. */
-    void kvStore(long k, int kStride, long v, int vStride, StepInputs in, int n, int layer, int kvWidth) {
-        stream.launch(kvStore, n, 1, 1, 256, k, kStride, v, vStride, in.caches(), in.capacities(), in.positions(),
-                layer, kvWidth);
+    @Override
+    public void kvStore(Long k, int kOffset, int kStride, Long v, int vOffset, int vStride, int n, int layer,
+                        int kvWidth) {
+        stream.launch(kvStore, n, 1, 1, 256, k + (long) kOffset * Float.BYTES, kStride,
+                v + (long) vOffset * Float.BYTES, vStride, step.caches(), step.capacities(), step.positions(), layer,
+                kvWidth);
         launched("kv_store");
     }
 
-    /** Attention of each row's query heads over its sequence's cache, up to and including its own position. */
-    void attention(long q, int qStride, StepInputs in, int n, int layer, int heads, int kvHeads, int headDim,
-                   float scale, long out) {
-        stream.launch(attentionPart, n, heads, ATTENTION_SPLITS, 256, q, qStride, in.caches(), in.capacities(),
-                in.positions(), layer, heads, kvHeads, headDim, scale, partials);
+    @Override
+    public void attention(Long q, int qOffset, int qStride, int n, int layer, int heads, int kvHeads, int headDim,
+                          float scale, Long out) {
+        stream.launch(attentionPart, n, heads, ATTENTION_SPLITS, 256, q + (long) qOffset * Float.BYTES, qStride,
+                step.caches(), step.capacities(), step.positions(), layer, heads, kvHeads, headDim, scale, partials);
         launched("attention");
         stream.launch(attentionMerge, n, heads, 1, Math.max(32, ceilDiv(headDim, 32) * 32), partials, heads, headDim,
-                out);
+                (long) out);
         launched("attention_merge");
     }
 
-    /** {@code gate = silu(gate) * up} over {@code count} values. */
-    void swiglu(long gate, long up, int count) {
-        stream.launch(swiglu, ceilDiv(count, 256), 1, 1, 256, gate, up, count);
+    @Override
+    public void swiglu(Long gate, Long up, int count) {
+        stream.launch(swiglu, ceilDiv(count, 256), 1, 1, 256, (long) gate, (long) up, count);
         launched("swiglu");
+    }
+
+    /** The kernels' row index: the step's logit rows, or 0 for "row t is row t". */
+    private long rowIndex(boolean logitRowsOnly) {
+        return logitRowsOnly ? step.logitRows() : 0L;
+    }
+
+    /** A null device pointer, which the kernels read as "none", for an absent bias. */
+    private static long orNull(Long pointer) {
+        return pointer == null ? 0L : pointer;
     }
 
     private static int ceilDiv(int a, int b) {

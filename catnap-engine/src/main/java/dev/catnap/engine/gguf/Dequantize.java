@@ -19,6 +19,15 @@ public final class Dequantize {
     private Dequantize() {
     }
 
+    /** The types {@link #dequantize} decodes. */
+    public static java.util.Set<GGMLType> types() {
+        var types = java.util.EnumSet.noneOf(GGMLType.class);
+        for (GGMLType t : GGMLType.values()) {
+            if (supports(t)) types.add(t);
+        }
+        return java.util.Collections.unmodifiableSet(types);
+    }
+
     /** Whether {@link #dequantize} can decode this type. */
     public static boolean supports(GGMLType type) {
         return switch (type) {

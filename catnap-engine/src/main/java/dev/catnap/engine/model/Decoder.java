@@ -12,10 +12,7 @@ public interface Decoder extends AutoCloseable {
     String description();
 
     /** A cache for one sequence of up to {@code capacity} positions: keys and values of every layer, in F32. */
-    default SequenceCache newCache(int capacity) {
-        ModelConfig c = config();
-        return new HeapSequenceCache(c.layers(), capacity, c.kvWidth());
-    }
+    SequenceCache newCache(int capacity);
 
     /** Bytes of KV cache one position takes. */
     default long cacheBytesPerPosition() {

@@ -1,14 +1,10 @@
 package dev.catnap.engine.model;
 
 import dev.catnap.engine.EmbeddingModel;
-import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.backend.Backend;
-import dev.catnap.engine.cpu.CpuBackend;
 import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.gguf.GGUFTensor;
 import dev.catnap.engine.tokenizer.Tokenizer;
-import java.io.IOException;
-import java.nio.file.Path;
 
 /**
  * Bidirectional encoders for embeddings: {@code bert} (learned positions, separate Q/K/V with biases, GELU MLP) and
@@ -17,16 +13,6 @@ import java.nio.file.Path;
  */
 public final class Encoders {
     private Encoders() {
-    }
-
-    public static EmbeddingModel load(Path path, EngineOptions options) throws IOException {
-        GGUFFile file = GGUFFile.open(path);
-        try {
-            return new Encoder(file, Tokenizer.fromGGUF(file.metadata()), new CpuBackend(options.threads()));
-        } catch (RuntimeException e) {
-            file.close();
-            throw e;
-        }
     }
 
     /** An encoder over an open file; it closes the file and the backend. */
@@ -54,21 +40,28 @@ public final class Encoders {
         Encoder(GGUFFile file, Tokenizer tokenizer, Backend backend) {
             var m = file.metadata();
             String a = m.architecture();
-            if (!a.equals("bert") && !a.equals("nomic-bert")) {
+            Architecture architecture;
+            try {
+                architecture = Architecture.of(a);
+            } catch (IllegalArgumentException e) {
+                architecture = null;
+            }
+            if (architecture == null || architecture.isDecoder()) {
                 backend.close();
-                throw new IllegalArgumentException("architecture '" + a + "' is not an embedding model (supported: bert, nomic-bert)");
+                throw new IllegalArgumentException("architecture '" + a + "' is not an embedding model (supported: "
+                        + Architecture.list(false) + ")");
             }
             this.file = file;
             this.tokenizer = tokenizer;
             this.backend = backend;
-            nomic = a.equals("nomic-bert");
+            nomic = architecture == Architecture.NOMIC_BERT;
             dim = m.getInt(a + ".embedding_length");
             heads = m.getInt(a + ".attention.head_count");
             ff = m.getInt(a + ".feed_forward_length");
             context = m.getInt(a + ".context_length");
             eps = m.getFloat(a + ".attention.layer_norm_epsilon", 1e-12f);
             ropeBase = m.getFloat(a + ".rope.freq_base", 10000f);
-            var w = new Tensors(file, backend);
+            var w = Weights.inPlace(file, backend.matrixTypes());
             tokenEmbedding = w.table("token_embd.weight", dim, 1);
             tokenTypes = w.table("token_types.weight", dim, 1);
             positionEmbedding = nomic ? null : w.table("position_embd.weight", dim, 1);

@@ -3,14 +3,15 @@ package dev.catnap.engine.model;
 import dev.catnap.engine.gguf.GGUFMetadata;
 
 /** The hyper-parameters of a transformer, read from GGUF metadata keys prefixed by the architecture name. */
-public record ModelConfig(String architecture, int layers, int embedding, int heads, int kvHeads, int headDim,
+public record ModelConfig(Architecture architecture, int layers, int embedding, int heads, int kvHeads, int headDim,
                           int feedForward, int contextLength, int vocabSize, float normEps, float ropeBase) {
     public int kvWidth() {
         return kvHeads * headDim;
     }
 
-    static ModelConfig read(GGUFMetadata m, int vocabSize, boolean rms) {
+    static ModelConfig read(Architecture architecture, GGUFMetadata m, int vocabSize) {
         String a = m.architecture();
+        boolean rms = architecture.rmsNorm();
         int embedding = m.getInt(a + ".embedding_length");
         int heads = m.getInt(a + ".attention.head_count");
         int kvHeads = m.getInt(a + ".attention.head_count_kv", heads);
@@ -18,7 +19,7 @@ public record ModelConfig(String architecture, int layers, int embedding, int he
         if (m.has(a + ".attention.key_length")) headDim = m.getInt(a + ".attention.key_length");
         float eps = rms ? m.getFloat(a + ".attention.layer_norm_rms_epsilon", 1e-6f)
                 : m.getFloat(a + ".attention.layer_norm_epsilon", 1e-5f);
-        var c = new ModelConfig(a, m.getInt(a + ".block_count"), embedding, heads, kvHeads, headDim,
+        var c = new ModelConfig(architecture, m.getInt(a + ".block_count"), embedding, heads, kvHeads, headDim,
                 m.getInt(a + ".feed_forward_length"), m.getInt(a + ".context_length"), vocabSize, eps,
                 m.getFloat(a + ".rope.freq_base", 10000f));
         if (heads % kvHeads != 0) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.catnap.engine.ContextOverflowException;
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
@@ -62,7 +63,7 @@ class BatchedModelTest {
     @BeforeAll
     static void load() throws Exception {
         var file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-        model = BatchedModel.create(file, null, new EngineOptions(2, 10, 64L << 20));
+        model = (BatchedModel) Engine.languageModel(file, null, new EngineOptions(2, 10, 64L << 20));
         cases = readCases(Fixtures.expected("tiny-starcoder-17m-q8_0.cases.json"));
     }
 
@@ -131,7 +132,7 @@ class BatchedModelTest {
     void theKvBudgetBoundsRequestsAndAdmission() throws Exception {
         long perPosition = 2L * 6 * 64 * Float.BYTES; // 6 layers, one KV head of 64
         var file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-        try (var small = BatchedModel.create(file, null, new EngineOptions(1, 10, 100 * perPosition))) {
+        try (var small = (BatchedModel) Engine.languageModel(file, null, new EngineOptions(1, 10, 100 * perPosition))) {
             int[] prompt = cases.getFirst().prompt;
             assertThatThrownBy(() -> small.submit(new GenerationRequest(prompt, 100, SamplingParams.greedy()), new Collector(1)))
                     .isInstanceOf(ContextOverflowException.class)

@@ -1,5 +1,7 @@
 package dev.catnap.engine.cpu;
 
+import dev.catnap.engine.model.Architecture;
+import dev.catnap.engine.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -15,7 +17,6 @@ import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.gguf.GGUFTensor;
 import dev.catnap.engine.gguf.GGUFWriter;
 import dev.catnap.engine.model.Decoder;
-import dev.catnap.engine.model.Decoders;
 import dev.catnap.engine.model.Fixtures;
 import dev.catnap.engine.model.SequenceCache;
 import java.lang.foreign.Arena;
@@ -92,7 +93,7 @@ class KQuantModelTest {
         int[] prompt = {563, 12, 8035, 26, 221, 1429, 5973, 30, 3000};
         List<Integer> greedy = new ArrayList<>();
         try (GGUFFile kf = GGUFFile.open(kquant); GGUFFile ff = GGUFFile.open(twin);
-             Decoder k = Decoders.load(kf, new CpuBackend(2)); Decoder f = Decoders.load(ff, new CpuBackend(2))) {
+             Decoder k = CpuDecoder.load(kf, Architecture.decoderConfig(kf), new CpuBackend(2)); Decoder f = CpuDecoder.load(ff, Architecture.decoderConfig(ff), new CpuBackend(2))) {
             int vocab = k.config().vocabSize();
             SequenceCache kc = k.newCache(prompt.length + STEPS), fc = f.newCache(prompt.length + STEPS);
             // The prompt as one batch (the widened-row tiles), logits of every position.
@@ -123,7 +124,7 @@ class KQuantModelTest {
         }
 
         // The public entry point accepts the file and generates the same greedy tokens.
-        try (LanguageModel model = LanguageModel.load(kquant, new EngineOptions(2, 2, 16L << 20))) {
+        try (LanguageModel model = Engine.languageModel(kquant, new EngineOptions(2, 2, 16L << 20))) {
             var tokens = new ArrayList<Integer>();
             var done = new CompletableFuture<FinishReason>();
             model.submit(new GenerationRequest(prompt, STEPS, SamplingParams.greedy()), new TokenSink() {
@@ -162,7 +163,7 @@ class KQuantModelTest {
             }
             w.write(file);
         }
-        assertThatThrownBy(() -> LanguageModel.load(file, new EngineOptions(1, 1, 16L << 20)))
+        assertThatThrownBy(() -> Engine.languageModel(file, new EngineOptions(1, 1, 16L << 20)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("blk.0.ffn_up.weight")
                 .hasMessageContaining("Q3_K");

@@ -60,7 +60,7 @@ class MatMulTest {
             GGUFTensor w = file.tensor("quant_test.weight");
             int cols = (int) w.dim(0), rows = (int) w.dim(1);
             float[] dense = new float[cols * rows];
-            Rows.dequantize(w, 0, dense, 0, dense.length);
+            dev.catnap.engine.gguf.Dequantize.dequantize(w.type(), w.data(), 0, dense, 0, dense.length);
             var random = new SplittableRandom(5);
             for (int n : new int[]{1, 2, 3, 4, 5, 9}) {
                 for (int single : new int[]{0, 1, n / 2, n}) {
@@ -102,7 +102,7 @@ class MatMulTest {
             GGUFTensor w = file.tensor("quant_test.weight");
             int cols = (int) w.dim(0), rows = (int) w.dim(1);
             float[] dense = new float[cols * rows];
-            Rows.dequantize(w, 0, dense, 0, dense.length);
+            dev.catnap.engine.gguf.Dequantize.dequantize(w.type(), w.data(), 0, dense, 0, dense.length);
             var random = new SplittableRandom(9);
             float[] x = new float[cols];
             for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();

@@ -1,12 +1,13 @@
 package dev.catnap.engine.cuda;
 
+import dev.catnap.engine.model.Architecture;
+import dev.catnap.engine.cpu.CpuDecoder;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.catnap.engine.cpu.CpuBackend;
 import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.model.Decoder;
-import dev.catnap.engine.model.Decoders;
 import dev.catnap.engine.model.Fixtures;
 import dev.catnap.engine.model.SequenceCache;
 import dev.catnap.engine.tokenizer.Tokenizer;
@@ -34,7 +35,7 @@ class CudaDecoderEmulatedTest {
     }
 
     private Decoder onEmulator(GGUFFile file, int maxSequences) {
-        return CudaDecoders.load(file, Decoders.config(file), Cuda.open(driver, 0), CudaKernelsImage.required(),
+        return CudaDecoders.load(file, Architecture.decoderConfig(file), Cuda.open(driver, 0), CudaKernelsImage.required(),
                 maxSequences);
     }
 
@@ -54,7 +55,7 @@ class CudaDecoderEmulatedTest {
     })
     void logitsAgreeWithTheCpuDecoder(String name, float promptTolerance, float decodeTolerance) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model(name + ".gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
+             Decoder cpu = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 4)) {
             int vocab = cpu.config().vocabSize();
             assertThat(DecoderAgreement.prefill(cpu, cuda, DecoderAgreement.tokens(24, 1, Math.min(vocab, 5000))))
@@ -74,12 +75,12 @@ class CudaDecoderEmulatedTest {
     @Test
     void longContextsAgreeWithTheCpuDecoder() throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model("synth-starcoder-tiny-f32.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
+             Decoder cpu = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 2)) {
             assertThat(DecoderAgreement.decode(cpu, cuda, 2, 150, 2)).isLessThanOrEqualTo(2e-3f);
         }
         try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
+             Decoder cpu = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 1)) {
             assertThat(DecoderAgreement.decode(cpu, cuda, 1, 100, 2)).isLessThanOrEqualTo(0.05f);
         }
@@ -88,7 +89,7 @@ class CudaDecoderEmulatedTest {
     @Test
     void greedyTokensOfTheTrainedModelAreTheCpuDecodersTokens() throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
+             Decoder cpu = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 1)) {
             int[] prompt = Tokenizer.fromGGUF(file.metadata()).encode("def fibonacci(n):\n    ", false, false);
             assertThat(DecoderAgreement.greedy(cuda, prompt, 16)).isEqualTo(DecoderAgreement.greedy(cpu, prompt, 16));
@@ -98,7 +99,7 @@ class CudaDecoderEmulatedTest {
     @Test
     void badRowsAreRefusedBeforeAnythingRuns() throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model("synth-starcoder-tiny-q8_0.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(1, false));
+             Decoder cpu = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(1, false));
              Decoder cuda = onEmulator(file, 1);
              SequenceCache heap = cpu.newCache(4);
              SequenceCache device = cuda.newCache(4)) {

@@ -1,5 +1,8 @@
 package dev.catnap.engine.cuda;
 
+import dev.catnap.engine.model.Architecture;
+import dev.catnap.engine.cpu.CpuDecoder;
+import dev.catnap.engine.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -13,7 +16,6 @@ import dev.catnap.engine.TokenSink;
 import dev.catnap.engine.cpu.CpuBackend;
 import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.model.Decoder;
-import dev.catnap.engine.model.Decoders;
 import dev.catnap.engine.model.Fixtures;
 import dev.catnap.engine.tokenizer.Tokenizer;
 import java.util.ArrayList;
@@ -40,7 +42,7 @@ class CudaDecoderGpuTest {
     }
 
     static Decoder onGpu(GGUFFile file, int maxSequences) {
-        return CudaDecoders.load(file, Decoders.config(file), Cuda.open(0), CudaKernelsImage.required(), maxSequences);
+        return CudaDecoders.load(file, Architecture.decoderConfig(file), Cuda.open(0), CudaKernelsImage.required(), maxSequences);
     }
 
     /**
@@ -57,7 +59,7 @@ class CudaDecoderGpuTest {
     })
     void logitsAgreeWithTheCpuDecoder(String name, float promptTolerance, float tolerance) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model(name + ".gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
+             Decoder cpu = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
              Decoder cuda = onGpu(file, 10)) {
             int vocab = cpu.config().vocabSize();
             assertThat(DecoderAgreement.prefill(cpu, cuda, DecoderAgreement.tokens(300, 1, Math.min(vocab, 5000))))
@@ -70,7 +72,7 @@ class CudaDecoderGpuTest {
     @Test
     void greedyTokensOfTheTrainedModelAreTheCpuDecodersTokens() throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-             Decoder cpu = Decoders.load(file, new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
+             Decoder cpu = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
              Decoder cuda = onGpu(file, 1)) {
             int[] prompt = Tokenizer.fromGGUF(file.metadata()).encode("def fibonacci(n):\n    ", false, false);
             assertThat(DecoderAgreement.greedy(cuda, prompt, 48)).isEqualTo(DecoderAgreement.greedy(cpu, prompt, 48));
@@ -85,7 +87,7 @@ class CudaDecoderGpuTest {
     }
 
     private static List<Integer> generate(EngineOptions options, String prompt) throws Exception {
-        try (LanguageModel model = LanguageModel.load(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), options)) {
+        try (LanguageModel model = Engine.languageModel(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), options)) {
             int[] tokens = model.tokenizer().encode(prompt, false, false);
             List<Integer> out = new ArrayList<>();
             var done = new CompletableFuture<FinishReason>();

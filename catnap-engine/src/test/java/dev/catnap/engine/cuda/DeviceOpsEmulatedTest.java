@@ -37,7 +37,7 @@ class DeviceOpsEmulatedTest {
             ops.useScratch(context.alloc(4L * n), context.alloc(4 * DeviceOps.partialFloats(n, 1, 32)));
             var matrix = new DeviceMatrix("w", upload(context, arena, w), GGMLType.F32, COLS, ROWS);
             long out = context.alloc(4L * n * ROWS);
-            ops.matmul(matrix, upload(context, arena, x), out, upload(context, arena, bias), n, DeviceOps.EPILOGUE_STORE);
+            ops.matmul(matrix, upload(context, arena, x), out, upload(context, arena, bias), n, dev.catnap.engine.model.Ops.Epilogue.STORE);
             ops.stream().synchronize();
             MemorySegment result = arena.allocate(4L * n * ROWS);
             context.copyToHost(result, out, result.byteSize());

@@ -1,5 +1,6 @@
 package dev.catnap.engine.model;
 
+import dev.catnap.engine.cpu.CpuDecoder;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.catnap.engine.cpu.CpuBackend;
@@ -33,7 +34,7 @@ class DecoderFixtureTest {
         List<Object> top5 = Json.array(fx.get("greedy_step_top5"));
 
         try (GGUFFile file = GGUFFile.open(Fixtures.model(name + ".gguf"));
-             Decoder decoder = Decoders.load(file, new CpuBackend(2))) {
+             Decoder decoder = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(2))) {
             int vocab = decoder.config().vocabSize();
             assertThat(vocab).isEqualTo(((Number) fx.get("n_vocab")).intValue());
             float[] logits = teacherForced(decoder, prompt, greedy);
@@ -68,7 +69,7 @@ class DecoderFixtureTest {
     void trainedModelLogitsMatchLlamaCpp() throws Exception {
         Map<String, Object> fx = Json.object(Json.read(Fixtures.expected("tiny-starcoder-17m-q8_0.cases.json")));
         try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-             Decoder decoder = Decoders.load(file, new CpuBackend(2))) {
+             Decoder decoder = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(2))) {
             int vocab = decoder.config().vocabSize();
             float worst = 0;
             for (Object o : Json.array(fx.get("cases"))) {

@@ -51,7 +51,7 @@ class EncoderFixtureTest {
     @ValueSource(strings = {"synth-nomic-bert-tiny-f32", "synth-bert-tiny-f32"})
     void embeddingModelEmbedsTextLikeLlamaCpp(String name) throws Exception {
         Map<String, Object> fx = Json.object(Json.read(Fixtures.expected(name + ".embeddings.json")));
-        try (var model = dev.catnap.engine.EmbeddingModel.load(Fixtures.model(name + ".gguf"),
+        try (var model = dev.catnap.engine.Engine.embeddingModel(Fixtures.model(name + ".gguf"),
                 new dev.catnap.engine.EngineOptions(1, 1, 1 << 20))) {
             for (Object o : Json.array(fx.get("items"))) {
                 Map<String, Object> item = Json.object(o);

@@ -1,7 +1,7 @@
 package dev.catnap.engine.cuda;
 
 import dev.catnap.engine.gguf.GGUFFile;
-import dev.catnap.engine.model.Decoders;
+import dev.catnap.engine.model.Architecture;
 import dev.catnap.engine.model.ModelConfig;
 import dev.catnap.engine.model.SequenceCache;
 import java.io.IOException;
@@ -17,7 +17,9 @@ import java.util.Locale;
  * decode steps for each batch size at a given context length, each profiled kernel by kernel (GPU time per kind of
  * kernel, bandwidth of the products) and then timed as the engine runs it (captured graph, logits copied back).
  *
- * <p>Usage: {@code java -cp catnap.jar dev.catnap.engine.cuda.CudaProfile MODEL.gguf [prompt-rows] [context] [batches]}
+ * <p>A developer program, kept with the engine's tests out of catnap.jar; {@code scripts/gpu-check} runs it from the
+ * GPU bundle: {@code java -cp kernels:test/classes:catnap.jar dev.catnap.engine.cuda.CudaProfile MODEL.gguf
+ * [prompt-rows] [context] [batches]}
  * with defaults 256 (the batched model's largest step), 512 and {@code 1,10}.
  */
 public final class CudaProfile {
@@ -36,7 +38,7 @@ public final class CudaProfile {
         int[] batches = Arrays.stream((args.length > 3 ? args[3] : "1,10").split(",")).mapToInt(Integer::parseInt).toArray();
         PrintStream out = System.out;
         try (GGUFFile file = GGUFFile.open(Path.of(args[0]))) {
-            ModelConfig c = Decoders.config(file);
+            ModelConfig c = Architecture.decoderConfig(file);
             int maxBatch = Arrays.stream(batches).max().orElse(1);
             try (var decoder = (DeviceDecoder) CudaDecoders.load(file, c, Cuda.open(0), CudaDecoders.kernelImage(), maxBatch)) {
                 out.println(file.path().getFileName() + " on " + decoder.description());

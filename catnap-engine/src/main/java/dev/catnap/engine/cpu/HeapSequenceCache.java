@@ -1,4 +1,6 @@
-package dev.catnap.engine.model;
+package dev.catnap.engine.cpu;
+
+import dev.catnap.engine.model.SequenceCache;
 
 /** A sequence's keys and values on the Java heap, F32, {@code capacity * kvWidth} floats per layer and kind. */
 final class HeapSequenceCache implements SequenceCache {
