@@ -1,6 +1,5 @@
 package dev.catnap.cli;
 
-import dev.catnap.engine.bench.SyntheticStarCoder;
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.gateway.Gateway;
 import dev.catnap.gateway.GatewayConfig;

@@ -12,7 +12,6 @@ import dev.catnap.index.Indexer;
 import dev.catnap.index.Repository;
 import dev.catnap.index.SearchMode;
 import dev.catnap.registry.ModelsDir;
-import dev.catnap.server.ModelLocation;
 import java.io.Console;
 import java.io.IOException;
 import java.io.PrintWriter;

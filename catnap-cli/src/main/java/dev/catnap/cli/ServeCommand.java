@@ -12,7 +12,6 @@ import dev.catnap.server.ChatModel;
 import dev.catnap.server.ChatTemplate;
 import dev.catnap.server.CompletionModel;
 import dev.catnap.server.EngineTextModel;
-import dev.catnap.server.ModelLocation;
 import dev.catnap.server.ServerOptions;
 import dev.catnap.server.RepositoryContext;
 import dev.catnap.server.TabbyServer;

@@ -1,4 +1,4 @@
-package dev.catnap.server;
+package dev.catnap.cli;
 
 import dev.catnap.registry.LocalModel;
 import dev.catnap.registry.ModelCache;
@@ -7,20 +7,22 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
  * Where a {@code --model}/{@code --chat-model} argument points: a model id in Tabby's cache layout, a model
  * directory in that layout, or a single GGUF file. Templates come from {@code tabby.json} when there is one;
- * the caller falls back to the GGUF's own metadata.
+ * the caller falls back to the GGUF's own metadata. It lives in the CLI, not in catnap-server: reading an argument
+ * against the model cache is the composition's work, so the server needs nothing of catnap-registry.
  *
  * @param id   shown in {@code /v1/health}: {@code Org/Name}, or the GGUF file's name
  * @param gguf the file to load (the first part of a split model)
  */
-public record ModelLocation(String id, Path gguf, Optional<String> promptTemplate, Optional<String> chatTemplate) {
+record ModelLocation(String id, Path gguf, Optional<String> promptTemplate, Optional<String> chatTemplate) {
 
     /** Resolves the argument; IllegalArgumentException with one readable line when there is nothing to load. */
-    public static ModelLocation resolve(String spec, Path modelsDir) {
+    static ModelLocation resolve(String spec, Path modelsDir) {
         Path path = null;
         try {
             path = Path.of(spec);
@@ -29,7 +31,7 @@ public record ModelLocation(String id, Path gguf, Optional<String> promptTemplat
         }
         if (path != null && Files.isRegularFile(path)) {
             String name = path.getFileName().toString();
-            if (!name.toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) {
+            if (!name.toLowerCase(Locale.ROOT).endsWith(".gguf")) {
                 throw new IllegalArgumentException(spec + " is a file but not a .gguf model");
             }
             return new ModelLocation(name.substring(0, name.length() - 5), path, Optional.empty(), Optional.empty());

@@ -1,4 +1,4 @@
-package dev.catnap.server;
+package dev.catnap.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -25,9 +25,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * clients that each send their next request as soon as the last one is answered.
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -cp catnap-cli/target/catnap.jar dev.catnap.server.ServeBench \
- *     MODEL.gguf [threads=2] [clients=1,10] [requests-per-client=10]
+ * scripts/serve-bench MODEL.gguf [threads=2] [clients=1,10] [requests-per-client=10]
  * </pre>
+ * A program in the test sources, not in catnap.jar: no shipped command runs it, and the script builds its class path.
  * Prints p50/p99 latency, completions per second and tokens generated per completion for each client count.
  */
 final class ServeBench {
@@ -37,7 +37,7 @@ final class ServeBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
-            System.err.println("usage: ServeBench MODEL.gguf [threads] [clients,clients...] [requests-per-client]");
+            System.err.println("usage: scripts/serve-bench MODEL.gguf [threads] [clients,clients...] [requests-per-client]");
             System.exit(2);
         }
         Path gguf = Path.of(args[0]);

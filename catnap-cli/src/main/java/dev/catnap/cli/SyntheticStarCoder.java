@@ -1,8 +1,7 @@
-package dev.catnap.engine.bench;
+package dev.catnap.cli;
 
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFFile;
-import dev.catnap.engine.gguf.GGUFValueType;
 import dev.catnap.engine.gguf.GGUFWriter;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,30 +13,16 @@ import java.util.SplittableRandom;
  * context 8192). Matrices and embeddings are approximately N(0, 0.02), norm weights 1 + N(0, 0.02); norms and
  * biases are F32, the position embedding F16. The file is streamed, never held in memory.
  *
- * <p>Usage: {@code java -cp catnap.jar dev.catnap.engine.bench.SyntheticStarCoder OUT.gguf q8_0|q4_0|f16 VOCAB.gguf [layers]}
- * where VOCAB.gguf supplies the {@code tokenizer.*} keys (e.g. fixtures/vocab/ggml-vocab-starcoder.gguf).
+ * <p>Reached only through {@code catnap synthetic-model} (benchmark models) and the hidden {@code aot-train} (the
+ * launcher's training run for the AOT cache), which is why it lives here and not in the engine: the engine's jar
+ * holds what inference needs, and no caller outside the CLI writes random models.
  */
-public final class SyntheticStarCoder {
+final class SyntheticStarCoder {
     private SyntheticStarCoder() {
     }
 
-    public static void main(String[] args) throws IOException {
-        if (args.length < 3) {
-            System.err.println("usage: SyntheticStarCoder OUT.gguf q8_0|q4_0|f16 VOCAB.gguf [layers]");
-            System.exit(2);
-        }
-        GGMLType type = switch (args[1].toLowerCase(java.util.Locale.ROOT)) {
-            case "q8_0" -> GGMLType.Q8_0;
-            case "q4_0" -> GGMLType.Q4_0;
-            case "f16" -> GGMLType.F16;
-            default -> throw new IllegalArgumentException("type must be q8_0, q4_0 or f16, got " + args[1]);
-        };
-        int layers = args.length > 3 ? Integer.parseInt(args[3]) : 24;
-        write(Path.of(args[0]), type, Path.of(args[2]), layers, 2048, 16, 8192, 8192);
-    }
-
-    public static void write(Path out, GGMLType type, Path vocab, int layers, int embedding, int heads, int feedForward,
-                             int context) throws IOException {
+    static void write(Path out, GGMLType type, Path vocab, int layers, int embedding, int heads, int feedForward,
+                      int context) throws IOException {
         var w = new GGUFWriter();
         int vocabSize;
         try (GGUFFile v = GGUFFile.open(vocab)) {
