@@ -8,10 +8,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Errors the gateway answers itself. About workers (503 no slot, 502 worker failed): a JSON body
- * {@code {"error": {"message", "type": "gateway_error", "status"}}}. About the request itself (401, 413, 400, 408...):
- * the body {@code catnap serve} gives for the same refusal, {@code {"error": {"message", "type", "code"}}}, so that an
- * editor sees the same answer whether or not a gateway is in front.
+ * Errors the gateway answers itself, all in the one shape {@code catnap serve} uses (and llama-server, and OpenAI
+ * clients read): {@code {"error": {"message", "type", "code"}}} with the HTTP status as {@code code}, so that an editor
+ * sees the same answer whether or not a gateway is in front. About workers (503 no slot, 502 worker failed) the type
+ * is {@code gateway_error}; about the request itself (401, 413, 400, 408...) it is the type {@code catnap serve} gives
+ * for the same refusal.
  */
 final class GatewayErrors {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -24,11 +25,7 @@ final class GatewayErrors {
         res.setStatus(status);
         res.setContentType("application/json");
         if (retryAfter != null) res.setHeader("Retry-After", Long.toString(Math.max(1, retryAfter.toSeconds())));
-        Map<String, Object> error = new LinkedHashMap<>();
-        error.put("message", message);
-        error.put("type", "gateway_error");
-        error.put("status", status);
-        byte[] body = JSON.writeValueAsBytes(Map.of("error", error));
+        byte[] body = refusalBody(status, "gateway_error", message);
         res.setContentLength(body.length);
         res.getOutputStream().write(body);
     }

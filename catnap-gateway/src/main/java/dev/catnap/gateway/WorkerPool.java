@@ -1,30 +1,43 @@
 package dev.catnap.gateway;
 
+import dev.catnap.gateway.FleetCommand.Admit;
+import dev.catnap.gateway.FleetCommand.Reject;
+import dev.catnap.gateway.FleetCommand.StartFailed;
+import dev.catnap.gateway.FleetCommand.StartWorker;
+import dev.catnap.gateway.FleetCommand.StopWorker;
+import dev.catnap.gateway.FleetCommand.WorkerCrashed;
+import dev.catnap.gateway.FleetCommand.WorkerGone;
+import dev.catnap.gateway.FleetCommand.WorkerIsReady;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Admission and scaling: gives each request a slot on a ready worker (never more than {@code maxInputs} per worker),
- * starts workers when every slot is taken (up to {@code maxWorkers}), queues the rest (up to {@code maxQueue}), and
- * stops workers idle for the scale-down window while keeping {@code minWorkers}.
+ * The imperative shell around {@link Fleet}: turns calls, probe outcomes and process exits into fleet events, and
+ * carries out the fleet's commands (launching worker processes on free ports, probing them, stopping them, handing
+ * leases to waiting requests, metrics and log lines). It owns the threads and the one lock; the decisions are the
+ * fleet's.
  *
- * <p>One lock guards all state; nothing slow (process start/stop, probing) runs under it.
+ * <p>Commands run under the lock, as the old pool's actions did; stopping a process and probing one do not (they run
+ * on virtual threads of their own).
  */
 final class WorkerPool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("gateway");
@@ -32,19 +45,20 @@ final class WorkerPool implements AutoCloseable {
     private final GatewayConfig config;
     private final GatewayMetrics metrics;
     private final ReadinessProbe probe;
+    private final LongSupplier nanos = System::nanoTime;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition idle = lock.newCondition();
-    private final List<Worker> workers = new ArrayList<>();
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
-    private int nextWorkerId = 1;
-    private int inFlight;
-    private int quickFailures;
-    private long cooldownUntilNanos;
-    private String lastFailure;
+    private final Condition drained = lock.newCondition();
+    private final Fleet fleet;
+    private final Map<Integer, Worker> processes = new HashMap<>();
+    private final Map<Long, Waiter> waiters = new HashMap<>();
+    private long nextRequest = 1;
     private boolean closing;
-    private long finishedWorkerNanos;
     private final IdleReaper reaper;
     private final IntConsumer onWorkerGone;
+    /** Process exits are reported on a thread of their own, never inside the call that launched the process. */
+    private final Executor exitReports = r -> Thread.ofVirtual().name("worker-exit").start(r);
+
+    private record Waiter(CompletableFuture<Lease> future, boolean activity) {}
 
     /** {@code onWorkerGone} is told the port of each worker that exited, to drop connections to it. */
     WorkerPool(GatewayConfig config, GatewayMetrics metrics, HttpClient http, IntConsumer onWorkerGone) {
@@ -52,6 +66,7 @@ final class WorkerPool implements AutoCloseable {
         this.onWorkerGone = onWorkerGone;
         this.metrics = metrics;
         this.probe = new ReadinessProbe(config.readiness(), http);
+        this.fleet = new Fleet(config, nanos);
         this.reaper = new IdleReaper(this, config.scaledownWindow());
         metrics.bindPool(this);
     }
@@ -59,7 +74,7 @@ final class WorkerPool implements AutoCloseable {
     void start() {
         lock.lock();
         try {
-            ensureMinWorkers();
+            carryOut(fleet.begin());
         } finally {
             lock.unlock();
         }
@@ -73,62 +88,40 @@ final class WorkerPool implements AutoCloseable {
      *     is shutting down
      */
     Lease acquire(boolean activity) throws Rejection, InterruptedException {
-        Waiter waiter;
-        long queuedAt = System.nanoTime();
+        long request;
+        Waiter waiter = new Waiter(new CompletableFuture<>(), activity);
         lock.lock();
         try {
-            if (closing) throw new Rejection(503, "gateway is shutting down", Duration.ofSeconds(1));
-            Worker w = leastBusyReadyWorker();
-            if (w != null) {
-                metrics.queueWait(0);
-                return lease(w, activity);
-            }
-            long now = System.nanoTime();
-            if (cooldownUntilNanos - now > 0 && liveWorkers() == 0) {
-                Duration left = Duration.ofNanos(cooldownUntilNanos - now);
-                throw new Rejection(503, "worker failed to start " + quickFailures + " times in a row; retrying in "
-                        + Math.max(1, left.toSeconds()) + " s. Last failure: " + lastFailure, roundUp(left));
-            }
-            if (waiters.size() >= config.maxQueue()) {
-                throw new Rejection(503, "all " + workers.size() + " workers are busy and the queue is full ("
-                        + config.maxQueue() + " waiting)", Duration.ofSeconds(1));
-            }
-            waiter = new Waiter(new CompletableFuture<>(), activity);
-            waiters.addLast(waiter);
-            scaleUpForWaiters();
+            request = nextRequest++;
+            waiters.put(request, waiter);
+            feed(new FleetEvent.RequestArrived(request, activity));
         } finally {
             lock.unlock();
         }
         try {
-            Lease lease = waiter.future.get(config.queueTimeout().toNanos(), TimeUnit.NANOSECONDS);
-            metrics.queueWait(System.nanoTime() - queuedAt);
-            return lease;
+            return waiter.future.get(config.queueTimeout().toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             lock.lock();
             try {
-                if (waiters.remove(waiter)) {
-                    throw new Rejection(503, "no worker slot became free within " + config.queueTimeout().toSeconds() + " s",
-                            Duration.ofSeconds(1));
-                }
+                feed(new FleetEvent.RequestAbandoned(request));
             } finally {
                 lock.unlock();
             }
-            return joinAssigned(waiter.future);
+            return joinAssigned(waiter.future); // rejected just now, or admitted just before
         } catch (InterruptedException e) {
             lock.lock();
             try {
-                if (!waiters.remove(waiter)) waiter.future.thenAccept(Lease::close);
+                feed(new FleetEvent.RequestAbandoned(request));
             } finally {
                 lock.unlock();
             }
+            waiter.future.thenAccept(Lease::close); // a slot given meanwhile goes back
             throw e;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof Rejection r) throw r;
             throw new IllegalStateException(e.getCause());
         }
     }
-
-    private record Waiter(CompletableFuture<Lease> future, boolean activity) {}
 
     private static Lease joinAssigned(CompletableFuture<Lease> waiter) throws Rejection {
         try {
@@ -139,143 +132,136 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
-    private static Duration roundUp(Duration d) {
-        return Duration.ofSeconds(Math.max(1, (d.toMillis() + 999) / 1000));
-    }
-
-    private Lease lease(Worker w, boolean activity) {
-        w.inFlight++;
-        inFlight++;
-        return new Lease(this, w, activity);
-    }
-
     void release(Lease lease, boolean activity) {
         lock.lock();
         try {
-            Worker w = lease.worker;
-            w.inFlight--;
-            inFlight--;
-            if (activity) {
-                w.lastUsedNanos = System.nanoTime();
-                w.lastUsedAt = Instant.now();
-            }
-            if (inFlight == 0) idle.signalAll();
-            dispatch();
+            feed(new FleetEvent.LeaseReleased(lease.worker.id(), activity));
+            if (fleet.inFlight() == 0) drained.signalAll();
         } finally {
             lock.unlock();
         }
     }
 
-    /** Ready worker with a free slot: the busiest one, so that others can go idle and be stopped. */
-    private Worker leastBusyReadyWorker() {
-        Worker best = null;
-        for (Worker w : workers) {
-            if (w.state == Worker.State.READY && w.inFlight < config.maxInputs() && (best == null || w.inFlight > best.inFlight)) {
-                best = w;
+    /** Called by the reaper: lets the fleet stop the workers idle for the whole window. */
+    void stopIdleWorkers() {
+        lock.lock();
+        try {
+            feed(new FleetEvent.Tick());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Lock held. */
+    private void feed(FleetEvent event) {
+        carryOut(fleet.on(event));
+    }
+
+    /** Lock held. Carries out the commands in order; the events they cause are fed back at once. */
+    private void carryOut(List<FleetCommand> commands) {
+        for (FleetCommand c : commands) {
+            switch (c) {
+                case StartWorker s -> launch(s.worker());
+                case StopWorker s -> stop(s);
+                case Admit a -> {
+                    Waiter w = waiters.remove(a.request());
+                    metrics.queueWait(a.waitedNanos());
+                    w.future.complete(new Lease(this, processes.get(a.worker()), w.activity));
+                }
+                case Reject r -> waiters.remove(r.request()).future
+                        .completeExceptionally(new Rejection(r.status(), r.message(), r.retryAfter()));
+                case WorkerIsReady r -> {
+                    metrics.coldStartSeconds(r.coldStartNanos());
+                    log.info("{} ready in {} ms", processes.get(r.worker()), TimeUnit.NANOSECONDS.toMillis(r.coldStartNanos()));
+                }
+                case StartFailed f -> {
+                    metrics.startFailure();
+                    Worker w = processes.get(f.worker());
+                    log.warn("{}: {}", w == null ? "worker" : w, f.message());
+                    if (f.breakerOpened()) {
+                        log.warn("{} failed starts in a row: no new start for {} s", f.failuresInARow(),
+                                config.failureCooldown().toSeconds());
+                    }
+                }
+                case WorkerCrashed k -> {
+                    log.warn("{} exited with code {} while serving ({} requests in flight)", processes.get(k.worker()),
+                            k.exitCode(), k.inFlight());
+                    metrics.crash();
+                }
+                case WorkerGone g -> {
+                    Worker w = processes.remove(g.worker());
+                    if (g.announce()) log.info("{} exited with code {}", w, g.exitCode());
+                    w.process().closeLifeline();
+                    onWorkerGone.accept(w.port());
+                }
             }
         }
-        return best;
     }
 
-    private int liveWorkers() {
-        int n = 0;
-        for (Worker w : workers) if (w.state != Worker.State.STOPPING) n++;
-        return n;
-    }
-
-    /** Hands free slots to waiters in arrival order, then starts workers if waiters remain. Lock held. */
-    private void dispatch() {
-        while (!waiters.isEmpty()) {
-            Worker w = leastBusyReadyWorker();
-            if (w == null) break;
-            Waiter waiter = waiters.pollFirst();
-            if (!waiter.future.complete(lease(w, waiter.activity))) {
-                w.inFlight--;
-                inFlight--;
-            }
-        }
-        scaleUpForWaiters();
-    }
-
-    /** Starts workers while the waiting requests exceed what starting workers will take. Lock held. */
-    private void scaleUpForWaiters() {
-        if (closing || waiters.isEmpty()) return;
-        if (cooldownUntilNanos - System.nanoTime() > 0) return;
-        int starting = 0;
-        for (Worker w : workers) if (w.state == Worker.State.STARTING) starting++;
-        while (waiters.size() > starting * config.maxInputs() && liveWorkers() < config.maxWorkers()) {
-            if (!startWorker()) return;
-            starting++;
-        }
-    }
-
-    private void ensureMinWorkers() {
-        while (!closing && liveWorkers() < config.minWorkers() && cooldownUntilNanos - System.nanoTime() <= 0) {
-            if (!startWorker()) return;
-        }
-    }
-
-    /** Lock held. Launches the process and a virtual thread that probes it; false if it could not be launched. */
-    private boolean startWorker() {
-        int port;
+    /** Lock held. Launches the process on a free port, and a virtual thread that probes it. */
+    private void launch(int id) {
         List<String> argv;
         WorkerProcess process;
         try {
-            port = freePort();
+            int port = freePort();
             String p = Integer.toString(port);
             argv = config.workerCommand().stream().map(a -> a.replace("{port}", p)).toList();
             process = WorkerProcess.start(argv, port);
         } catch (IOException e) {
-            startFailed(null, "cannot launch worker command: " + e.getMessage());
-            return false;
+            feed(new FleetEvent.LaunchFailed(id, e.getMessage()));
+            return;
         }
-        Worker w = new Worker(nextWorkerId++, process, Instant.now(), System.nanoTime());
-        workers.add(w);
+        Worker w = new Worker(id, process, Instant.now());
+        processes.put(id, w);
         metrics.coldStart();
         log.info("{} starting: {}", w, describe(argv));
-        Thread.ofVirtual().name("worker-" + w.id + "-start").start(() -> awaitReady(w));
-        process.onExit().thenRun(() -> exited(w));
-        return true;
+        Thread.ofVirtual().name("worker-" + id + "-start").start(() -> awaitReady(w));
+        process.onExit().thenRunAsync(() -> exited(w), exitReports);
     }
 
     private void awaitReady(Worker w) {
         ReadinessProbe.Outcome outcome;
         try {
-            outcome = probe.await(w.process, config.startupTimeout());
+            outcome = probe.await(w.process(), config.startupTimeout());
         } catch (InterruptedException e) {
             return;
         }
-        long tookNanos = System.nanoTime() - w.startedNanos;
-        switch (outcome) {
-            case ReadinessProbe.Outcome.Ready() -> {
-                lock.lock();
-                try {
-                    if (w.state != Worker.State.STARTING) return;
-                    w.state = Worker.State.READY;
-                    w.lastUsedNanos = System.nanoTime();
-                    w.lastUsedAt = Instant.now();
-                    quickFailures = 0;
-                    metrics.coldStartSeconds(tookNanos);
-                    log.info("{} ready in {} ms", w, TimeUnit.NANOSECONDS.toMillis(tookNanos));
-                    dispatch();
-                } finally {
-                    lock.unlock();
-                }
-            }
-            case ReadinessProbe.Outcome.Exited(int code) -> { } // exited() reports it
-            case ReadinessProbe.Outcome.TimedOut() -> {
-                lock.lock();
-                try {
-                    if (w.state != Worker.State.STARTING) return;
-                    w.state = Worker.State.STOPPING;
-                    startFailed(w, "worker was not ready within the startup timeout of "
-                            + config.startupTimeout().toSeconds() + " s and was killed" + tail(w));
-                } finally {
-                    lock.unlock();
-                }
-                stopAsync(w, Duration.ofSeconds(2));
-            }
+        FleetEvent event = switch (outcome) {
+            case ReadinessProbe.Outcome.Ready() -> new FleetEvent.WorkerReady(w.id());
+            case ReadinessProbe.Outcome.Exited(int code) -> null; // exited() reports it
+            case ReadinessProbe.Outcome.TimedOut() -> new FleetEvent.ReadinessTimedOut(w.id(), tail(w));
+        };
+        if (event == null) return;
+        lock.lock();
+        try {
+            feed(event);
+        } finally {
+            lock.unlock();
         }
+    }
+
+    private void exited(Worker w) {
+        int code = w.process().onExit().join().exitValue();
+        String tail = tail(w);
+        lock.lock();
+        try {
+            feed(new FleetEvent.WorkerExited(w.id(), code, tail));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Lock held; the stop itself runs on its own thread. */
+    private void stop(StopWorker s) {
+        Worker w = processes.get(s.worker());
+        switch (s.reason()) {
+            case IDLE -> {
+                log.info("{} idle {} s: stopping", w, config.scaledownWindow().toSeconds());
+                metrics.scaleDown();
+            }
+            case NOT_READY, SHUTDOWN -> { }
+        }
+        Thread.ofVirtual().name("worker-" + w.id() + "-stop").start(() -> w.process().stop(s.grace()));
     }
 
     /** The command as run, with over-long arguments (class paths) shortened for the log. */
@@ -290,102 +276,24 @@ final class WorkerPool implements AutoCloseable {
     }
 
     private static String tail(Worker w) {
-        List<String> lines = w.process.stderrTail();
+        List<String> lines = w.process().stderrTail();
         if (lines.isEmpty()) return "";
         int from = Math.max(0, lines.size() - 10);
         return "; last stderr lines: " + String.join(" | ", lines.subList(from, lines.size()));
-    }
-
-    /** Process exit, for any reason. */
-    private void exited(Worker w) {
-        int code = w.process.onExit().join().exitValue();
-        lock.lock();
-        try {
-            Worker.State was = w.state;
-            workers.remove(w);
-            finishedWorkerNanos += System.nanoTime() - w.startedNanos;
-            switch (was) {
-                case STARTING -> {
-                    w.state = Worker.State.STOPPING;
-                    startFailed(w, "worker exited with code " + code + " before it was ready" + tail(w));
-                }
-                case READY -> {
-                    log.warn("{} exited with code {} while serving ({} requests in flight)", w, code, w.inFlight);
-                    metrics.crash();
-                }
-                case STOPPING -> {
-                    if (!closing) log.info("{} exited with code {}", w, code); // on close, close() says it
-                }
-            }
-            w.process.closeLifeline();
-            onWorkerGone.accept(w.port());
-            dispatch();
-            ensureMinWorkers();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Lock held. Counts a quick failure; rejects the waiters if nothing else can serve them. */
-    private void startFailed(Worker w, String message) {
-        quickFailures++;
-        lastFailure = message;
-        metrics.startFailure();
-        log.warn("{}: {}", w == null ? "worker" : w, message);
-        if (quickFailures >= config.failureLimit()) {
-            cooldownUntilNanos = System.nanoTime() + config.failureCooldown().toNanos();
-            log.warn("{} failed starts in a row: no new start for {} s", quickFailures, config.failureCooldown().toSeconds());
-        }
-        boolean othersCanServe = false;
-        for (Worker o : workers) {
-            if (o != w && o.state != Worker.State.STOPPING) othersCanServe = true;
-        }
-        if (!othersCanServe) {
-            Rejection r = new Rejection(503, message, Duration.ofSeconds(1));
-            while (!waiters.isEmpty()) waiters.pollFirst().future.completeExceptionally(r);
-        }
-    }
-
-    /** Called by the reaper: stops ready workers idle for the whole window, keeping the minimum. */
-    void stopIdleWorkers() {
-        List<Worker> toStop = new ArrayList<>();
-        lock.lock();
-        try {
-            if (closing) return;
-            long now = System.nanoTime();
-            int live = liveWorkers();
-            for (Worker w : workers) {
-                if (live <= config.minWorkers()) break;
-                if (w.state == Worker.State.READY && w.inFlight == 0
-                        && now - w.lastUsedNanos >= config.scaledownWindow().toNanos()) {
-                    w.state = Worker.State.STOPPING;
-                    toStop.add(w);
-                    live--;
-                }
-            }
-            ensureMinWorkers();
-        } finally {
-            lock.unlock();
-        }
-        for (Worker w : toStop) {
-            log.info("{} idle {} s: stopping", w, config.scaledownWindow().toSeconds());
-            metrics.scaleDown();
-            stopAsync(w, config.drainTimeout());
-        }
-    }
-
-    private void stopAsync(Worker w, Duration grace) {
-        Thread.ofVirtual().name("worker-" + w.id + "-stop").start(() -> w.process.stop(grace));
     }
 
     /** Snapshot for /gateway/status. */
     List<WorkerStatus> status() {
         lock.lock();
         try {
+            long now = nanos.getAsLong();
+            Instant wallNow = Instant.now();
             List<WorkerStatus> out = new ArrayList<>();
-            for (Worker w : workers) {
-                out.add(new WorkerStatus(w.id, w.process.pid(), w.port(), w.state.name().toLowerCase(), w.inFlight,
-                        w.startedAt.toString(), w.lastUsedAt == null ? null : w.lastUsedAt.toString()));
+            for (Fleet.WorkerView v : fleet.workers()) {
+                Worker w = processes.get(v.id());
+                String lastUsedAt = v.lastUsedNanos() < 0 ? null : wallNow.minusNanos(now - v.lastUsedNanos()).toString();
+                out.add(new WorkerStatus(w.id(), w.process().pid(), w.port(), v.state().name().toLowerCase(), v.inFlight(),
+                        w.startedAt().toString(), lastUsedAt));
             }
             return out;
         } finally {
@@ -400,17 +308,8 @@ final class WorkerPool implements AutoCloseable {
     Counts counts() {
         lock.lock();
         try {
-            int s = 0, r = 0, t = 0;
-            long live = 0, now = System.nanoTime();
-            for (Worker w : workers) {
-                switch (w.state) {
-                    case STARTING -> s++;
-                    case READY -> r++;
-                    case STOPPING -> t++;
-                }
-                live += now - w.startedNanos;
-            }
-            return new Counts(s, r, t, inFlight, waiters.size(), (finishedWorkerNanos + live) / 1e9);
+            Fleet.Counts c = fleet.counts();
+            return new Counts(c.starting(), c.ready(), c.stopping(), c.inFlight(), c.queued(), c.workerNanos() / 1e9);
         } finally {
             lock.unlock();
         }
@@ -422,34 +321,35 @@ final class WorkerPool implements AutoCloseable {
      */
     @Override
     public void close() {
-        List<Worker> all;
+        List<Worker> all = new ArrayList<>();
         lock.lock();
         try {
             if (closing) return;
             closing = true;
-            Rejection r = new Rejection(503, "gateway is shutting down", Duration.ofSeconds(1));
-            while (!waiters.isEmpty()) waiters.pollFirst().future.completeExceptionally(r);
-            long deadline = System.nanoTime() + config.drainTimeout().toNanos();
-            while (inFlight > 0) {
-                long left = deadline - System.nanoTime();
+            feed(new FleetEvent.Closing());
+            long deadline = nanos.getAsLong() + config.drainTimeout().toNanos();
+            while (fleet.inFlight() > 0) {
+                long left = deadline - nanos.getAsLong();
                 if (left <= 0) {
-                    log.warn("drain timeout: {} requests still in flight", inFlight);
+                    log.warn("drain timeout: {} requests still in flight", fleet.inFlight());
                     break;
                 }
-                idle.awaitNanos(left);
+                drained.awaitNanos(left);
             }
-            all = new ArrayList<>(workers);
-            for (Worker w : all) w.state = Worker.State.STOPPING;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            all = new ArrayList<>(workers);
         } finally {
-            lock.unlock();
+            try {
+                fleet.on(new FleetEvent.StopAll()); // every command is a StopWorker: the loop below carries them out
+                all.addAll(processes.values()); // those the fleet was stopping already too: shutdown waits for them
+            } finally {
+                lock.unlock();
+            }
         }
         reaper.close();
         List<Thread> stops = new ArrayList<>();
         for (Worker w : all) {
-            stops.add(Thread.ofVirtual().start(() -> log.info("{} exited with code {}", w, w.process.stop(config.drainTimeout()))));
+            stops.add(Thread.ofVirtual().start(() -> log.info("{} exited with code {}", w, w.process().stop(config.drainTimeout()))));
         }
         for (Thread t : stops) {
             try {

@@ -173,6 +173,11 @@ class GatewayProxyTest {
             assertThat(rejected).hasSize(2).allSatisfy(r -> {
                 assertThat(r.headers().firstValue("Retry-After")).isPresent();
                 assertThat(r.body()).contains("queue is full");
+                // the error shape of catnap serve: the status as "code"
+                JsonNode error = JSON.readTree(r.body()).get("error");
+                assertThat(error.get("code").asInt()).isEqualTo(503);
+                assertThat(error.get("type").asText()).isEqualTo("gateway_error");
+                assertThat(error.has("status")).isFalse();
             });
             assertThat(json(get(g, "/stats")).get("max_concurrent").asInt()).isEqualTo(2);
             assertThat(metric(g, "catnap_gateway_queue_wait_seconds_count")).isGreaterThanOrEqualTo(4.0);

@@ -176,6 +176,11 @@ public final class TabbyServer implements AutoCloseable {
         metrics.request(ctx.method().name(), route, ctx.statusCode(), System.nanoTime() - start);
     }
 
+    /**
+     * The one error body of catnap, {@code {"error":{"message","type","code"}}} with the HTTP status as {@code code}
+     * (as llama-server and OpenAI clients have it); the gateway's GatewayErrors writes the same, so that an editor
+     * sees one shape whether or not a gateway is in front.
+     */
     private void error(Context ctx, int status, String type, String message) {
         ObjectNode body = json.createObjectNode();
         body.putObject("error").put("message", message).put("type", type).put("code", status);

@@ -14,7 +14,7 @@ public final class CpuBackend implements Backend {
     /** Below this many multiply-adds a loop is not worth waking the other threads. */
     private static final long PARALLEL_WORK = 1 << 15;
 
-    private final WorkerPool pool;
+    private final ComputeThreads pool;
     /** Per compute thread: four widened weight rows for the matmul tiles, and attention scores. */
     private final float[][][] rowScratch;
     private final float[][] scoreScratch;
@@ -34,7 +34,7 @@ public final class CpuBackend implements Backend {
     public CpuBackend(int threads, boolean roundActivations) {
         this.roundActivations = roundActivations;
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
-        this.pool = new WorkerPool(threads);
+        this.pool = new ComputeThreads(threads);
         this.rowScratch = new float[threads][6][0];
         this.scoreScratch = new float[threads][0];
     }

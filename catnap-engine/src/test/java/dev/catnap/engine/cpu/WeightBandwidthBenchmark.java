@@ -68,7 +68,7 @@ public class WeightBandwidthBenchmark {
     private Arena arena;
     private MemorySegment file;
     private Path path;
-    private WorkerPool pool;
+    private ComputeThreads pool;
     private long[] sums;
 
     /** Bytes read, counted per call: JMH reports them per second. */
@@ -102,7 +102,7 @@ public class WeightBandwidthBenchmark {
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
         out = new float[ROWS];
         backend = new CpuBackend(threads);
-        pool = new WorkerPool(threads);
+        pool = new ComputeThreads(threads);
         sums = new long[(int) (FILE_BYTES >> 20)];
 
         path = Files.createTempFile("catnap-bandwidth", ".bin");

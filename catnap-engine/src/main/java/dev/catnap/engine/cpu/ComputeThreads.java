@@ -7,7 +7,7 @@ import java.util.concurrent.locks.LockSupport;
  * A fixed set of compute threads that run one parallel loop at a time. The caller takes part in the loop. Between
  * loops the workers spin briefly (a forward pass issues loops microseconds apart), then park.
  */
-final class WorkerPool implements AutoCloseable {
+final class ComputeThreads implements AutoCloseable {
     interface Body {
         /** {@code worker} is 0 for the calling thread and 1.. for the pool's threads: an index for per-thread scratch. */
         void run(int chunk, int worker);
@@ -24,7 +24,7 @@ final class WorkerPool implements AutoCloseable {
     private volatile boolean closed;
     private volatile Throwable failure;
 
-    WorkerPool(int threads) {
+    ComputeThreads(int threads) {
         workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             int id = i;
