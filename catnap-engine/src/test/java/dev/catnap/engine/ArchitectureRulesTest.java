@@ -35,6 +35,30 @@ class ArchitectureRulesTest {
             .should().beFreeOfCycles()
             .because("each engine package (gguf, tokenizer, sampling, model, cpu, cuda, batch, backend) must be readable and replaceable on its own");
 
+    @ArchTest
+    static final ArchRule architecturesAndTheBatchKnowNoDevice = noClasses()
+            .that().resideInAnyPackage("dev.catnap.engine.model..", "dev.catnap.engine.batch..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.catnap.engine.cpu..", "dev.catnap.engine.cuda..")
+            .because("an architecture is written once over Ops and the batch runs any Decoder; only Engine chooses a device");
+
+    @ArchTest
+    static final ArchRule devicesKnowNotEachOther = noClasses().that().resideInAPackage("dev.catnap.engine.cpu..")
+            .should().dependOnClassesThat().resideInAPackage("dev.catnap.engine.cuda..")
+            .andShould().dependOnClassesThat().resideInAPackage("dev.catnap.engine.batch..")
+            .because("a device implements Ops and a Decoder; it neither falls back to another device nor schedules");
+
+    @ArchTest
+    static final ArchRule cudaKnowsNotTheCpu = noClasses().that().resideInAPackage("dev.catnap.engine.cuda..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.catnap.engine.cpu..", "dev.catnap.engine.batch..")
+            .because("a device implements Ops and a Decoder; it neither falls back to another device nor schedules");
+
+    @ArchTest
+    static final ArchRule onlyCallersOutsideTheEngineUseItsCompositionRoot = noClasses()
+            .that().resideInAPackage("dev.catnap.engine.(*)..")
+            .should().dependOnClassesThat().areAssignableTo(Engine.class)
+            .because("Engine builds models from the packages below it; one of them calling it back would be a cycle "
+                    + "through the root package, which the slice rule cannot see");
+
     /**
      * {@link ImportOption.DoNotIncludeTests} knows {@code target/test-classes} only; builds here may write to
      * {@code target-NAME} ({@code -Dcatnap.target}), whose test classes must stay out as well.
