@@ -64,9 +64,9 @@ final class GenerateCommand implements Callable<Integer> {
             int[] tokens = promptTokens(lm.tokenizer(), prompt, suffix);
             SamplingParams sampling = temperature == 0 ? SamplingParams.greedy()
                     : SamplingParams.tabbyDefaults().withTemperature(temperature).withSeed(seed);
-            int max = Math.min(maxTokens, lm.contextLength() - tokens.length);
+            int max = Math.min(maxTokens, lm.maxPositions() - tokens.length);
             if (max < 1) {
-                throw new UserError("the prompt (" + tokens.length + " tokens) fills the context of " + lm.contextLength() + " tokens");
+                throw new UserError("the prompt (" + tokens.length + " tokens) fills the " + lm.maxPositions() + " positions this model allows one sequence");
             }
             StreamingDecoder decoder = lm.tokenizer().streamingDecoder();
             Tokenizer tokenizer = lm.tokenizer();

@@ -265,7 +265,7 @@ final class ServeCommand implements Callable<Integer> {
                 ? GenerateCommand.promptTokens(lm.tokenizer(), "def fib(n):\n    ", "\n")
                 : GenerateCommand.promptTokens(lm.tokenizer(), "def fib(n):\n    ", null);
         var done = new java.util.concurrent.CompletableFuture<Void>();
-        lm.submit(new dev.catnap.engine.GenerationRequest(prompt, Math.min(tokens, lm.contextLength() - prompt.length),
+        lm.submit(new dev.catnap.engine.GenerationRequest(prompt, Math.min(tokens, lm.maxPositions() - prompt.length),
                 dev.catnap.engine.SamplingParams.greedy()), new dev.catnap.engine.TokenSink() {
             @Override
             public boolean accept(int token) {

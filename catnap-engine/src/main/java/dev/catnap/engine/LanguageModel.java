@@ -9,6 +9,12 @@ public interface LanguageModel extends AutoCloseable {
 
     int contextLength();
 
+    /**
+     * The most positions (prompt plus new tokens) one sequence may take: the context, or less where the KV-cache
+     * budget holds fewer. A request within it is never refused for its length; ask once, fit the prompt to it.
+     */
+    int maxPositions();
+
     Tokenizer tokenizer();
 
     GGUFMetadata metadata();

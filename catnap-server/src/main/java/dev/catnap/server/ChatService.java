@@ -13,9 +13,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code POST /v1/chat/completions}: OpenAI's chat API over the chat model. Streams server-sent events like
@@ -112,19 +110,16 @@ final class ChatService {
     }
 
     private void whole(Parsed p, Context ctx) throws Exception {
-        var stop = StopCondition.openAi(p.stops());
-        var result = Generation.run(model.model(), p.request(), piece -> {
-            synchronized (stop) {
-                return stop.append(piece);
-            }
-        }, Long.MAX_VALUE, ClientWatch.of(ctx), tokens::increment);
-        if (result.ending() == Generation.Ending.CLIENT_GONE) return;
-        TextModel.Outcome o = result.outcome();
-        if (o.finish() == TextModel.Finish.ERROR) throw new IllegalStateException("generation failed", o.error());
+        GenerationStream.End end;
         String text;
-        synchronized (stop) {
-            text = stop.text();
+        try (var generation = GenerationStream.start(model.model(), p.request(), StopCondition.openAi(p.stops()),
+                GenerationStream.NEVER, ClientWatch.of(ctx), tokens::increment)) {
+            end = generation.awaitEnd();
+            text = generation.text();
         }
+        if (end.ending() == GenerationStream.Ending.CLIENT_GONE) return;
+        TextModel.Outcome o = end.outcome();
+        if (o.finish() == TextModel.Finish.ERROR) throw new IllegalStateException("generation failed", o.error());
         ObjectNode r = json.createObjectNode();
         r.put("id", "chatcmpl-" + UUID.randomUUID());
         r.put("object", "chat.completion");
@@ -143,81 +138,52 @@ final class ChatService {
         return f == TextModel.Finish.LENGTH ? "length" : "stop";
     }
 
-    /** Engine thread → request thread hand-over; the request thread writes, so a dead socket cancels the generation. */
-    private sealed interface Event {}
-
-    private record Piece(String text) implements Event {}
-
-    private record End(TextModel.Outcome outcome) implements Event {}
-
+    /** The request thread writes, so a dead socket cancels the generation. */
     private void stream(Parsed p, Context ctx) throws Exception {
-        var queue = new LinkedBlockingQueue<Event>();
-        var stop = StopCondition.openAi(p.stops());
         int holdBack = p.stops().stream().mapToInt(String::length).max().orElse(1) - 1;
-        TextModel.Handle handle = model.model().generate(p.request(), new TextModel.Sink() {
-            @Override
-            public boolean accept(String piece) {
-                tokens.increment();
-                boolean go;
-                synchronized (stop) {
-                    go = stop.append(piece);
-                }
-                queue.add(new Piece(piece));
-                return go;
-            }
-
-            @Override
-            public void finished(TextModel.Outcome outcome) {
-                queue.add(new End(outcome));
-            }
-        });
-        String id = "chatcmpl-" + UUID.randomUUID();
-        long created = clock.millis() / 1000;
-        var res = ctx.res();
-        res.setStatus(200);
-        res.setContentType("text/event-stream");
-        res.setHeader("Cache-Control", "no-cache");
-        OutputStream out = res.getOutputStream();
-        var cancelled = new AtomicBoolean();
-        int sent = 0;
-        boolean first = true;
-        long lastWrite = System.nanoTime();
-        // Bounded: the engine ends every generation (max tokens, end of text, or cancel) with one End event.
-        while (true) {
-            Event e = queue.poll(1, TimeUnit.SECONDS);
-            try {
-                if (e == null) {
-                    if (System.nanoTime() - lastWrite >= KEEP_ALIVE_NANOS) {
-                        write(out, ":\n\n");
+        try (var generation = GenerationStream.start(model.model(), p.request(), StopCondition.openAi(p.stops()),
+                GenerationStream.NEVER, null, tokens::increment)) {
+            String id = "chatcmpl-" + UUID.randomUUID();
+            long created = clock.millis() / 1000;
+            var res = ctx.res();
+            res.setStatus(200);
+            res.setContentType("text/event-stream");
+            res.setHeader("Cache-Control", "no-cache");
+            OutputStream out = res.getOutputStream();
+            int sent = 0;
+            boolean first = true;
+            long lastWrite = System.nanoTime();
+            // Bounded: the stream ends every generation (max tokens, end of text, or cancel) with one End.
+            while (true) {
+                GenerationStream.Event e = generation.next(System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
+                try {
+                    if (e == null) {
+                        if (System.nanoTime() - lastWrite >= KEEP_ALIVE_NANOS) {
+                            write(out, ":\n\n");
+                            lastWrite = System.nanoTime();
+                        }
+                        continue;
+                    }
+                    String text = generation.text();
+                    int safe = e instanceof GenerationStream.End || generation.stopped() ? text.length()
+                            : Math.max(sent, text.length() - holdBack);
+                    if (safe > sent) {
+                        write(out, "data: " + chunk(id, created, p.modelName(), text.substring(sent, safe), first, null) + "\n\n");
+                        first = false;
+                        sent = safe;
                         lastWrite = System.nanoTime();
                     }
-                    continue;
-                }
-                String text;
-                boolean stopped;
-                synchronized (stop) {
-                    text = stop.text();
-                    stopped = stop.stopped();
-                }
-                int safe = e instanceof End || stopped ? text.length() : Math.max(sent, text.length() - holdBack);
-                if (safe > sent) {
-                    write(out, "data: " + chunk(id, created, p.modelName(), text.substring(sent, safe), first, null) + "\n\n");
-                    first = false;
-                    sent = safe;
-                    lastWrite = System.nanoTime();
-                }
-                if (e instanceof End end) {
-                    if (end.outcome().finish() == TextModel.Finish.ERROR || cancelled.get()) return; // mid-stream error: the stream just ends
-                    write(out, "data: " + chunk(id, created, p.modelName(), null, false, finishReason(end.outcome().finish())) + "\n\n");
+                    if (e instanceof GenerationStream.End end) {
+                        if (end.outcome().finish() == TextModel.Finish.ERROR) return; // mid-stream error: the stream just ends
+                        write(out, "data: " + chunk(id, created, p.modelName(), null, false, finishReason(end.outcome().finish())) + "\n\n");
+                        return;
+                    }
+                } catch (IOException io) {
+                    generation.cancel();
+                    // wait for the engine to confirm, so the slot is freed only when the sequence is gone
+                    generation.awaitEnd();
                     return;
                 }
-            } catch (IOException io) {
-                if (cancelled.compareAndSet(false, true)) handle.cancel();
-                // keep draining until the engine confirms, so the slot is freed only when the sequence is gone
-                Event last = e;
-                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (!(last instanceof End) && System.nanoTime() < until) last = queue.poll(100, TimeUnit.MILLISECONDS);
-                return;
             }
         }
     }

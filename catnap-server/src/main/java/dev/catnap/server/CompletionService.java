@@ -95,31 +95,25 @@ final class CompletionService {
         long deadline = startNanos + timeoutNanos;
         Admission.Slot slot = admission.enter(deadline - System.nanoTime());
         if (slot == null) throw timeout();
-        var stop = StopCondition.tabby(stopWords, prompt.text());
-        Generation.Result result;
-        try (slot) {
-            var request = new TextModel.Request(prompt, maxTokens, temperature, seed);
-            result = Generation.run(model.model(), request, piece -> {
-                synchronized (stop) {
-                    return stop.append(piece);
-                }
-            }, deadline, clientGone, tokens::increment);
+        var request = new TextModel.Request(prompt, maxTokens, temperature, seed);
+        GenerationStream.End end;
+        String text;
+        try (slot; var generation = GenerationStream.start(model.model(), request, StopCondition.tabby(stopWords, prompt.text()),
+                deadline, clientGone, tokens::increment)) {
+            end = generation.awaitEnd();
+            text = generation.text();
         }
-        switch (result.ending()) {
+        switch (end.ending()) {
             case TIMED_OUT -> throw timeout();
             case CLIENT_GONE -> throw new ApiException(499, "client_closed", "client closed the connection");
             case DONE -> {}
         }
-        if (result.outcome().finish() == TextModel.Finish.ERROR) {
-            throw new IllegalStateException("generation failed", result.outcome().error());
+        if (end.outcome().finish() == TextModel.Finish.ERROR) {
+            throw new IllegalStateException("generation failed", end.outcome().error());
         }
         if (firstDone.compareAndSet(false, true)) {
             log.info("first completion in {} ms ({} prompt tokens, {} generated)", (System.nanoTime() - startNanos) / 1_000_000,
-                    result.outcome().promptTokens(), result.outcome().generatedTokens());
-        }
-        String text;
-        synchronized (stop) {
-            text = stop.text();
+                    end.outcome().promptTokens(), end.outcome().generatedTokens());
         }
         if (crlf) text = CompletionPrompt.restoreCrlf(text);
 

@@ -1,6 +1,5 @@
 package dev.catnap.server;
 
-import dev.catnap.engine.ContextOverflowException;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationHandle;
 import dev.catnap.engine.GenerationRequest;
@@ -17,7 +16,8 @@ import java.util.Optional;
 
 /**
  * {@link TextModel} over Catnap's engine: tokenizes the prompt (special-token text of its template parts becomes
- * special tokens, as llama-server does; the user's text never does), clips it from the front so prompt + new tokens fit the context, samples with Tabby's
+ * special tokens, as llama-server does; the user's text never does), clips it from the front so prompt + new tokens fit the positions the model allows a sequence
+ * (asked once: the context or the KV-cache budget, whichever is smaller), samples with Tabby's
  * settings, and decodes tokens to text without splitting UTF-8 sequences. End-of-generation tokens end the
  * text and are not shown.
  */
@@ -32,7 +32,7 @@ public final class EngineTextModel implements TextModel {
 
     @Override
     public int contextLength() {
-        return model.contextLength();
+        return model.maxPositions();
     }
 
     @Override
@@ -42,7 +42,7 @@ public final class EngineTextModel implements TextModel {
             sink.finished(new Outcome(Finish.END_OF_TEXT, 0, 0, null));
             return () -> {};
         }
-        int context = model.contextLength();
+        int context = model.maxPositions();
         int maxNew = Math.min(request.maxNewTokens(), Math.max(1, context - 1));
         prompt = fit(prompt, context - maxNew, tokenizer.specialTokens());
         SamplingParams sampling = SamplingParams.tabbyDefaults()
@@ -69,17 +69,7 @@ public final class EngineTextModel implements TextModel {
             }
         };
         sinkAdapter.promptTokens = prompt.length;
-        GenerationHandle handle;
-        try {
-            handle = model.submit(new GenerationRequest(prompt, maxNew, sampling), sinkAdapter);
-        } catch (ContextOverflowException e) {
-            // The KV-cache budget can be tighter than the context: clip again to what the engine says fits.
-            int room = e.limit() - maxNew;
-            if (room < 1) throw e;
-            int[] clipped = fit(prompt, room, tokenizer.specialTokens());
-            sinkAdapter.promptTokens = clipped.length;
-            handle = model.submit(new GenerationRequest(clipped, maxNew, sampling), sinkAdapter);
-        }
+        GenerationHandle handle = model.submit(new GenerationRequest(prompt, maxNew, sampling), sinkAdapter);
         return handle::cancel;
     }
 

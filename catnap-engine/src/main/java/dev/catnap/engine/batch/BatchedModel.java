@@ -71,6 +71,11 @@ public final class BatchedModel implements LanguageModel {
     }
 
     @Override
+    public int maxPositions() {
+        return (int) Math.min(contextLength(), options.kvCacheBudgetBytes() / decoder.cacheBytesPerPosition());
+    }
+
+    @Override
     public Tokenizer tokenizer() {
         return tokenizer;
     }

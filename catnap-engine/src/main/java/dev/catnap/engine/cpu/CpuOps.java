@@ -3,6 +3,7 @@ package dev.catnap.engine.cpu;
 import dev.catnap.engine.gguf.Dequantize;
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFTensor;
+import dev.catnap.engine.model.Decoder;
 import dev.catnap.engine.model.Ops;
 import dev.catnap.engine.model.SequenceCache;
 import java.util.Arrays;
@@ -46,11 +47,8 @@ final class CpuOps implements Ops<float[], GGUFTensor, float[]> {
      * own sequence, never on how many other sequences share the step.
      */
     void bind(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows) {
+        Decoder.checkStep(tokens, positions, caches, logitRows, HeapSequenceCache.class);
         int n = tokens.length;
-        if (positions.length != n || caches.length != n) {
-            throw new IllegalArgumentException(n + " tokens but " + positions.length + " positions and " + caches.length
-                    + " caches");
-        }
         if (this.caches.length < n) {
             this.caches = new HeapSequenceCache[n];
             lengths = new int[n];
@@ -59,13 +57,7 @@ final class CpuOps implements Ops<float[], GGUFTensor, float[]> {
         }
         var rowsOf = new IdentityHashMap<SequenceCache, Integer>();
         for (int t = 0; t < n; t++) {
-            if (!(caches[t] instanceof HeapSequenceCache cache)) {
-                throw new IllegalArgumentException("row " + t + ": the cache was not made by this decoder");
-            }
-            if (positions[t] < 0 || positions[t] >= cache.capacity()) {
-                throw new IllegalArgumentException("row " + t + ": position " + positions[t]
-                        + " is outside its cache of " + cache.capacity() + " positions");
-            }
+            var cache = (HeapSequenceCache) caches[t];
             this.caches[t] = cache;
             lengths[t] = positions[t] + 1;
             rowsOf.merge(cache, 1, Integer::sum);

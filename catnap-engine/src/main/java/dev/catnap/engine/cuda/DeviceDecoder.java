@@ -110,11 +110,8 @@ final class DeviceDecoder implements Decoder {
      */
     private StepInputs prepare(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows) {
         if (closed) throw new IllegalStateException("the decoder is closed");
+        Decoder.checkStep(tokens, positions, caches, logitRows, DeviceSequenceCache.class);
         int n = tokens.length, m = logitRows.length;
-        if (positions.length != n || caches.length != n) {
-            throw new IllegalArgumentException(n + " tokens but " + positions.length + " positions and " + caches.length
-                    + " caches");
-        }
         context.makeCurrent();
         if (n > rowCapacity) allocateRows(Math.max(n, 2 * rowCapacity));
         if (m > logitCapacity) allocateLogits(Math.max(m, 2 * logitCapacity));
@@ -157,23 +154,13 @@ final class DeviceDecoder implements Decoder {
         long r = rowCapacity;
         int n = tokens.length;
         for (int t = 0; t < n; t++) {
-            if (!(caches[t] instanceof DeviceSequenceCache cache)) {
-                throw new IllegalArgumentException("row " + t + ": the cache was not made by this decoder");
-            }
-            if (positions[t] < 0 || positions[t] >= cache.capacity()) {
-                throw new IllegalArgumentException("row " + t + ": position " + positions[t]
-                        + " is outside its cache of " + cache.capacity() + " positions");
-            }
+            var cache = (DeviceSequenceCache) caches[t];
             hostInputs.set(ValueLayout.JAVA_INT, 4L * t, tokens[t]);
             hostInputs.set(ValueLayout.JAVA_INT, 4 * r + 4L * t, positions[t]);
             hostInputs.set(ValueLayout.JAVA_INT, 8 * r + 4L * t, cache.capacity());
             hostInputs.set(ValueLayout.JAVA_LONG, 16 * r + 8L * t, cache.pointer());
         }
         for (int i = 0; i < logitRows.length; i++) {
-            if (logitRows[i] < 0 || logitRows[i] >= n) {
-                throw new IllegalArgumentException("logit row " + logitRows[i] + " is not one of the " + n + " rows");
-            }
-            if (i > 0 && logitRows[i] <= logitRows[i - 1]) throw new IllegalArgumentException("logit rows must be ascending");
             hostInputs.set(ValueLayout.JAVA_INT, 12 * r + 4L * i, logitRows[i]);
         }
     }

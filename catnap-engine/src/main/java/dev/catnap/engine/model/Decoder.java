@@ -28,4 +28,33 @@ public interface Decoder extends AutoCloseable {
 
     @Override
     void close();
+
+    /**
+     * Checks a step's rows as every decoder must before it runs them: one position and one cache per token, each
+     * cache made by this decoder ({@code cacheType}) with room for its row's position, and logit rows ascending
+     * among the step's rows.
+     */
+    static void checkStep(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows,
+                          Class<? extends SequenceCache> cacheType) {
+        int n = tokens.length;
+        if (positions.length != n || caches.length != n) {
+            throw new IllegalArgumentException(n + " tokens but " + positions.length + " positions and " + caches.length
+                    + " caches");
+        }
+        for (int t = 0; t < n; t++) {
+            if (!cacheType.isInstance(caches[t])) {
+                throw new IllegalArgumentException("row " + t + ": the cache was not made by this decoder");
+            }
+            if (positions[t] < 0 || positions[t] >= caches[t].capacity()) {
+                throw new IllegalArgumentException("row " + t + ": position " + positions[t]
+                        + " is outside its cache of " + caches[t].capacity() + " positions");
+            }
+        }
+        for (int i = 0; i < logitRows.length; i++) {
+            if (logitRows[i] < 0 || logitRows[i] >= n) {
+                throw new IllegalArgumentException("logit row " + logitRows[i] + " is not one of the " + n + " rows");
+            }
+            if (i > 0 && logitRows[i] <= logitRows[i - 1]) throw new IllegalArgumentException("logit rows must be ascending");
+        }
+    }
 }

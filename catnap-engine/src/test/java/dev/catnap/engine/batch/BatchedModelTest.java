@@ -134,6 +134,9 @@ class BatchedModelTest {
         var file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
         try (var small = (BatchedModel) Engine.languageModel(file, null, new EngineOptions(1, 10, 100 * perPosition))) {
             int[] prompt = cases.getFirst().prompt;
+            // The budget, asked once: what a caller fits its prompt to so that no request is refused for length.
+            assertThat(small.maxPositions()).isEqualTo(100);
+            assertThat(model.maxPositions()).isEqualTo(model.contextLength());
             assertThatThrownBy(() -> small.submit(new GenerationRequest(prompt, 100, SamplingParams.greedy()), new Collector(1)))
                     .isInstanceOf(ContextOverflowException.class)
                     .hasMessageContaining("KV cache");
