@@ -24,6 +24,7 @@ CATNAP_SERVE = [
     "--add-modules", "jdk.incubator.vector",
     "--enable-native-access=ALL-UNNAMED",
     "-XX:+UseCompactObjectHeaders",
+    "-XX:MaxInlineLevel=30",
     "-XX:MaxRAMPercentage=75",
     "-XX:AOTCache=/app/catnap/catnap.aot",
     "-jar", "/app/catnap/catnap.jar",

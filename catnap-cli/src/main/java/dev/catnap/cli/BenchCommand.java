@@ -58,10 +58,15 @@ final class BenchCommand implements Callable<Integer> {
             description = "Sequences decoding together, one measurement each (default ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
+    @Option(names = "--repetitions", defaultValue = "2", paramLabel = "N",
+            description = "Times each measurement is taken, after one warm-up run of it; the mean is reported (default ${DEFAULT-VALUE}, as compare-bench asks of llama-bench).")
+    int repetitions;
+
     @Override
     public Integer call() throws Exception {
         if (promptTokens < 1) throw new UserError("--prompt-tokens must be at least 1");
         if (genTokens < 2) throw new UserError("--gen-tokens must be at least 2");
+        if (repetitions < 1 || repetitions > 100) throw new UserError("--repetitions must be between 1 and 100, got " + repetitions);
         int maxBatch = 1;
         for (int b : batches) {
             if (b < 1 || b > 64) throw new UserError("--batch sizes must be between 1 and 64, got " + b);
@@ -79,26 +84,31 @@ final class BenchCommand implements Callable<Integer> {
             int vocab = lm.tokenizer().vocabSize();
             var random = new SplittableRandom(1234);
 
-            // Warm-up: compiles the kernels for both the one-token and the batched paths.
-            run(lm, List.of(randomPrompt(random, vocab, 64)), 4);
-            run(lm, List.of(randomPrompt(random, vocab, 8), randomPrompt(random, vocab, 8), randomPrompt(random, vocab, 8),
-                    randomPrompt(random, vocab, 8), randomPrompt(random, vocab, 8)), 8);
+            // Warm-up: each measurement once, unmeasured, as llama-bench does, so that the JIT has compiled the kernels
+            // of the prompt path and of every batch size's decoding path before the clock runs (on two cores the
+            // compiler threads would otherwise take one core from the measured run).
+            run(lm, List.of(randomPrompt(random, vocab, promptTokens)), 1);
+            for (int b : batches) run(lm, prompts(random, vocab, b), Math.min(genTokens, 16));
 
-            Timing prompt = run(lm, List.of(randomPrompt(random, vocab, promptTokens)), 1);
-            double ttft = prompt.firstTokenSeconds;
+            double promptSeconds = 0;
+            for (int i = 0; i < repetitions; i++) {
+                promptSeconds += run(lm, List.of(randomPrompt(random, vocab, promptTokens)), 1).firstTokenSeconds;
+            }
+            double ttft = promptSeconds / repetitions;
 
             List<Map<String, Object>> generation = new ArrayList<>();
             for (int b : batches) {
-                List<int[]> prompts = new ArrayList<>();
-                for (int i = 0; i < b; i++) prompts.add(randomPrompt(random, vocab, GENERATION_PROMPT));
-                Timing t = run(lm, prompts, genTokens);
-                double seconds = t.endSeconds - t.allStartedSeconds;
-                // Tokens after each sequence's first; a random-weight model may rarely end a sequence early.
-                double tokens = t.tokens;
+                double tokensPerSecond = 0;
+                for (int i = 0; i < repetitions; i++) {
+                    Timing t = run(lm, prompts(random, vocab, b), genTokens);
+                    // Tokens after each sequence's first; a random-weight model may rarely end a sequence early.
+                    tokensPerSecond += t.tokens / (t.endSeconds - t.allStartedSeconds);
+                }
+                tokensPerSecond /= repetitions;
                 Map<String, Object> g = new LinkedHashMap<>();
                 g.put("batch", b);
-                g.put("tokens_per_second", round(tokens / seconds, 2));
-                g.put("per_sequence_tokens_per_second", round(tokens / seconds / b, 2));
+                g.put("tokens_per_second", round(tokensPerSecond, 2));
+                g.put("per_sequence_tokens_per_second", round(tokensPerSecond / b, 2));
                 generation.add(g);
             }
             PrintWriter out = spec.commandLine().getOut();
@@ -109,6 +119,7 @@ final class BenchCommand implements Callable<Integer> {
             // The engine runs on the driver's first device.
             if (!gpus.isEmpty()) report.put("gpu", gpus.getFirst().name());
             report.put("threads", options.threads());
+            report.put("repetitions", repetitions);
             report.put("load_seconds", round(loadSeconds, 2));
             report.put("prompt_tokens", promptTokens);
             report.put("prompt_tokens_per_second", round(promptTokens / ttft, 2));
@@ -165,6 +176,12 @@ final class BenchCommand implements Callable<Integer> {
             firstMax = Math.max(firstMax, f);
         }
         return new Timing((firstMin - start) / 1e9, (firstMax - start) / 1e9, (end - start) / 1e9, produced.get());
+    }
+
+    private static List<int[]> prompts(SplittableRandom random, int vocab, int count) {
+        List<int[]> prompts = new ArrayList<>();
+        for (int i = 0; i < count; i++) prompts.add(randomPrompt(random, vocab, GENERATION_PROMPT));
+        return prompts;
     }
 
     private static int[] randomPrompt(SplittableRandom random, int vocab, int length) {

@@ -100,11 +100,14 @@ class EngineCommandsTest {
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out().strip()).startsWith("{").endsWith("}")
                 .contains("\"prompt_tokens_per_second\":", "\"time_to_first_token_ms\":", "\"batch\":1", "\"batch\":3",
-                        "\"peak_rss_mib\":", "\"device\":\"cpu\"")
+                        "\"peak_rss_mib\":", "\"device\":\"cpu\"", "\"repetitions\":2")
                 .doesNotContain("\"gpu\"");
         var bad = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--batch", "0");
         assertThat(bad.exit()).isEqualTo(2);
         assertThat(bad.err()).contains("--batch");
+        var noRepetition = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--repetitions", "0");
+        assertThat(noRepetition.exit()).isEqualTo(2);
+        assertThat(noRepetition.err()).contains("--repetitions must be between 1 and 100");
     }
 
     @Test

@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 10, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+@Fork(value = 10, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30"})
 @Warmup(iterations = 0)
 @Measurement(iterations = 1)
 public class CodeIndexOpenBenchmark {
