@@ -25,19 +25,26 @@ import picocli.CommandLine.Option;
  * completions (one through the gateway and a worker process, others in this process). It needs no model and no
  * network: it writes a small StarCoder-architecture model with random weights and a byte-level vocabulary.
  */
-@Command(name = "aot-train", hidden = true, mixinStandardHelpOptions = true,
+@Command(
+        name = "aot-train",
+        hidden = true,
+        mixinStandardHelpOptions = true,
         description = "Training run for the JDK AOT cache (run by the launcher under -XX:AOTCacheOutput).")
 final class AotTrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--completions", defaultValue = "8", description = "Completions answered in this process (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--completions",
+            defaultValue = "8",
+            description = "Completions answered in this process (default ${DEFAULT-VALUE}).")
     int completions;
 
     @Option(names = "--no-gateway", description = "Skip the gateway and its worker process.")
     boolean noGateway;
 
-    private static final String BODY = "{\"language\":\"python\",\"segments\":{\"prefix\":\"def fib(n):\\n    \",\"suffix\":\"\\n\"}}";
+    private static final String BODY =
+            "{\"language\":\"python\",\"segments\":{\"prefix\":\"def fib(n):\\n    \",\"suffix\":\"\\n\"}}";
 
     @Override
     public Integer call() throws Exception {
@@ -46,10 +53,20 @@ final class AotTrainCommand implements Callable<Integer> {
         try {
             Path model = writeModel(dir);
             var serve = new ServeCommand();
-            new CommandLine(serve).parseArgs("--model", model.toString(), "--port", "0", "--threads", "2",
-                    "--events-dir", dir.resolve("events").toString());
+            new CommandLine(serve)
+                    .parseArgs(
+                            "--model",
+                            model.toString(),
+                            "--port",
+                            "0",
+                            "--threads",
+                            "2",
+                            "--events-dir",
+                            dir.resolve("events").toString());
             try (ServeCommand.Running running = serve.start();
-                 HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+                    HttpClient http = HttpClient.newBuilder()
+                            .version(HttpClient.Version.HTTP_1_1)
+                            .build()) {
                 String local = "http://127.0.0.1:" + running.server().port();
                 for (int i = 0; i < completions; i++) post(http, local + "/v1/completions", BODY);
                 get(http, local + "/v1/health");
@@ -66,16 +83,37 @@ final class AotTrainCommand implements Callable<Integer> {
     private static void throughGateway(HttpClient http, Path model, Path dir) throws IOException, InterruptedException {
         List<String> worker = new ArrayList<>();
         for (String a : GatewayCommand.selfCommand()) {
-            if (!a.startsWith("-XX:AOTCacheOutput") && !a.startsWith("-XX:AOTMode") && !a.startsWith("-XX:AOTConfiguration")) {
+            if (!a.startsWith("-XX:AOTCacheOutput")
+                    && !a.startsWith("-XX:AOTMode")
+                    && !a.startsWith("-XX:AOTConfiguration")) {
                 worker.add(a);
             }
         }
-        worker.addAll(List.of("serve", "--port", "{port}", "--model", model.toString(), "--events-dir",
+        worker.addAll(List.of(
+                "serve",
+                "--port",
+                "{port}",
+                "--model",
+                model.toString(),
+                "--events-dir",
                 dir.resolve("events").toString()));
         GatewayConfig config = GatewayConfig.defaults(worker, dir.resolve("gateway"));
-        config = new GatewayConfig("127.0.0.1", 0, worker, config.maxInputs(), config.scaledownWindow(), 0, 1,
-                Duration.ofSeconds(120), config.maxQueue(), Duration.ofSeconds(120), config.readiness(),
-                Duration.ofSeconds(10), 3, config.failureCooldown(), dir.resolve("gateway"));
+        config = new GatewayConfig(
+                "127.0.0.1",
+                0,
+                worker,
+                config.maxInputs(),
+                config.scaledownWindow(),
+                0,
+                1,
+                Duration.ofSeconds(120),
+                config.maxQueue(),
+                Duration.ofSeconds(120),
+                config.readiness(),
+                Duration.ofSeconds(10),
+                3,
+                config.failureCooldown(),
+                dir.resolve("gateway"));
         try (Gateway gateway = Gateway.start(config)) {
             String base = "http://127.0.0.1:" + gateway.port();
             post(http, base + "/v1/completions", BODY);
@@ -87,14 +125,24 @@ final class AotTrainCommand implements Callable<Integer> {
     }
 
     private static void post(HttpClient http, String url, String body) throws IOException, InterruptedException {
-        var r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(120))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        var r = http.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(120))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) throw new IllegalStateException("training request " + url + " got HTTP " + r.statusCode() + ": " + r.body());
+        if (r.statusCode() != 200)
+            throw new IllegalStateException(
+                    "training request " + url + " got HTTP " + r.statusCode() + ": " + r.body());
     }
 
     private static void get(HttpClient http, String url) throws IOException, InterruptedException {
-        http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET().build(),
+        http.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(30))
+                        .GET()
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 

@@ -1,5 +1,6 @@
 package dev.catnap.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.catnap.engine.Engine;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
@@ -11,7 +12,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,25 +48,42 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Mixin
     DeviceOption device;
 
-    @Option(names = "--prompt-tokens", defaultValue = "512", paramLabel = "N", description = "Prompt length for prompt processing (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--prompt-tokens",
+            defaultValue = "512",
+            paramLabel = "N",
+            description = "Prompt length for prompt processing (default ${DEFAULT-VALUE}).")
     int promptTokens;
 
-    @Option(names = "--gen-tokens", defaultValue = "128", paramLabel = "N", description = "Tokens generated per sequence (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--gen-tokens",
+            defaultValue = "128",
+            paramLabel = "N",
+            description = "Tokens generated per sequence (default ${DEFAULT-VALUE}).")
     int genTokens;
 
-    @Option(names = "--batch", defaultValue = "1,10", split = ",", paramLabel = "N[,N...]",
+    @Option(
+            names = "--batch",
+            defaultValue = "1,10",
+            split = ",",
+            paramLabel = "N[,N...]",
             description = "Sequences decoding together, one measurement each (default ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
-    @Option(names = "--repetitions", defaultValue = "2", paramLabel = "N",
-            description = "Times each measurement is taken, after one warm-up run of it; the mean is reported (default ${DEFAULT-VALUE}, as compare-bench asks of llama-bench).")
+    @Option(
+            names = "--repetitions",
+            defaultValue = "2",
+            paramLabel = "N",
+            description =
+                    "Times each measurement is taken, after one warm-up run of it; the mean is reported (default ${DEFAULT-VALUE}, as compare-bench asks of llama-bench).")
     int repetitions;
 
     @Override
     public Integer call() throws Exception {
         if (promptTokens < 1) throw new UserError("--prompt-tokens must be at least 1");
         if (genTokens < 2) throw new UserError("--gen-tokens must be at least 2");
-        if (repetitions < 1 || repetitions > 100) throw new UserError("--repetitions must be between 1 and 100, got " + repetitions);
+        if (repetitions < 1 || repetitions > 100)
+            throw new UserError("--repetitions must be between 1 and 100, got " + repetitions);
         int maxBatch = 1;
         for (int b : batches) {
             if (b < 1 || b > 64) throw new UserError("--batch sizes must be between 1 and 64, got " + b);
@@ -80,7 +97,8 @@ final class BenchCommand implements Callable<Integer> {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             int context = lm.contextLength();
             if (promptTokens + 1 > context) throw new UserError("--prompt-tokens exceeds the context of " + context);
-            if (GENERATION_PROMPT + genTokens > context) throw new UserError("--gen-tokens exceeds the context of " + context);
+            if (GENERATION_PROMPT + genTokens > context)
+                throw new UserError("--gen-tokens exceeds the context of " + context);
             int vocab = lm.tokenizer().vocabSize();
             var random = new SplittableRandom(1234);
 
@@ -133,8 +151,7 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private record Timing(double firstTokenSeconds, double allStartedSeconds, double endSeconds, long tokens) {
-    }
+    private record Timing(double firstTokenSeconds, double allStartedSeconds, double endSeconds, long tokens) {}
 
     /** Submits all prompts at once and waits for them; times are from submission. */
     private static Timing run(LanguageModel lm, List<int[]> prompts, int newTokens) throws Exception {

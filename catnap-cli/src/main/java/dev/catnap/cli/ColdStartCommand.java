@@ -46,37 +46,67 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
     private static final Pattern READY = Pattern.compile("worker \\d+ \\(pid (\\d+), port \\d+\\) ready in (\\d+) ms");
     private static final Pattern STARTUP = Pattern.compile(
             "startup: jvm (\\d+) ms, init (\\d+) ms, models (\\d+) ms, http (\\d+) ms, warm-up (\\d+) ms; ready (\\d+) ms after launch, RSS (\\d+) MiB");
-    private static final Pattern OLD_LISTENING = Pattern.compile("listening on http://\\S+ \\(models loaded in (\\d+) ms\\)");
+    private static final Pattern OLD_LISTENING =
+            Pattern.compile("listening on http://\\S+ \\(models loaded in (\\d+) ms\\)");
     private static final Pattern FIRST = Pattern.compile("first completion in (\\d+) ms");
-    private static final String BODY = "{\"language\":\"python\",\"segments\":{\"prefix\":\"def fib(n):\\n    \",\"suffix\":\"\\n\"},\"seed\":1}";
+    private static final String BODY =
+            "{\"language\":\"python\",\"segments\":{\"prefix\":\"def fib(n):\\n    \",\"suffix\":\"\\n\"},\"seed\":1}";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "ID|DIR|FILE", description = "The worker's completion model.")
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "ID|DIR|FILE",
+            description = "The worker's completion model.")
     String model;
 
-    @Option(names = "--runs", defaultValue = "10", paramLabel = "N", description = "Cold starts to measure (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--runs",
+            defaultValue = "10",
+            paramLabel = "N",
+            description = "Cold starts to measure (default ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--jar", paramLabel = "JAR", description = "Measure this catnap jar instead of this one (e.g. an older build).")
+    @Option(
+            names = "--jar",
+            paramLabel = "JAR",
+            description = "Measure this catnap jar instead of this one (e.g. an older build).")
     Path jar;
 
-    @Option(names = "--java-option", paramLabel = "OPT", description = "Extra JVM option for the gateway and its workers (repeatable), e.g. -XX:AOTCache=catnap.aot.")
+    @Option(
+            names = "--java-option",
+            paramLabel = "OPT",
+            description =
+                    "Extra JVM option for the gateway and its workers (repeatable), e.g. -XX:AOTCache=catnap.aot.")
     List<String> javaOptions = new ArrayList<>();
 
     @Option(names = "--no-aot", description = "Leave out the -XX:AOTCache option this process was started with.")
     boolean noAot;
 
-    @Option(names = "--serve-arg", paramLabel = "ARG", description = "Extra argument for the worker's `catnap serve` (repeatable).")
+    @Option(
+            names = "--serve-arg",
+            paramLabel = "ARG",
+            description = "Extra argument for the worker's `catnap serve` (repeatable).")
     List<String> serveArgs = new ArrayList<>();
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write every run and the summary as JSON.")
     Path json;
 
     /** One cold start; -1 where the log did not say (an older build). */
-    record Run(long ttfbMs, long readyMs, long jvmMs, long initMs, long modelsMs, long httpMs, long warmupMs,
-               long firstCompletionMs, long afterReadyMs, long rssMiB, long warmMs) {}
+    record Run(
+            long ttfbMs,
+            long readyMs,
+            long jvmMs,
+            long initMs,
+            long modelsMs,
+            long httpMs,
+            long warmupMs,
+            long firstCompletionMs,
+            long afterReadyMs,
+            long rssMiB,
+            long warmMs) {}
 
     @Override
     public Integer call() throws Exception {
@@ -84,17 +114,43 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<String> base = gatewayCommand();
         out.println("# " + String.join(" ", base) + " -- --model " + model + " " + String.join(" ", serveArgs));
-        out.println(String.format(Locale.ROOT, "%-4s %8s %8s %6s %6s %7s %6s %8s %8s %8s %6s %6s", "run", "ttfb", "ready",
-                "jvm", "init", "models", "http", "warm-up", "first", "after", "rss", "warm"));
+        out.println(String.format(
+                Locale.ROOT,
+                "%-4s %8s %8s %6s %6s %7s %6s %8s %8s %8s %6s %6s",
+                "run",
+                "ttfb",
+                "ready",
+                "jvm",
+                "init",
+                "models",
+                "http",
+                "warm-up",
+                "first",
+                "after",
+                "rss",
+                "warm"));
         out.flush();
         List<Run> results = new ArrayList<>();
-        try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+        try (HttpClient http =
+                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
             for (int i = 1; i <= runs; i++) {
                 Run r = once(base, http);
                 results.add(r);
-                out.println(String.format(Locale.ROOT, "%-4d %8d %8d %6s %6s %7s %6s %8s %8s %8d %6s %6d", i, r.ttfbMs(), r.readyMs(),
-                        opt(r.jvmMs()), opt(r.initMs()), opt(r.modelsMs()), opt(r.httpMs()), opt(r.warmupMs()),
-                        opt(r.firstCompletionMs()), r.afterReadyMs(), opt(r.rssMiB()), r.warmMs()));
+                out.println(String.format(
+                        Locale.ROOT,
+                        "%-4d %8d %8d %6s %6s %7s %6s %8s %8s %8d %6s %6d",
+                        i,
+                        r.ttfbMs(),
+                        r.readyMs(),
+                        opt(r.jvmMs()),
+                        opt(r.initMs()),
+                        opt(r.modelsMs()),
+                        opt(r.httpMs()),
+                        opt(r.warmupMs()),
+                        opt(r.firstCompletionMs()),
+                        r.afterReadyMs(),
+                        opt(r.rssMiB()),
+                        r.warmMs()));
                 out.flush();
             }
         }
@@ -117,19 +173,34 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
         return v < 0 ? "-" : Long.toString(v);
     }
 
-    private static final List<String> COLUMNS = List.of("ttfb", "ready", "jvm", "init", "models", "http", "warm-up",
-            "first", "after", "rss", "warm");
+    private static final List<String> COLUMNS =
+            List.of("ttfb", "ready", "jvm", "init", "models", "http", "warm-up", "first", "after", "rss", "warm");
 
     private static long[] values(Run r) {
-        return new long[]{r.ttfbMs(), r.readyMs(), r.jvmMs(), r.initMs(), r.modelsMs(), r.httpMs(), r.warmupMs(),
-            r.firstCompletionMs(), r.afterReadyMs(), r.rssMiB(), r.warmMs()};
+        return new long[] {
+            r.ttfbMs(),
+            r.readyMs(),
+            r.jvmMs(),
+            r.initMs(),
+            r.modelsMs(),
+            r.httpMs(),
+            r.warmupMs(),
+            r.firstCompletionMs(),
+            r.afterReadyMs(),
+            r.rssMiB(),
+            r.warmMs()
+        };
     }
 
     static Map<String, Map<String, Long>> summary(List<Run> runs) {
         Map<String, Map<String, Long>> s = new LinkedHashMap<>();
         for (int c = 0; c < COLUMNS.size(); c++) {
             int col = c;
-            long[] v = runs.stream().mapToLong(r -> values(r)[col]).filter(x -> x >= 0).sorted().toArray();
+            long[] v = runs.stream()
+                    .mapToLong(r -> values(r)[col])
+                    .filter(x -> x >= 0)
+                    .sorted()
+                    .toArray();
             if (v.length == 0) continue;
             long median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
             s.put(COLUMNS.get(c), Map.of("median", median, "max", v[v.length - 1]));
@@ -174,7 +245,9 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
         argv.addAll(List.of("gateway", "--port", Integer.toString(port), "--state-dir", state.toString(), "--"));
         argv.addAll(List.of("--model", model));
         argv.addAll(serveArgs);
-        Process gateway = new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process gateway = new ProcessBuilder(argv)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
         List<String> lines = new CopyOnWriteArrayList<>();
         long[] rss = {-1};
         Thread reader = Thread.ofVirtual().start(() -> readLines(gateway.getErrorStream(), lines, rss));
@@ -183,8 +256,10 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
                 throw new UserError("the gateway did not listen within 60 s: " + String.join(" | ", lines), 1);
             }
             HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
-                    .timeout(Duration.ofSeconds(300)).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
+                    .timeout(Duration.ofSeconds(300))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(BODY))
+                    .build();
             long ttfb = firstByte(http, req, lines);
             long warm = firstByte(http, req, lines); // the same completion on the now warm worker, for comparison
             awaitLine(lines, "first completion in", gateway, 2_000); // absent in older builds: then only waits 2 s
@@ -194,19 +269,30 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
             if (models < 0) models = find(lines, OLD_LISTENING, 1);
             long rssMiB = find(lines, STARTUP, 7);
             if (rssMiB < 0) rssMiB = rss[0];
-            return new Run(ttfbMs, ready, find(lines, STARTUP, 1), find(lines, STARTUP, 2), models,
-                    find(lines, STARTUP, 4), find(lines, STARTUP, 5), find(lines, FIRST, 1),
-                    ready < 0 ? -1 : ttfbMs - ready, rssMiB, TimeUnit.NANOSECONDS.toMillis(warm));
+            return new Run(
+                    ttfbMs,
+                    ready,
+                    find(lines, STARTUP, 1),
+                    find(lines, STARTUP, 2),
+                    models,
+                    find(lines, STARTUP, 4),
+                    find(lines, STARTUP, 5),
+                    find(lines, FIRST, 1),
+                    ready < 0 ? -1 : ttfbMs - ready,
+                    rssMiB,
+                    TimeUnit.NANOSECONDS.toMillis(warm));
         } finally {
             gateway.destroy();
-            if (!gateway.waitFor(40, TimeUnit.SECONDS)) gateway.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            if (!gateway.waitFor(40, TimeUnit.SECONDS))
+                gateway.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
             reader.join(5_000);
             deleteTree(state);
         }
     }
 
     /** Nanoseconds from sending {@code req} to the first byte of its answer's body; reads the rest. */
-    private static long firstByte(HttpClient http, HttpRequest req, List<String> lines) throws IOException, InterruptedException {
+    private static long firstByte(HttpClient http, HttpRequest req, List<String> lines)
+            throws IOException, InterruptedException {
         long t0 = System.nanoTime();
         HttpResponse<InputStream> resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
         long nanos;
@@ -216,7 +302,8 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
             body.transferTo(java.io.OutputStream.nullOutputStream());
         }
         if (resp.statusCode() != 200) {
-            throw new UserError("the completion got HTTP " + resp.statusCode() + "; gateway log: " + String.join(" | ", lines), 1);
+            throw new UserError(
+                    "the completion got HTTP " + resp.statusCode() + "; gateway log: " + String.join(" | ", lines), 1);
         }
         return nanos;
     }
@@ -253,11 +340,14 @@ final class ColdStartCommand implements java.util.concurrent.Callable<Integer> {
         return -1;
     }
 
-    private static boolean awaitLine(List<String> lines, String text, Process p, long millis) throws InterruptedException {
+    private static boolean awaitLine(List<String> lines, String text, Process p, long millis)
+            throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (System.nanoTime() - deadline < 0) {
             if (lines.stream().anyMatch(l -> l.contains(text))) return true;
-            if (!p.isAlive()) throw new UserError("the gateway exited with code " + p.exitValue() + ": " + String.join(" | ", lines), 1);
+            if (!p.isAlive())
+                throw new UserError(
+                        "the gateway exited with code " + p.exitValue() + ": " + String.join(" | ", lines), 1);
             Thread.sleep(5);
         }
         return false;

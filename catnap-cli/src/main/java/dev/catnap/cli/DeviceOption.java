@@ -13,7 +13,11 @@ import picocli.CommandLine.Option;
  * models have no CUDA path, so {@code embed} has no such flag.
  */
 final class DeviceOption {
-    @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda", converter = Converter.class,
+    @Option(
+            names = "--device",
+            defaultValue = "cpu",
+            paramLabel = "cpu|cuda",
+            converter = Converter.class,
             description = "Where language models run: cpu (default) or cuda (an NVIDIA GPU through its driver; "
                     + "needs a build that found nvcc).")
     Device device;
@@ -36,7 +40,9 @@ final class DeviceOption {
      */
     static RuntimeException loadFailure(Device device, RuntimeException e) {
         if (device == Device.CPU) return e;
-        var error = new UserError("--device " + device.label() + ": " + oneLine(e.getMessage() == null ? e.toString() : e.getMessage()), 1);
+        var error = new UserError(
+                "--device " + device.label() + ": " + oneLine(e.getMessage() == null ? e.toString() : e.getMessage()),
+                1);
         error.initCause(e); // printed with -Dcatnap.debug=true
         return error;
     }

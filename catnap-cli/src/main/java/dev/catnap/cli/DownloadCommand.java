@@ -44,29 +44,50 @@ final class DownloadCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "ID", description = "Org/Name, or Name for TabbyML/Name.")
     String model;
 
-    @Option(names = "--models-dir", paramLabel = "DIR",
-            description = "Model cache (default: $TABBY_MODEL_CACHE_ROOT, else $TABBY_ROOT/models, else ~/.tabby/models).")
+    @Option(
+            names = "--models-dir",
+            paramLabel = "DIR",
+            description =
+                    "Model cache (default: $TABBY_MODEL_CACHE_ROOT, else $TABBY_ROOT/models, else ~/.tabby/models).")
     Path modelsDir;
 
-    @Option(names = "--registry", paramLabel = "URL|FILE",
-            description = "Tabby models.json to use (default: https://raw.githubusercontent.com/<Org>/registry-tabby/main/models.json, cached in DIR/<Org>/models.json).")
+    @Option(
+            names = "--registry",
+            paramLabel = "URL|FILE",
+            description =
+                    "Tabby models.json to use (default: https://raw.githubusercontent.com/<Org>/registry-tabby/main/models.json, cached in DIR/<Org>/models.json).")
     String registry;
 
-    @Option(names = "--kind", paramLabel = "completion|chat|embedding",
-            description = "Role the model must serve: completion needs a prompt_template, chat a chat_template, embedding neither. Unchecked when absent.")
+    @Option(
+            names = "--kind",
+            paramLabel = "completion|chat|embedding",
+            description =
+                    "Role the model must serve: completion needs a prompt_template, chat a chat_template, embedding neither. Unchecked when absent.")
     ModelKind kind;
 
     @Option(names = "--force", description = "Download and verify again even if the model is present and verified.")
     boolean force;
 
-    @Option(names = "--retries", paramLabel = "N", defaultValue = "3", description = "Attempts per mirror URL before the next one (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--retries",
+            paramLabel = "N",
+            defaultValue = "3",
+            description = "Attempts per mirror URL before the next one (default: ${DEFAULT-VALUE}).")
     int retries;
 
-    @Option(names = "--progress", paramLabel = "auto|bar|log", defaultValue = "auto",
-            description = "Progress display: a bar on a terminal, periodic log lines otherwise (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--progress",
+            paramLabel = "auto|bar|log",
+            defaultValue = "auto",
+            description =
+                    "Progress display: a bar on a terminal, periodic log lines otherwise (default: ${DEFAULT-VALUE}).")
     ProgressMode progress;
 
-    enum ProgressMode { AUTO, BAR, LOG }
+    enum ProgressMode {
+        AUTO,
+        BAR,
+        LOG
+    }
 
     @Override
     public Integer call() throws InterruptedException {
@@ -90,7 +111,8 @@ final class DownloadCommand implements Callable<Integer> {
                 .withRetries(retries, Duration.ofSeconds(1), Duration.ofSeconds(30));
         DownloadResult result;
         try (Downloader downloader = new Downloader(dir, settings)) {
-            result = downloader.download(new DownloadRequest(id, Optional.ofNullable(registry), force, Optional.ofNullable(kind)));
+            result = downloader.download(
+                    new DownloadRequest(id, Optional.ofNullable(registry), force, Optional.ofNullable(kind)));
         } catch (DownloadException e) {
             throw new UserError(e.getMessage(), exitCode(e.kind()));
         }
@@ -98,9 +120,13 @@ final class DownloadCommand implements Callable<Integer> {
             case ALREADY_VERIFIED -> "already present and verified";
             case VERIFIED_LOCAL_FILES -> "present; verified its SHA-256 locally";
             case PRESENT_UNVERIFIABLE -> "present (its tabby.json has no SHA-256 to verify)";
-            case DOWNLOADED -> String.format(Locale.ROOT, "downloaded and verified (%.1f MiB fetched)", result.bytesFetched() / 1048576.0);
+            case DOWNLOADED ->
+                String.format(
+                        Locale.ROOT, "downloaded and verified (%.1f MiB fetched)", result.bytesFetched() / 1048576.0);
         };
-        spec.commandLine().getOut().println(id + ": " + what + ": " + result.model().entryFile());
+        spec.commandLine()
+                .getOut()
+                .println(id + ": " + what + ": " + result.model().entryFile());
         spec.commandLine().getOut().flush();
         return 0;
     }

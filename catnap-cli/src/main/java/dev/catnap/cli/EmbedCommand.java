@@ -1,7 +1,7 @@
 package dev.catnap.cli;
 
-import dev.catnap.engine.Engine;
 import dev.catnap.engine.EmbeddingModel;
+import dev.catnap.engine.Engine;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
 @Command(
         name = "embed",
         mixinStandardHelpOptions = true,
-        description = "Embed texts with a local GGUF embedding model (bert, nomic-bert); prints one JSON array per text.")
+        description =
+                "Embed texts with a local GGUF embedding model (bert, nomic-bert); prints one JSON array per text.")
 final class EmbedCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

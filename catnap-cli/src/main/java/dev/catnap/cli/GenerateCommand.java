@@ -1,12 +1,12 @@
 package dev.catnap.cli;
 
 import dev.catnap.engine.Engine;
-import dev.catnap.engine.tokenizer.Prompt;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
 import dev.catnap.engine.LanguageModel;
 import dev.catnap.engine.SamplingParams;
 import dev.catnap.engine.TokenSink;
+import dev.catnap.engine.tokenizer.Prompt;
 import dev.catnap.engine.tokenizer.SpecialTokens;
 import dev.catnap.engine.tokenizer.StreamingDecoder;
 import dev.catnap.engine.tokenizer.Tokenizer;
@@ -36,20 +36,38 @@ final class GenerateCommand implements Callable<Integer> {
     @CommandLine.Mixin
     DeviceOption device;
 
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "Prompt text (the prefix with --suffix).")
+    @Option(
+            names = "--prompt",
+            required = true,
+            paramLabel = "TEXT",
+            description = "Prompt text (the prefix with --suffix).")
     String prompt;
 
-    @Option(names = "--suffix", paramLabel = "TEXT", description = "Text after the cursor: makes a fill-in-the-middle prompt.")
+    @Option(
+            names = "--suffix",
+            paramLabel = "TEXT",
+            description = "Text after the cursor: makes a fill-in-the-middle prompt.")
     String suffix;
 
-    @Option(names = "--max-tokens", defaultValue = "64", paramLabel = "N", description = "Most tokens to generate (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-tokens",
+            defaultValue = "64",
+            paramLabel = "N",
+            description = "Most tokens to generate (default ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
+    @Option(
+            names = "--temperature",
+            defaultValue = "0",
+            paramLabel = "T",
             description = "0 (default) is greedy; above 0 samples with Tabby's top-k 40, top-p 0.95, min-p 0.05.")
     float temperature;
 
-    @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "Random seed for sampling (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seed",
+            defaultValue = "0",
+            paramLabel = "N",
+            description = "Random seed for sampling (default ${DEFAULT-VALUE}).")
     long seed;
 
     @Override
@@ -62,11 +80,15 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (LanguageModel lm = engine.load(Engine::languageModel, options)) {
             int[] tokens = promptTokens(lm.tokenizer(), prompt, suffix);
-            SamplingParams sampling = temperature == 0 ? SamplingParams.greedy()
-                    : SamplingParams.tabbyDefaults().withTemperature(temperature).withSeed(seed);
+            SamplingParams sampling = temperature == 0
+                    ? SamplingParams.greedy()
+                    : SamplingParams.tabbyDefaults()
+                            .withTemperature(temperature)
+                            .withSeed(seed);
             int max = Math.min(maxTokens, lm.maxPositions() - tokens.length);
             if (max < 1) {
-                throw new UserError("the prompt (" + tokens.length + " tokens) fills the " + lm.maxPositions() + " positions this model allows one sequence");
+                throw new UserError("the prompt (" + tokens.length + " tokens) fills the " + lm.maxPositions()
+                        + " positions this model allows one sequence");
             }
             StreamingDecoder decoder = lm.tokenizer().streamingDecoder();
             Tokenizer tokenizer = lm.tokenizer();
@@ -89,7 +111,8 @@ final class GenerateCommand implements Callable<Integer> {
             try {
                 done.get();
             } catch (ExecutionException e) {
-                throw new IllegalStateException("generation failed: " + e.getCause().getMessage(), e.getCause());
+                throw new IllegalStateException(
+                        "generation failed: " + e.getCause().getMessage(), e.getCause());
             }
             out.println(decoder.flush());
             out.flush();
@@ -107,8 +130,15 @@ final class GenerateCommand implements Callable<Integer> {
         if (s.fimPrefix() < 0 || s.fimSuffix() < 0 || s.fimMiddle() < 0) {
             throw new UserError("this model's vocabulary has no fill-in-the-middle tokens; --suffix cannot be used");
         }
-        return tokenizer.encode(Prompt.builder().template(text(tokenizer, s.fimPrefix())).text(prompt)
-                .template(text(tokenizer, s.fimSuffix())).text(suffix).template(text(tokenizer, s.fimMiddle())).build(), true);
+        return tokenizer.encode(
+                Prompt.builder()
+                        .template(text(tokenizer, s.fimPrefix()))
+                        .text(prompt)
+                        .template(text(tokenizer, s.fimSuffix()))
+                        .text(suffix)
+                        .template(text(tokenizer, s.fimMiddle()))
+                        .build(),
+                true);
     }
 
     private static String text(Tokenizer tokenizer, int id) {

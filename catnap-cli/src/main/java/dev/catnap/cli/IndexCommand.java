@@ -1,7 +1,7 @@
 package dev.catnap.cli;
 
-import dev.catnap.engine.Engine;
 import dev.catnap.engine.EmbeddingModel;
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.index.Checkouts;
 import dev.catnap.index.Chunker;
@@ -50,35 +50,53 @@ final class IndexCommand implements Callable<Integer> {
     @CommandLine.Mixin
     RepositoryOptions repos;
 
-    @Option(names = "--embedding-model", paramLabel = "ID|DIR|FILE",
-            description = "Embedding model (nomic-bert, e.g. TabbyML/Nomic-Embed-Text) for the vector half of the index; serve must use the same one.")
+    @Option(
+            names = "--embedding-model",
+            paramLabel = "ID|DIR|FILE",
+            description =
+                    "Embedding model (nomic-bert, e.g. TabbyML/Nomic-Embed-Text) for the vector half of the index; serve must use the same one.")
     String embeddingModel;
 
-    @Option(names = "--models-dir", paramLabel = "DIR",
-            description = "Model cache (default $TABBY_MODEL_CACHE_ROOT, else $TABBY_ROOT/models, else ~/.tabby/models).")
+    @Option(
+            names = "--models-dir",
+            paramLabel = "DIR",
+            description =
+                    "Model cache (default $TABBY_MODEL_CACHE_ROOT, else $TABBY_ROOT/models, else ~/.tabby/models).")
     Path modelsDir;
 
     @Option(names = "--threads", paramLabel = "N", description = "Embedding threads (default: physical cores).")
     Integer threads;
 
-    @Option(names = "--chunk-size", defaultValue = "512", paramLabel = "CHARS", description = "Most characters per chunk (default ${DEFAULT-VALUE}, as Tabby).")
+    @Option(
+            names = "--chunk-size",
+            defaultValue = "512",
+            paramLabel = "CHARS",
+            description = "Most characters per chunk (default ${DEFAULT-VALUE}, as Tabby).")
     int chunkSize;
 
     @Option(names = "--rebuild", description = "Start the index over (after corruption, or to drop everything).")
     boolean rebuild;
 
-    @Option(names = "--prune", description = "Also drop repositories that the index holds but that are no longer configured.")
+    @Option(
+            names = "--prune",
+            description = "Also drop repositories that the index holds but that are no longer configured.")
     boolean prune;
 
-    @Option(names = "--progress", paramLabel = "auto|bar|log", defaultValue = "auto",
-            description = "Progress display: a bar on a terminal, periodic log lines otherwise (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--progress",
+            paramLabel = "auto|bar|log",
+            defaultValue = "auto",
+            description =
+                    "Progress display: a bar on a terminal, periodic log lines otherwise (default: ${DEFAULT-VALUE}).")
     DownloadCommand.ProgressMode progress;
 
     @Override
     public Integer call() throws IOException {
         Map<String, String> env = System.getenv();
         List<Repository> repositories = repos.resolve(env);
-        if (repositories.isEmpty()) throw new UserError("no repositories: give --repository PATH_OR_GIT_URL or [[repositories]] in " + (repos.config != null ? repos.config : "config.toml"));
+        if (repositories.isEmpty())
+            throw new UserError("no repositories: give --repository PATH_OR_GIT_URL or [[repositories]] in "
+                    + (repos.config != null ? repos.config : "config.toml"));
         if (chunkSize < 64) throw new UserError("--chunk-size must be at least 64");
         Path indexDir = repos.indexDir(env);
         PrintWriter out = spec.commandLine().getOut();
@@ -117,12 +135,16 @@ final class IndexCommand implements Callable<Integer> {
             for (Repository repo : repositories) {
                 try {
                     Path workTree = checkouts.workTree(repo);
-                    Indexer.Report r = indexer.index(repo.source(), workTree, bar ? new BarProgress() : new LogProgress());
+                    Indexer.Report r =
+                            indexer.index(repo.source(), workTree, bar ? new BarProgress() : new LogProgress());
                     out.println(summary(repo, r));
                     out.flush();
                 } catch (IOException e) {
                     failed++;
-                    spec.commandLine().getErr().println("catnap index: repository " + repo.name() + " (" + repo.gitUrl() + "): " + e.getMessage());
+                    spec.commandLine()
+                            .getErr()
+                            .println("catnap index: repository " + repo.name() + " (" + repo.gitUrl() + "): "
+                                    + e.getMessage());
                     spec.commandLine().getErr().flush();
                 }
             }
@@ -132,14 +154,17 @@ final class IndexCommand implements Callable<Integer> {
         } finally {
             model.ifPresent(EmbeddingModel::close);
         }
-        out.println(String.format(Locale.ROOT, "index %s: %.1f MiB on disk", indexDir, sizeOnDisk(indexDir) / 1048576.0));
+        out.println(
+                String.format(Locale.ROOT, "index %s: %.1f MiB on disk", indexDir, sizeOnDisk(indexDir) / 1048576.0));
         out.flush();
         return failed == 0 ? 0 : 2;
     }
 
-    private static void prune(Indexer indexer, Path indexDir, List<Repository> keep, PrintWriter out) throws IOException {
+    private static void prune(Indexer indexer, Path indexDir, List<Repository> keep, PrintWriter out)
+            throws IOException {
         List<String> sources;
-        try (CodeIndex index = CodeIndex.open(indexDir, Optional.empty(), SearchMode.BM25).orElseThrow(() -> new IOException("cannot reopen " + indexDir))) {
+        try (CodeIndex index = CodeIndex.open(indexDir, Optional.empty(), SearchMode.BM25)
+                .orElseThrow(() -> new IOException("cannot reopen " + indexDir))) {
             sources = index.sources();
         }
         var wanted = keep.stream().map(Repository::source).toList();
@@ -153,16 +178,28 @@ final class IndexCommand implements Callable<Integer> {
 
     static String summary(Repository repo, Indexer.Report r) {
         double seconds = Math.max(r.millis(), 1) / 1000.0;
-        return String.format(Locale.ROOT,
+        return String.format(
+                Locale.ROOT,
                 "%s: %d files (%d read, %d unchanged, %d removed, %d skipped), %d chunks, %.2f MiB read in %.1f s (%.0f files/s, %.2f MiB/s)",
-                repo.name(), r.files(), r.read(), r.unchanged(), r.removed(), r.skipped(), r.chunks(), r.bytesRead() / 1048576.0,
-                seconds, r.read() / seconds, r.bytesRead() / 1048576.0 / seconds);
+                repo.name(),
+                r.files(),
+                r.read(),
+                r.unchanged(),
+                r.removed(),
+                r.skipped(),
+                r.chunks(),
+                r.bytesRead() / 1048576.0,
+                seconds,
+                r.read() / seconds,
+                r.bytesRead() / 1048576.0 / seconds);
     }
 
     static long sizeOnDisk(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) return 0;
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+            return files.filter(Files::isRegularFile)
+                    .mapToLong(f -> f.toFile().length())
+                    .sum();
         }
     }
 
@@ -171,8 +208,14 @@ final class IndexCommand implements Callable<Integer> {
         private ProgressBar bar;
 
         public void start(String repository, int files, long bytes) {
-            bar = new ProgressBarBuilder().setTaskName(repository).setStyle(ProgressBarStyle.ASCII).setInitialMax(files)
-                    .setUnit(" files", 1).showSpeed().continuousUpdate().build();
+            bar = new ProgressBarBuilder()
+                    .setTaskName(repository)
+                    .setStyle(ProgressBarStyle.ASCII)
+                    .setInitialMax(files)
+                    .setUnit(" files", 1)
+                    .showSpeed()
+                    .continuousUpdate()
+                    .build();
         }
 
         public void advance(long bytes) {

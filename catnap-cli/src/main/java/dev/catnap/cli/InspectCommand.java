@@ -26,7 +26,8 @@ import picocli.CommandLine.Parameters;
 @Command(
         name = "inspect",
         mixinStandardHelpOptions = true,
-        description = "Show a GGUF model's architecture, context length, parameter count, quantization mix, tokenizer and tensors.")
+        description =
+                "Show a GGUF model's architecture, context length, parameter count, quantization mix, tokenizer and tensors.")
 final class InspectCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -39,11 +40,23 @@ final class InspectCommand implements Callable<Integer> {
 
     /** llama.cpp's {@code general.file_type} values (enum llama_ftype) that name a quantization recipe. */
     private static final Map<Integer, String> FILE_TYPES = Map.ofEntries(
-            Map.entry(0, "ALL_F32"), Map.entry(1, "MOSTLY_F16"), Map.entry(2, "MOSTLY_Q4_0"), Map.entry(3, "MOSTLY_Q4_1"),
-            Map.entry(7, "MOSTLY_Q8_0"), Map.entry(8, "MOSTLY_Q5_0"), Map.entry(9, "MOSTLY_Q5_1"), Map.entry(10, "MOSTLY_Q2_K"),
-            Map.entry(11, "MOSTLY_Q3_K_S"), Map.entry(12, "MOSTLY_Q3_K_M"), Map.entry(13, "MOSTLY_Q3_K_L"),
-            Map.entry(14, "MOSTLY_Q4_K_S"), Map.entry(15, "MOSTLY_Q4_K_M"), Map.entry(16, "MOSTLY_Q5_K_S"),
-            Map.entry(17, "MOSTLY_Q5_K_M"), Map.entry(18, "MOSTLY_Q6_K"), Map.entry(32, "MOSTLY_BF16"));
+            Map.entry(0, "ALL_F32"),
+            Map.entry(1, "MOSTLY_F16"),
+            Map.entry(2, "MOSTLY_Q4_0"),
+            Map.entry(3, "MOSTLY_Q4_1"),
+            Map.entry(7, "MOSTLY_Q8_0"),
+            Map.entry(8, "MOSTLY_Q5_0"),
+            Map.entry(9, "MOSTLY_Q5_1"),
+            Map.entry(10, "MOSTLY_Q2_K"),
+            Map.entry(11, "MOSTLY_Q3_K_S"),
+            Map.entry(12, "MOSTLY_Q3_K_M"),
+            Map.entry(13, "MOSTLY_Q3_K_L"),
+            Map.entry(14, "MOSTLY_Q4_K_S"),
+            Map.entry(15, "MOSTLY_Q4_K_M"),
+            Map.entry(16, "MOSTLY_Q5_K_S"),
+            Map.entry(17, "MOSTLY_Q5_K_M"),
+            Map.entry(18, "MOSTLY_Q6_K"),
+            Map.entry(32, "MOSTLY_BF16"));
 
     @Override
     public Integer call() {
@@ -73,7 +86,8 @@ final class InspectCommand implements Callable<Integer> {
         row(out, "embedding", number(m, arch + ".embedding_length"));
         row(out, "layers", number(m, arch + ".block_count"));
         String heads = number(m, arch + ".attention.head_count");
-        if (m.has(arch + ".attention.head_count_kv")) heads += " (" + number(m, arch + ".attention.head_count_kv") + " KV)";
+        if (m.has(arch + ".attention.head_count_kv"))
+            heads += " (" + number(m, arch + ".attention.head_count_kv") + " KV)";
         row(out, "heads", heads);
 
         long params = 0;
@@ -95,18 +109,37 @@ final class InspectCommand implements Callable<Integer> {
         if (byBytes.isEmpty()) row(out, label, "no tensors");
         for (var e : byBytes) {
             long n = e.getValue()[0];
-            row(out, label, String.format(Locale.ROOT, "%-6s %5d %-8s %s", e.getKey(), n, n == 1 ? "tensor" : "tensors", bytes(e.getValue()[1])));
+            row(
+                    out,
+                    label,
+                    String.format(
+                            Locale.ROOT,
+                            "%-6s %5d %-8s %s",
+                            e.getKey(),
+                            n,
+                            n == 1 ? "tensor" : "tensors",
+                            bytes(e.getValue()[1])));
             label = "";
         }
         row(out, "tokenizer", tokenizer(m));
 
         if (!noTensors && !gguf.tensors().isEmpty()) {
-            int nameWidth = gguf.tensors().keySet().stream().mapToInt(String::length).max().orElse(4);
+            int nameWidth = gguf.tensors().keySet().stream()
+                    .mapToInt(String::length)
+                    .max()
+                    .orElse(4);
             out.println();
             out.printf(Locale.ROOT, "%-" + nameWidth + "s  %-7s %-24s %s%n", "TENSOR", "TYPE", "SHAPE", "BYTES");
             for (GGUFTensor t : gguf.tensors().values()) {
-                String shape = Arrays.stream(t.shape()).mapToObj(Long::toString).collect(Collectors.joining(", ", "[", "]"));
-                out.printf(Locale.ROOT, "%-" + nameWidth + "s  %-7s %-24s %,d%n", t.name(), t.type(), shape, t.data().byteSize());
+                String shape =
+                        Arrays.stream(t.shape()).mapToObj(Long::toString).collect(Collectors.joining(", ", "[", "]"));
+                out.printf(
+                        Locale.ROOT,
+                        "%-" + nameWidth + "s  %-7s %-24s %,d%n",
+                        t.name(),
+                        t.type(),
+                        shape,
+                        t.data().byteSize());
             }
         }
         out.flush();
@@ -115,8 +148,10 @@ final class InspectCommand implements Callable<Integer> {
     private static String tokenizer(GGUFMetadata m) {
         if (!m.has("tokenizer.ggml.model")) return "none";
         StringBuilder s = new StringBuilder(m.getString("tokenizer.ggml.model", "?"));
-        if (m.get("tokenizer.ggml.pre") instanceof String pre) s.append(" (pre: ").append(pre).append(')');
-        if (m.get("tokenizer.ggml.tokens") instanceof List<?> tokens) s.append(String.format(Locale.ROOT, ", %,d tokens", tokens.size()));
+        if (m.get("tokenizer.ggml.pre") instanceof String pre)
+            s.append(" (pre: ").append(pre).append(')');
+        if (m.get("tokenizer.ggml.tokens") instanceof List<?> tokens)
+            s.append(String.format(Locale.ROOT, ", %,d tokens", tokens.size()));
         return s.toString();
     }
 

@@ -26,11 +26,23 @@ public final class Main implements Runnable {
 
     /** Every subcommand, in the order `catnap --help` lists them. */
     private static final List<Supplier<Object>> SUBCOMMANDS = List.of(
-            CommandLine.HelpCommand::new, GatewayCommand::new, ServeCommand::new, DownloadCommand::new,
-            IndexCommand::new, ModelsCommand::new, GenerateCommand::new, EmbedCommand::new, BenchCommand::new, ColdStartCommand::new,
-            AotTrainCommand::new, SyntheticModelCommand::new, TokenizeCommand::new, InspectCommand::new);
-    private static final Map<String, Supplier<Object>> BY_NAME = Map.of(
-            "gateway", GatewayCommand::new, "serve", ServeCommand::new, "aot-train", AotTrainCommand::new);
+            CommandLine.HelpCommand::new,
+            GatewayCommand::new,
+            ServeCommand::new,
+            DownloadCommand::new,
+            IndexCommand::new,
+            ModelsCommand::new,
+            GenerateCommand::new,
+            EmbedCommand::new,
+            BenchCommand::new,
+            ColdStartCommand::new,
+            AotTrainCommand::new,
+            SyntheticModelCommand::new,
+            TokenizeCommand::new,
+            InspectCommand::new);
+
+    private static final Map<String, Supplier<Object>> BY_NAME =
+            Map.of("gateway", GatewayCommand::new, "serve", ServeCommand::new, "aot-train", AotTrainCommand::new);
 
     public static void main(String[] args) {
         System.exit(commandLine(args).execute(args));

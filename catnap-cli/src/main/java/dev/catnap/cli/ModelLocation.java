@@ -44,7 +44,10 @@ record ModelLocation(String id, Path gguf, Optional<String> promptTemplate, Opti
                 throw new IllegalArgumentException(e.getMessage(), e);
             }
         }
-        if (spec.endsWith(".gguf") || spec.startsWith(".") || spec.startsWith("/") || spec.startsWith("~")
+        if (spec.endsWith(".gguf")
+                || spec.startsWith(".")
+                || spec.startsWith("/")
+                || spec.startsWith("~")
                 || spec.chars().filter(c -> c == '/').count() > 1) {
             throw new IllegalArgumentException("no such model file or directory: " + spec);
         }
@@ -60,7 +63,8 @@ record ModelLocation(String id, Path gguf, Optional<String> promptTemplate, Opti
 
     private static ModelLocation fromLocal(LocalModel m) {
         if (m.ggufParts().isEmpty()) {
-            throw new IllegalArgumentException("model " + m.id() + " in " + m.dir() + " has no GGUF file under ggml/; fetch it with: catnap download --model " + m.id());
+            throw new IllegalArgumentException("model " + m.id() + " in " + m.dir()
+                    + " has no GGUF file under ggml/; fetch it with: catnap download --model " + m.id());
         }
         return new ModelLocation(m.id().toString(), m.entryFile(), m.promptTemplate(), m.chatTemplate());
     }

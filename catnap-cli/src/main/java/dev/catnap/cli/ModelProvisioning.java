@@ -29,6 +29,7 @@ final class ModelProvisioning {
 
     /** The deployment's own models, served when no model flag is given. */
     static final String DEFAULT_COMPLETION = "TabbyML/StarCoder-1B";
+
     static final String DEFAULT_CHAT = "TabbyML/Qwen2-1.5B-Instruct";
     static final String DEFAULT_EMBEDDING = "TabbyML/Nomic-Embed-Text";
 
@@ -51,20 +52,27 @@ final class ModelProvisioning {
         if (missing.isEmpty()) return;
         ModelId id = missing.get();
         if (offline) {
-            throw new UserError(flag + " " + id + " is not in the model cache (looked in " + new ModelCache(cache).modelDir(id)
-                    + ") and --offline is set; fetch it first with: catnap download --model " + id
-                    + " --kind " + kind.name().toLowerCase(Locale.ROOT));
+            throw new UserError(
+                    flag + " " + id + " is not in the model cache (looked in " + new ModelCache(cache).modelDir(id)
+                            + ") and --offline is set; fetch it first with: catnap download --model " + id
+                            + " --kind " + kind.name().toLowerCase(Locale.ROOT));
         }
         log.info("{} is not in the model cache {}: downloading it now, before any request is served", id, cache);
         Console console = System.console();
         DownloadSettings settings = DownloadSettings.defaults(env, console != null && console.isTerminal());
         try (Downloader downloader = new Downloader(cache, settings)) {
             DownloadResult r = downloader.download(new DownloadRequest(id, registry, false, Optional.of(kind)));
-            log.info("{} downloaded and verified ({} MiB) into {}", id, String.format(Locale.ROOT, "%.1f", r.bytesFetched() / 1048576.0),
+            log.info(
+                    "{} downloaded and verified ({} MiB) into {}",
+                    id,
+                    String.format(Locale.ROOT, "%.1f", r.bytesFetched() / 1048576.0),
                     r.model().dir());
         } catch (DownloadException e) {
-            throw new UserError("cannot download " + id + ": " + e.getMessage() + "; where there is a network, fetch it with: catnap download --model " + id
-                    + " (or give " + flag + " FILE.gguf)", DownloadCommand.exitCode(e.kind()));
+            throw new UserError(
+                    "cannot download " + id + ": " + e.getMessage()
+                            + "; where there is a network, fetch it with: catnap download --model " + id + " (or give "
+                            + flag + " FILE.gguf)",
+                    DownloadCommand.exitCode(e.kind()));
         }
     }
 
@@ -75,7 +83,10 @@ final class ModelProvisioning {
         } catch (InvalidPathException e) {
             // not a path
         }
-        if (spec.endsWith(".gguf") || spec.startsWith(".") || spec.startsWith("/") || spec.startsWith("~")
+        if (spec.endsWith(".gguf")
+                || spec.startsWith(".")
+                || spec.startsWith("/")
+                || spec.startsWith("~")
                 || spec.chars().filter(c -> c == '/').count() > 1) {
             return Optional.empty(); // a path that does not exist: serve says so
         }

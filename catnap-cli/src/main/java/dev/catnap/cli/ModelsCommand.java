@@ -25,8 +25,11 @@ final class ModelsCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--models-dir", paramLabel = "DIR",
-            description = "Model cache (default: $TABBY_MODEL_CACHE_ROOT, else $TABBY_ROOT/models, else ~/.tabby/models).")
+    @Option(
+            names = "--models-dir",
+            paramLabel = "DIR",
+            description =
+                    "Model cache (default: $TABBY_MODEL_CACHE_ROOT, else $TABBY_ROOT/models, else ~/.tabby/models).")
     Path modelsDir;
 
     @Override
@@ -39,11 +42,19 @@ final class ModelsCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        int idWidth = Math.max(5, models.stream().mapToInt(m -> m.id().toString().length()).max().orElse(0));
+        int idWidth = Math.max(
+                5,
+                models.stream().mapToInt(m -> m.id().toString().length()).max().orElse(0));
         String row = "%-" + idWidth + "s  %10s  %-10s  %s%n";
         out.printf(Locale.ROOT, row, "MODEL", "SIZE", "STATUS", "PATH");
         for (CachedModel m : models) {
-            out.printf(Locale.ROOT, row, m.id(), size(m.sizeBytes()), m.status().name().toLowerCase(Locale.ROOT), m.dir());
+            out.printf(
+                    Locale.ROOT,
+                    row,
+                    m.id(),
+                    size(m.sizeBytes()),
+                    m.status().name().toLowerCase(Locale.ROOT),
+                    m.dir());
         }
         out.flush();
         return 0;

@@ -15,7 +15,8 @@ final class SizeConverter implements CommandLine.ITypeConverter<Long> {
 
     static long parse(String text) {
         var m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
-        if (!m.matches()) throw new CommandLine.TypeConversionException("invalid size '" + text + "' (examples: 1m, 512k, 1048576)");
+        if (!m.matches())
+            throw new CommandLine.TypeConversionException("invalid size '" + text + "' (examples: 1m, 512k, 1048576)");
         long n;
         try {
             n = Long.parseLong(m.group(1));

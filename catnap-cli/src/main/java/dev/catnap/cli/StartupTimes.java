@@ -20,15 +20,26 @@ record StartupTimes(long jvmMs, long initMs, long modelsMs, long httpMs, long wa
     /** Measured now, when the port is open: the process start comes from the OS (10 ms resolution on Linux). */
     static StartupTimes now(long initMs, long modelsMs, long httpMs, long warmupMs) {
         long now = System.currentTimeMillis();
-        long processStart = ProcessHandle.current().info().startInstant().map(java.time.Instant::toEpochMilli)
+        long processStart = ProcessHandle.current()
+                .info()
+                .startInstant()
+                .map(java.time.Instant::toEpochMilli)
                 .orElse(Main.STARTED_AT_MILLIS);
         long jvm = Math.max(0, Main.STARTED_AT_MILLIS - processStart);
         return new StartupTimes(jvm, initMs, modelsMs, httpMs, warmupMs, now - processStart, residentMiB());
     }
 
     String describe() {
-        return String.format(Locale.ROOT, "startup: jvm %d ms, init %d ms, models %d ms, http %d ms, warm-up %d ms; ready %d ms after launch, RSS %d MiB",
-                jvmMs, initMs, modelsMs, httpMs, warmupMs, readyMs, rssMiB);
+        return String.format(
+                Locale.ROOT,
+                "startup: jvm %d ms, init %d ms, models %d ms, http %d ms, warm-up %d ms; ready %d ms after launch, RSS %d MiB",
+                jvmMs,
+                initMs,
+                modelsMs,
+                httpMs,
+                warmupMs,
+                readyMs,
+                rssMiB);
     }
 
     /** VmRSS in MiB, -1 where /proc is not there. */

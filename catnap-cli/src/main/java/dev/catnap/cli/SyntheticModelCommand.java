@@ -26,14 +26,25 @@ final class SyntheticModelCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "Where to write the model.")
     Path out;
 
-    @Option(names = "--type", defaultValue = "q8_0", paramLabel = "q8_0|q4_0|f16", description = "Weight type (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--type",
+            defaultValue = "q8_0",
+            paramLabel = "q8_0|q4_0|f16",
+            description = "Weight type (default ${DEFAULT-VALUE}).")
     String type;
 
-    @Option(names = "--vocab", paramLabel = "VOCAB.gguf",
-            description = "GGUF whose tokenizer.* keys to use (e.g. ggml-vocab-starcoder.gguf); default: a byte-level vocabulary of StarCoder's size.")
+    @Option(
+            names = "--vocab",
+            paramLabel = "VOCAB.gguf",
+            description =
+                    "GGUF whose tokenizer.* keys to use (e.g. ggml-vocab-starcoder.gguf); default: a byte-level vocabulary of StarCoder's size.")
     Path vocab;
 
-    @Option(names = "--layers", defaultValue = "24", paramLabel = "N", description = "Transformer blocks (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--layers",
+            defaultValue = "24",
+            paramLabel = "N",
+            description = "Transformer blocks (default ${DEFAULT-VALUE}).")
     int layers;
 
     @Override
@@ -62,8 +73,16 @@ final class SyntheticModelCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new UserError("cannot write " + out + ": " + e.getMessage());
             }
-            spec.commandLine().getOut().printf(Locale.ROOT, "%s: %d blocks, %s, %.1f MiB in %.1f s%n", out, layers,
-                    type.toLowerCase(Locale.ROOT), Files.size(out) / 1048576.0, (System.nanoTime() - start) / 1e9);
+            spec.commandLine()
+                    .getOut()
+                    .printf(
+                            Locale.ROOT,
+                            "%s: %d blocks, %s, %.1f MiB in %.1f s%n",
+                            out,
+                            layers,
+                            type.toLowerCase(Locale.ROOT),
+                            Files.size(out) / 1048576.0,
+                            (System.nanoTime() - start) / 1e9);
             spec.commandLine().getOut().flush();
         } finally {
             if (tmp != null) Files.deleteIfExists(tmp);

@@ -18,11 +18,11 @@ import java.util.SplittableRandom;
  * holds what inference needs, and no caller outside the CLI writes random models.
  */
 final class SyntheticStarCoder {
-    private SyntheticStarCoder() {
-    }
+    private SyntheticStarCoder() {}
 
-    static void write(Path out, GGMLType type, Path vocab, int layers, int embedding, int heads, int feedForward,
-                      int context) throws IOException {
+    static void write(
+            Path out, GGMLType type, Path vocab, int layers, int embedding, int heads, int feedForward, int context)
+            throws IOException {
         var w = new GGUFWriter();
         int vocabSize;
         try (GGUFFile v = GGUFFile.open(vocab)) {
@@ -36,11 +36,13 @@ final class SyntheticStarCoder {
         int qkv = embedding + 2 * headDim;
         w.putString("general.architecture", "starcoder");
         w.putString("general.name", "synthetic starcoder " + layers + "x" + embedding);
-        w.putUInt32("general.file_type", switch (type) {
-            case Q8_0 -> 7;
-            case Q4_0 -> 2;
-            default -> 1;
-        });
+        w.putUInt32(
+                "general.file_type",
+                switch (type) {
+                    case Q8_0 -> 7;
+                    case Q4_0 -> 2;
+                    default -> 1;
+                });
         w.putUInt32("starcoder.context_length", context);
         w.putUInt32("starcoder.embedding_length", embedding);
         w.putUInt32("starcoder.feed_forward_length", feedForward);
@@ -50,25 +52,25 @@ final class SyntheticStarCoder {
         w.putFloat32("starcoder.attention.layer_norm_epsilon", 1e-5f);
 
         long seed = 1234;
-        w.addTensor("token_embd.weight", type, new long[]{embedding, vocabSize}, random(seed++, 0f));
-        w.addTensor("position_embd.weight", GGMLType.F16, new long[]{embedding, context}, random(seed++, 0f));
+        w.addTensor("token_embd.weight", type, new long[] {embedding, vocabSize}, random(seed++, 0f));
+        w.addTensor("position_embd.weight", GGMLType.F16, new long[] {embedding, context}, random(seed++, 0f));
         for (int l = 0; l < layers; l++) {
             String p = "blk." + l + ".";
-            w.addTensor(p + "attn_norm.weight", GGMLType.F32, new long[]{embedding}, random(seed++, 1f));
-            w.addTensor(p + "attn_norm.bias", GGMLType.F32, new long[]{embedding}, random(seed++, 0f));
-            w.addTensor(p + "attn_qkv.weight", type, new long[]{embedding, qkv}, random(seed++, 0f));
-            w.addTensor(p + "attn_qkv.bias", GGMLType.F32, new long[]{qkv}, random(seed++, 0f));
-            w.addTensor(p + "attn_output.weight", type, new long[]{embedding, embedding}, random(seed++, 0f));
-            w.addTensor(p + "attn_output.bias", GGMLType.F32, new long[]{embedding}, random(seed++, 0f));
-            w.addTensor(p + "ffn_norm.weight", GGMLType.F32, new long[]{embedding}, random(seed++, 1f));
-            w.addTensor(p + "ffn_norm.bias", GGMLType.F32, new long[]{embedding}, random(seed++, 0f));
-            w.addTensor(p + "ffn_up.weight", type, new long[]{embedding, feedForward}, random(seed++, 0f));
-            w.addTensor(p + "ffn_up.bias", GGMLType.F32, new long[]{feedForward}, random(seed++, 0f));
-            w.addTensor(p + "ffn_down.weight", type, new long[]{feedForward, embedding}, random(seed++, 0f));
-            w.addTensor(p + "ffn_down.bias", GGMLType.F32, new long[]{embedding}, random(seed++, 0f));
+            w.addTensor(p + "attn_norm.weight", GGMLType.F32, new long[] {embedding}, random(seed++, 1f));
+            w.addTensor(p + "attn_norm.bias", GGMLType.F32, new long[] {embedding}, random(seed++, 0f));
+            w.addTensor(p + "attn_qkv.weight", type, new long[] {embedding, qkv}, random(seed++, 0f));
+            w.addTensor(p + "attn_qkv.bias", GGMLType.F32, new long[] {qkv}, random(seed++, 0f));
+            w.addTensor(p + "attn_output.weight", type, new long[] {embedding, embedding}, random(seed++, 0f));
+            w.addTensor(p + "attn_output.bias", GGMLType.F32, new long[] {embedding}, random(seed++, 0f));
+            w.addTensor(p + "ffn_norm.weight", GGMLType.F32, new long[] {embedding}, random(seed++, 1f));
+            w.addTensor(p + "ffn_norm.bias", GGMLType.F32, new long[] {embedding}, random(seed++, 0f));
+            w.addTensor(p + "ffn_up.weight", type, new long[] {embedding, feedForward}, random(seed++, 0f));
+            w.addTensor(p + "ffn_up.bias", GGMLType.F32, new long[] {feedForward}, random(seed++, 0f));
+            w.addTensor(p + "ffn_down.weight", type, new long[] {feedForward, embedding}, random(seed++, 0f));
+            w.addTensor(p + "ffn_down.bias", GGMLType.F32, new long[] {embedding}, random(seed++, 0f));
         }
-        w.addTensor("output_norm.weight", GGMLType.F32, new long[]{embedding}, random(seed++, 1f));
-        w.addTensor("output_norm.bias", GGMLType.F32, new long[]{embedding}, random(seed, 0f));
+        w.addTensor("output_norm.weight", GGMLType.F32, new long[] {embedding}, random(seed++, 1f));
+        w.addTensor("output_norm.bias", GGMLType.F32, new long[] {embedding}, random(seed, 0f));
         w.write(out);
     }
 

@@ -15,11 +15,13 @@ import java.util.List;
 final class SyntheticVocabulary {
     /** StarCoder's vocabulary size. */
     static final int STARCODER_SIZE = 49152;
-    private static final List<String> SPECIAL = List.of("<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>");
-    private static final List<String> MERGES = List.of("Ġ Ġ", "d e", "de f", "r e", "re t", "ret u", "retu r", "retur n", "i n", "Ġ in");
 
-    private SyntheticVocabulary() {
-    }
+    private static final List<String> SPECIAL =
+            List.of("<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>");
+    private static final List<String> MERGES =
+            List.of("Ġ Ġ", "d e", "de f", "r e", "re t", "ret u", "retu r", "retur n", "i n", "Ġ in");
+
+    private SyntheticVocabulary() {}
 
     static void write(Path file, int size) throws IOException {
         int base = SPECIAL.size() + 256 + MERGES.size();

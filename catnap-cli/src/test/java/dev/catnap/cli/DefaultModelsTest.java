@@ -46,6 +46,7 @@ class DefaultModelsTest {
 
     @TempDir
     Path tmp;
+
     HttpServer registry;
     final Map<String, byte[]> files = new ConcurrentHashMap<>();
     final AtomicInteger fileRequests = new AtomicInteger();
@@ -75,11 +76,18 @@ class DefaultModelsTest {
             files.put("/files/" + e.getKey() + ".gguf", gguf);
             ObjectNode entry = entries.addObject().put("name", e.getKey());
             entry.putArray("urls").add(base + "/files/" + e.getKey() + ".gguf");
-            entry.put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(gguf)));
+            entry.put(
+                    "sha256",
+                    HexFormat.of()
+                            .formatHex(MessageDigest.getInstance("SHA-256").digest(gguf)));
             switch (e.getKey()) {
-                case "StarCoder-1B" -> entry.put("prompt_template", "<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>");
-                case "Qwen2-1.5B-Instruct" -> entry.put("chat_template", "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
-                default -> { }
+                case "StarCoder-1B" ->
+                    entry.put("prompt_template", "<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>");
+                case "Qwen2-1.5B-Instruct" ->
+                    entry.put(
+                            "chat_template",
+                            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
+                default -> {}
             }
         }
         files.put("/models.json", mapper.writeValueAsBytes(entries));
@@ -98,15 +106,21 @@ class DefaultModelsTest {
     @Timeout(240)
     void firstRunDownloadsTheDefaultModelsBeforeListeningAndTheSecondRunsOffline() throws Exception {
         Path models = tmp.resolve("models");
-        String firstLog = completionThroughGateway("first", "--models-dir", models.toString(), "--registry", registryUrl());
+        String firstLog =
+                completionThroughGateway("first", "--models-dir", models.toString(), "--registry", registryUrl());
         for (String name : FIXTURE_FOR.keySet()) {
-            assertThat(models.resolve("TabbyML").resolve(name).resolve("ggml/model-00001-of-00001.gguf")).exists();
+            assertThat(models.resolve("TabbyML").resolve(name).resolve("ggml/model-00001-of-00001.gguf"))
+                    .exists();
             int download = firstLog.indexOf("TabbyML/" + name + " is not in the model cache");
             assertThat(download).as(firstLog).isNotNegative();
-            assertThat(download).as("downloaded before the gateway listens").isLessThan(firstLog.indexOf("gateway listening on"));
+            assertThat(download)
+                    .as("downloaded before the gateway listens")
+                    .isLessThan(firstLog.indexOf("gateway listening on"));
         }
         assertThat(firstLog).contains("serve --port").contains("--offline"); // the worker itself never downloads
-        assertThat(firstLog).contains("no model given: serving TabbyML/StarCoder-1B (completion), TabbyML/Qwen2-1.5B-Instruct (chat) and TabbyML/Nomic-Embed-Text (embeddings)");
+        assertThat(firstLog)
+                .contains(
+                        "no model given: serving TabbyML/StarCoder-1B (completion), TabbyML/Qwen2-1.5B-Instruct (chat) and TabbyML/Nomic-Embed-Text (embeddings)");
         int fetched = fileRequests.get();
         assertThat(fetched).isEqualTo(3);
 
@@ -121,14 +135,30 @@ class DefaultModelsTest {
         Path empty = tmp.resolve("empty");
         CliRun serve = CliRun.of("serve", "--offline", "--models-dir", empty.toString(), "--port", "0");
         assertThat(serve.exit()).isEqualTo(2);
-        assertThat(serve.err().lines().toList()).singleElement().asString().isEqualTo(
-                "catnap serve: --model TabbyML/StarCoder-1B is not in the model cache (looked in " + empty.resolve("TabbyML/StarCoder-1B")
-                        + ") and --offline is set; fetch it first with: catnap download --model TabbyML/StarCoder-1B --kind completion");
+        assertThat(serve.err().lines().toList())
+                .singleElement()
+                .asString()
+                .isEqualTo(
+                        "catnap serve: --model TabbyML/StarCoder-1B is not in the model cache (looked in "
+                                + empty.resolve("TabbyML/StarCoder-1B")
+                                + ") and --offline is set; fetch it first with: catnap download --model TabbyML/StarCoder-1B --kind completion");
 
-        CliRun gateway = CliRun.of("gateway", "--port", "0", "--state-dir", tmp.resolve("state").toString(), "--",
-                "--models-dir", empty.toString(), "--chat-model", "Qwen2-1.5B-Instruct", "--offline");
+        CliRun gateway = CliRun.of(
+                "gateway",
+                "--port",
+                "0",
+                "--state-dir",
+                tmp.resolve("state").toString(),
+                "--",
+                "--models-dir",
+                empty.toString(),
+                "--chat-model",
+                "Qwen2-1.5B-Instruct",
+                "--offline");
         assertThat(gateway.exit()).isEqualTo(2);
-        assertThat(gateway.err().lines().toList()).singleElement().asString()
+        assertThat(gateway.err().lines().toList())
+                .singleElement()
+                .asString()
                 .startsWith("catnap gateway: --chat-model TabbyML/Qwen2-1.5B-Instruct is not in the model cache")
                 .endsWith("catnap download --model TabbyML/Qwen2-1.5B-Instruct --kind chat");
     }
@@ -139,28 +169,55 @@ class DefaultModelsTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closed = s.getLocalPort();
         }
-        CliRun serve = CliRun.of("serve", "--models-dir", tmp.resolve("m").toString(), "--port", "0",
-                "--model", "StarCoder-1B", "--registry", "http://127.0.0.1:" + closed + "/models.json");
+        CliRun serve = CliRun.of(
+                "serve",
+                "--models-dir",
+                tmp.resolve("m").toString(),
+                "--port",
+                "0",
+                "--model",
+                "StarCoder-1B",
+                "--registry",
+                "http://127.0.0.1:" + closed + "/models.json");
         assertThat(serve.exit()).isEqualTo(3);
-        assertThat(serve.err().lines().toList()).singleElement().asString()
+        assertThat(serve.err().lines().toList())
+                .singleElement()
+                .asString()
                 .startsWith("catnap serve: cannot download TabbyML/StarCoder-1B: ")
                 .contains("fetch it with: catnap download --model TabbyML/StarCoder-1B");
     }
 
     @Test
     void invalidServeArgumentsAfterTheDoubleDashAreOneLine() {
-        CliRun gateway = CliRun.of("gateway", "--port", "0", "--state-dir", tmp.resolve("state").toString(), "--", "--no-such-flag");
+        CliRun gateway = CliRun.of(
+                "gateway", "--port", "0", "--state-dir", tmp.resolve("state").toString(), "--", "--no-such-flag");
         assertThat(gateway.exit()).isEqualTo(2);
-        assertThat(gateway.err().lines().toList()).singleElement().asString()
-                .startsWith("catnap gateway: invalid `catnap serve` arguments after --: Unknown option: '--no-such-flag'");
+        assertThat(gateway.err().lines().toList())
+                .singleElement()
+                .asString()
+                .startsWith(
+                        "catnap gateway: invalid `catnap serve` arguments after --: Unknown option: '--no-such-flag'");
     }
 
     /** Starts `catnap gateway -- SERVE_ARGS` as a process, sends one completion, stops it; returns its log. */
     private String completionThroughGateway(String name, String... serveArgs) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "gateway", "--port", "0", "--state-dir", tmp.resolve(name + "-state").toString(), "--",
-                "--events-dir", tmp.resolve("events").toString(), "--threads", "1"));
+        List<String> cmd = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElseThrow(),
+                "--add-modules",
+                "jdk.incubator.vector",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "gateway",
+                "--port",
+                "0",
+                "--state-dir",
+                tmp.resolve(name + "-state").toString(),
+                "--",
+                "--events-dir",
+                tmp.resolve("events").toString(),
+                "--threads",
+                "1"));
         cmd.addAll(List.of(serveArgs));
         Path logFile = tmp.resolve(name + ".log");
         var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logFile.toFile());
@@ -175,14 +232,26 @@ class DefaultModelsTest {
                 else Thread.sleep(100);
             }
             assertThat(port).as("gateway output: %s", Files.readString(logFile)).isPositive();
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
-                    .timeout(Duration.ofSeconds(90)).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(
-                            "{\"language\":\"python\",\"segments\":{\"prefix\":\"def add(a, b):\\n    return \",\"suffix\":\"\\n\"},\"temperature\":0}"))
-                    .build(), HttpResponse.BodyHandlers.ofString());
-            assertThat(r.statusCode()).as("%s\n%s", r.body(), Files.readString(logFile)).isEqualTo(200);
-            assertThat(new ObjectMapper().readTree(r.body()).at("/choices/0/text").isTextual()).isTrue();
+            HttpClient http = HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(5))
+                    .build();
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                            .timeout(Duration.ofSeconds(90))
+                            .header("Content-Type", "application/json")
+                            .POST(
+                                    HttpRequest.BodyPublishers.ofString(
+                                            "{\"language\":\"python\",\"segments\":{\"prefix\":\"def add(a, b):\\n    return \",\"suffix\":\"\\n\"},\"temperature\":0}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode())
+                    .as("%s\n%s", r.body(), Files.readString(logFile))
+                    .isEqualTo(200);
+            assertThat(new ObjectMapper()
+                            .readTree(r.body())
+                            .at("/choices/0/text")
+                            .isTextual())
+                    .isTrue();
             gateway.destroy();
             assertThat(gateway.waitFor(40, TimeUnit.SECONDS)).isTrue();
             assertThat(gateway.exitValue()).isZero();

@@ -22,12 +22,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(30)
 class DownloadCommandTest {
-    @TempDir Path models;
+    @TempDir
+    Path models;
+
     HttpServer server;
     final Map<String, byte[]> files = new ConcurrentHashMap<>();
     final byte[] gguf = new byte[200_000];
     String sha;
-
 
     @BeforeEach
     void start() throws Exception {
@@ -59,8 +60,11 @@ class DownloadCommandTest {
     }
 
     void registry(String sha256, String... urls) {
-        String list = String.join(",", java.util.Arrays.stream(urls).map(u -> "\"" + u + "\"").toList());
-        String json = "[{\"name\":\"StarCoder-1B\",\"prompt_template\":\"<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>\",\"urls\":[" + list + "],\"sha256\":\"" + sha256 + "\"}]";
+        String list = String.join(
+                ",", java.util.Arrays.stream(urls).map(u -> "\"" + u + "\"").toList());
+        String json =
+                "[{\"name\":\"StarCoder-1B\",\"prompt_template\":\"<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>\",\"urls\":["
+                        + list + "],\"sha256\":\"" + sha256 + "\"}]";
         files.put("/models.json", json.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -69,7 +73,17 @@ class DownloadCommandTest {
     }
 
     CliRun download(String... extra) {
-        String[] base = {"download", "--models-dir", models.toString(), "--registry", url("/models.json"), "--progress", "log", "--retries", "1"};
+        String[] base = {
+            "download",
+            "--models-dir",
+            models.toString(),
+            "--registry",
+            url("/models.json"),
+            "--progress",
+            "log",
+            "--retries",
+            "1"
+        };
         String[] all = java.util.Arrays.copyOf(base, base.length + extra.length);
         System.arraycopy(extra, 0, all, base.length, extra.length);
         return run(all);
@@ -81,7 +95,9 @@ class DownloadCommandTest {
         CliRun r = download("--model", "StarCoder-1B", "--kind", "completion");
         assertThat(r.exit()).as(r.err()).isZero();
         Path entry = models.resolve("TabbyML/StarCoder-1B/ggml/model-00001-of-00001.gguf");
-        assertThat(r.out()).isEqualTo("TabbyML/StarCoder-1B: downloaded and verified (0.2 MiB fetched): " + entry + System.lineSeparator());
+        assertThat(r.out())
+                .isEqualTo("TabbyML/StarCoder-1B: downloaded and verified (0.2 MiB fetched): " + entry
+                        + System.lineSeparator());
         assertThat(Files.readAllBytes(entry)).isEqualTo(gguf);
 
         server.stop(0);
@@ -93,7 +109,10 @@ class DownloadCommandTest {
         assertThat(list.exit()).isZero();
         assertThat(list.out().lines().toList()).hasSize(2);
         assertThat(list.out().lines().toList().get(0)).matches("MODEL\\s+SIZE\\s+STATUS\\s+PATH");
-        assertThat(list.out().lines().toList().get(1)).matches("TabbyML/StarCoder-1B\\s+195\\.3 KiB\\s+verified\\s+" + java.util.regex.Pattern.quote(models.resolve("TabbyML/StarCoder-1B").toString()));
+        assertThat(list.out().lines().toList().get(1))
+                .matches("TabbyML/StarCoder-1B\\s+195\\.3 KiB\\s+verified\\s+"
+                        + java.util.regex.Pattern.quote(
+                                models.resolve("TabbyML/StarCoder-1B").toString()));
     }
 
     @Test
@@ -102,9 +121,14 @@ class DownloadCommandTest {
         registry(wrong, url("/sc.gguf"));
         CliRun r = download("--model", "StarCoder-1B");
         assertThat(r.exit()).isEqualTo(5);
-        assertThat(r.err().lines().toList()).singleElement().asString()
-                .startsWith("catnap download: checksum mismatch").contains("expected sha256 " + wrong).contains("got " + sha);
-        assertThat(models.resolve("TabbyML/StarCoder-1B/ggml/model-00001-of-00001.gguf.part")).doesNotExist();
+        assertThat(r.err().lines().toList())
+                .singleElement()
+                .asString()
+                .startsWith("catnap download: checksum mismatch")
+                .contains("expected sha256 " + wrong)
+                .contains("got " + sha);
+        assertThat(models.resolve("TabbyML/StarCoder-1B/ggml/model-00001-of-00001.gguf.part"))
+                .doesNotExist();
     }
 
     @Test
@@ -113,7 +137,9 @@ class DownloadCommandTest {
         assertThat(download("--model", "../../etc").exit()).isEqualTo(2);
         CliRun abs = download("--model", "/etc/passwd");
         assertThat(abs.exit()).isEqualTo(2);
-        assertThat(abs.err()).isEqualTo("catnap download: model id '/etc/passwd' looks like a path; expected Org/Name or Name" + System.lineSeparator());
+        assertThat(abs.err())
+                .isEqualTo("catnap download: model id '/etc/passwd' looks like a path; expected Org/Name or Name"
+                        + System.lineSeparator());
 
         CliRun wrongRole = download("--model", "StarCoder-1B", "--kind", "chat");
         assertThat(wrongRole.exit()).isEqualTo(2);
@@ -130,16 +156,32 @@ class DownloadCommandTest {
 
         files.remove("/models.json");
         CliRun noRegistry = download("--model", "Other");
-        assertThat(noRegistry.exit()).as(noRegistry.err()).isEqualTo(2); // Other is not in the cached registry from the runs above
+        assertThat(noRegistry.exit())
+                .as(noRegistry.err())
+                .isEqualTo(2); // Other is not in the cached registry from the runs above
 
         Path fresh = models.resolve("fresh");
-        CliRun unavailable = run("download", "--models-dir", fresh.toString(), "--registry", url("/models.json"), "--model", "StarCoder-1B");
+        CliRun unavailable = run(
+                "download",
+                "--models-dir",
+                fresh.toString(),
+                "--registry",
+                url("/models.json"),
+                "--model",
+                "StarCoder-1B");
         assertThat(unavailable.exit()).isEqualTo(3);
         assertThat(unavailable.err()).contains("no cached copy");
 
         Path blocker = models.resolve("a-file");
         Files.writeString(blocker, "x");
-        CliRun unwritable = run("download", "--models-dir", blocker.toString(), "--registry", url("/models.json"), "--model", "StarCoder-1B");
+        CliRun unwritable = run(
+                "download",
+                "--models-dir",
+                blocker.toString(),
+                "--registry",
+                url("/models.json"),
+                "--model",
+                "StarCoder-1B");
         assertThat(unwritable.exit()).isEqualTo(6);
         assertThat(unwritable.err()).startsWith("catnap download: cannot create model directory");
     }

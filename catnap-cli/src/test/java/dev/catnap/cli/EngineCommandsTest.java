@@ -27,8 +27,16 @@ class EngineCommandsTest {
     @Test
     void generateContinuesThePromptGreedilyAsLlamaCpp() {
         // py_plain_fib of tiny-starcoder-17m-q8_0.cases.json: llama.cpp's first greedy tokens decode to this text.
-        var r = run("generate", "--model", model("tiny-starcoder-17m-q8_0.gguf"), "--threads", "2", "--max-tokens", "12",
-                "--prompt", "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    if n < 2:\n"
+        var r = run(
+                "generate",
+                "--model",
+                model("tiny-starcoder-17m-q8_0.gguf"),
+                "--threads",
+                "2",
+                "--max-tokens",
+                "12",
+                "--prompt",
+                "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    if n < 2:\n"
                         + "        return n\n    return");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).startsWith(" n\n\ndef n_decode(s");
@@ -36,8 +44,18 @@ class EngineCommandsTest {
 
     @Test
     void generateWithSuffixBuildsAFillInTheMiddlePrompt() {
-        var r = run("generate", "--model", model("tiny-starcoder-17m-q8_0.gguf"), "--threads", "2", "--max-tokens", "8",
-                "--prompt", "def add(a, b):\n    return ", "--suffix", "\n\nprint(add(1, 2))\n");
+        var r = run(
+                "generate",
+                "--model",
+                model("tiny-starcoder-17m-q8_0.gguf"),
+                "--threads",
+                "2",
+                "--max-tokens",
+                "8",
+                "--prompt",
+                "def add(a, b):\n    return ",
+                "--suffix",
+                "\n\nprint(add(1, 2))\n");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).isNotBlank();
     }
@@ -52,10 +70,14 @@ class EngineCommandsTest {
         String raw = json.substring(promptStart, json.indexOf("<fim_middle>", promptStart) + "<fim_middle>".length());
         String prompt = raw.replace("\\n", "\n").replace("\\t", "\t").replace("\\\"", "\"");
         String prefix = prompt.substring("<fim_prefix>".length(), prompt.indexOf("<fim_suffix>"));
-        String suffix = prompt.substring(prompt.indexOf("<fim_suffix>") + "<fim_suffix>".length(), prompt.indexOf("<fim_middle>"));
+        String suffix = prompt.substring(
+                prompt.indexOf("<fim_suffix>") + "<fim_suffix>".length(), prompt.indexOf("<fim_middle>"));
         int tokensStart = json.indexOf("[", json.indexOf("\"prompt_tokens\"", at)) + 1;
-        int[] expected = java.util.Arrays.stream(json.substring(tokensStart, json.indexOf("]", tokensStart)).split(","))
-                .map(String::trim).mapToInt(Integer::parseInt).toArray();
+        int[] expected = java.util.Arrays.stream(json.substring(tokensStart, json.indexOf("]", tokensStart))
+                        .split(","))
+                .map(String::trim)
+                .mapToInt(Integer::parseInt)
+                .toArray();
         try (var file = dev.catnap.engine.gguf.GGUFFile.open(Path.of(model("tiny-starcoder-17m-q8_0.gguf")))) {
             var tokenizer = dev.catnap.engine.tokenizer.Tokenizer.fromGGUF(file.metadata());
             assertThat(GenerateCommand.promptTokens(tokenizer, prefix, suffix)).containsExactly(expected);
@@ -68,7 +90,12 @@ class EngineCommandsTest {
         assertThat(missing.exit()).isEqualTo(2);
         assertThat(missing.err()).contains("model file not found").hasLineCount(1);
 
-        var notAModel = run("generate", "--model", FIXTURES.resolve("vocab/ggml-vocab-qwen2.gguf").toString(), "--prompt", "x");
+        var notAModel = run(
+                "generate",
+                "--model",
+                FIXTURES.resolve("vocab/ggml-vocab-qwen2.gguf").toString(),
+                "--prompt",
+                "x");
         assertThat(notAModel.exit()).isEqualTo(2);
         assertThat(notAModel.err()).contains("tensor").hasLineCount(1);
 
@@ -79,7 +106,14 @@ class EngineCommandsTest {
 
     @Test
     void embedPrintsOneNormalisedArrayPerText() {
-        var r = run("embed", "--model", model("synth-nomic-bert-tiny-f32.gguf"), "--threads", "1", "hello world", "int x = 1;");
+        var r = run(
+                "embed",
+                "--model",
+                model("synth-nomic-bert-tiny-f32.gguf"),
+                "--threads",
+                "1",
+                "hello world",
+                "int x = 1;");
         assertThat(r.exit()).as(r.err()).isZero();
         String[] lines = r.out().strip().split("\n");
         assertThat(lines).hasSize(2);
@@ -95,12 +129,30 @@ class EngineCommandsTest {
 
     @Test
     void benchPrintsOneJsonObject() {
-        var r = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--threads", "2", "--prompt-tokens", "32",
-                "--gen-tokens", "4", "--batch", "1,3");
+        var r = run(
+                "bench",
+                "--model",
+                model("synth-starcoder-tiny-q8_0.gguf"),
+                "--threads",
+                "2",
+                "--prompt-tokens",
+                "32",
+                "--gen-tokens",
+                "4",
+                "--batch",
+                "1,3");
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out().strip()).startsWith("{").endsWith("}")
-                .contains("\"prompt_tokens_per_second\":", "\"time_to_first_token_ms\":", "\"batch\":1", "\"batch\":3",
-                        "\"peak_rss_mib\":", "\"device\":\"cpu\"", "\"repetitions\":2")
+        assertThat(r.out().strip())
+                .startsWith("{")
+                .endsWith("}")
+                .contains(
+                        "\"prompt_tokens_per_second\":",
+                        "\"time_to_first_token_ms\":",
+                        "\"batch\":1",
+                        "\"batch\":3",
+                        "\"peak_rss_mib\":",
+                        "\"device\":\"cpu\"",
+                        "\"repetitions\":2")
                 .doesNotContain("\"gpu\"");
         var bad = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--batch", "0");
         assertThat(bad.exit()).isEqualTo(2);
@@ -118,7 +170,10 @@ class EngineCommandsTest {
             args.addAll(List.of("--model", model("synth-starcoder-tiny-q8_0.gguf"), "--device", "cuda"));
             var r = run(args.toArray(String[]::new));
             assertThat(r.exit()).as(command).isNotZero();
-            assertThat(r.err()).as(command).startsWith("catnap " + args.getFirst() + ": --device cuda: ").hasLineCount(1);
+            assertThat(r.err())
+                    .as(command)
+                    .startsWith("catnap " + args.getFirst() + ": --device cuda: ")
+                    .hasLineCount(1);
             assertThat(r.out()).as(command).isEmpty();
         }
         var tpu = run("bench", "--model", model("synth-starcoder-tiny-q8_0.gguf"), "--device", "tpu");

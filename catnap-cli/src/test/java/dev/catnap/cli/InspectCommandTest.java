@@ -20,19 +20,22 @@ class InspectCommandTest {
 
     @Test
     void describesTheTrainedStarCoderModel() {
-        CliRun r = run("inspect", FIXTURES.resolve("models/tiny-starcoder-17m-q8_0.gguf").toString());
+        CliRun r = run(
+                "inspect",
+                FIXTURES.resolve("models/tiny-starcoder-17m-q8_0.gguf").toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).isEmpty();
         List<String> lines = r.out().lines().toList();
-        assertThat(lines).contains(
-                "architecture:   starcoder",
-                "context length: 2,048",
-                "embedding:      256",
-                "layers:         6",
-                "heads:          4 (1 KV)",
-                "parameters:     17,254,144 (17.3M)",
-                "file type:      MOSTLY_Q8_0 (7)",
-                "tokenizer:      gpt2 (pre: starcoder), 49,152 tokens");
+        assertThat(lines)
+                .contains(
+                        "architecture:   starcoder",
+                        "context length: 2,048",
+                        "embedding:      256",
+                        "layers:         6",
+                        "heads:          4 (1 KV)",
+                        "parameters:     17,254,144 (17.3M)",
+                        "file type:      MOSTLY_Q8_0 (7)",
+                        "tokenizer:      gpt2 (pre: starcoder), 49,152 tokens");
         // 25 Q8_0 matrices, F16 position embeddings, F32 norms and biases (fixtures README)
         assertThat(lines).anyMatch(l -> l.matches("quantization: +Q8_0 +25 tensors .*"));
         assertThat(lines).anyMatch(l -> l.matches(" +F16 +1 tensor +1\\.0 MiB"));
@@ -51,7 +54,8 @@ class InspectCommandTest {
                 .writeSplit(dir, "m", 1);
         CliRun r = run("inspect", "--no-tensors", parts.get(1).toString());
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("2 parts", "context length: 32,768", "parameters:     192 (192)", "tokenizer:      none");
+        assertThat(r.out())
+                .contains("2 parts", "context length: 32,768", "parameters:     192 (192)", "tokenizer:      none");
         assertThat(r.out()).doesNotContain("TENSOR");
     }
 
@@ -59,12 +63,17 @@ class InspectCommandTest {
     void badFilesGetOneReadableLine(@TempDir Path dir) throws IOException {
         CliRun missing = run("inspect", dir.resolve("nope.gguf").toString());
         assertThat(missing.exit()).isEqualTo(2);
-        assertThat(missing.err().lines().toList()).singleElement().asString().startsWith("catnap inspect: file not found: ");
+        assertThat(missing.err().lines().toList())
+                .singleElement()
+                .asString()
+                .startsWith("catnap inspect: file not found: ");
 
         Path junk = Files.writeString(dir.resolve("junk.gguf"), "not a model at all");
         CliRun bad = run("inspect", junk.toString());
         assertThat(bad.exit()).isEqualTo(2);
-        assertThat(bad.err().lines().toList()).singleElement().asString()
+        assertThat(bad.err().lines().toList())
+                .singleElement()
+                .asString()
                 .startsWith("catnap inspect: " + junk + ": not a GGUF file: bad magic");
         assertThat(bad.out()).isEmpty();
 

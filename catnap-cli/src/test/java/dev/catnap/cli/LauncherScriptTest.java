@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /** The ./catnap launcher without a JDK 25: one clear line and a non-zero exit, before any build is tried. */
 class LauncherScriptTest {
-    private static final Path LAUNCHER = Path.of("").toAbsolutePath().getParent().resolve("catnap");
+    private static final Path LAUNCHER =
+            Path.of("").toAbsolutePath().getParent().resolve("catnap");
 
     @Test
     void withoutAJdk25ItSaysWhatToInstallInOneLine() throws Exception {
@@ -31,6 +32,10 @@ class LauncherScriptTest {
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.exitValue()).isEqualTo(127);
-        assertThat(out.lines()).singleElement().asString().startsWith("catnap: needs a JDK 25 or newer").contains("install");
+        assertThat(out.lines())
+                .singleElement()
+                .asString()
+                .startsWith("catnap: needs a JDK 25 or newer")
+                .contains("install");
     }
 }

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ModelLocationTest {
-    @TempDir Path models;
+    @TempDir
+    Path models;
 
     Path install(String org, String name, String tabbyJson) throws Exception {
         Path dir = Files.createDirectories(models.resolve(org).resolve(name));
@@ -21,7 +22,10 @@ class ModelLocationTest {
 
     @Test
     void idsResolveInTabbysCacheLayoutWithTheirTemplates() throws Exception {
-        install("TabbyML", "StarCoder-1B", "{\"name\":\"StarCoder-1B\",\"prompt_template\":\"<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>\"}");
+        install(
+                "TabbyML",
+                "StarCoder-1B",
+                "{\"name\":\"StarCoder-1B\",\"prompt_template\":\"<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>\"}");
         for (String spec : new String[] {"TabbyML/StarCoder-1B", "StarCoder-1B"}) {
             var at = ModelLocation.resolve(spec, models);
             assertThat(at.id()).isEqualTo("TabbyML/StarCoder-1B");
@@ -45,9 +49,11 @@ class ModelLocationTest {
     @Test
     void aMissingModelNamesWhereItLookedAndTheDownloadCommand() {
         assertThatThrownBy(() -> ModelLocation.resolve("TabbyML/StarCoder-1B", models))
-                .hasMessageContaining(models.resolve("TabbyML").resolve("StarCoder-1B").toString())
+                .hasMessageContaining(
+                        models.resolve("TabbyML").resolve("StarCoder-1B").toString())
                 .hasMessageContaining("catnap download --model TabbyML/StarCoder-1B");
-        assertThatThrownBy(() -> ModelLocation.resolve("./nope.gguf", models)).hasMessageContaining("no such model file");
+        assertThatThrownBy(() -> ModelLocation.resolve("./nope.gguf", models))
+                .hasMessageContaining("no such model file");
         assertThatThrownBy(() -> ModelLocation.resolve("a/b/c", models)).hasMessageContaining("no such model file");
     }
 }

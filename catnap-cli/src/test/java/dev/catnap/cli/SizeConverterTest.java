@@ -20,7 +20,9 @@ class SizeConverterTest {
     @Test
     void zeroNegativeHugeAndWordsAreRefused() {
         for (String bad : new String[] {"0", "-1", "lots", "1t", "2g", "99999999999999999999", "1.5m"}) {
-            assertThatThrownBy(() -> SizeConverter.parse(bad)).as(bad).isInstanceOf(CommandLine.TypeConversionException.class);
+            assertThatThrownBy(() -> SizeConverter.parse(bad))
+                    .as(bad)
+                    .isInstanceOf(CommandLine.TypeConversionException.class);
         }
     }
 }

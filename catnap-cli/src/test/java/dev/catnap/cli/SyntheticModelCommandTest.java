@@ -13,16 +13,27 @@ class SyntheticModelCommandTest {
 
     @Test
     void badInputsAreOneLineAndExitTwo() {
-        CliRun type = CliRun.of("synthetic-model", "--out", tmp.resolve("m.gguf").toString(), "--type", "q5_k");
+        CliRun type =
+                CliRun.of("synthetic-model", "--out", tmp.resolve("m.gguf").toString(), "--type", "q5_k");
         assertThat(type.exit()).isEqualTo(2);
-        assertThat(type.err()).isEqualTo("catnap synthetic-model: --type must be q8_0, q4_0 or f16, got q5_k" + System.lineSeparator());
-        CliRun dir = CliRun.of("synthetic-model", "--out", tmp.resolve("no/such/m.gguf").toString());
+        assertThat(type.err())
+                .isEqualTo(
+                        "catnap synthetic-model: --type must be q8_0, q4_0 or f16, got q5_k" + System.lineSeparator());
+        CliRun dir = CliRun.of(
+                "synthetic-model", "--out", tmp.resolve("no/such/m.gguf").toString());
         assertThat(dir.exit()).isEqualTo(2);
         assertThat(dir.err()).startsWith("catnap synthetic-model: no such directory: ");
-        CliRun vocab = CliRun.of("synthetic-model", "--out", tmp.resolve("m.gguf").toString(), "--vocab", tmp.resolve("none.gguf").toString());
+        CliRun vocab = CliRun.of(
+                "synthetic-model",
+                "--out",
+                tmp.resolve("m.gguf").toString(),
+                "--vocab",
+                tmp.resolve("none.gguf").toString());
         assertThat(vocab.exit()).isEqualTo(2);
         assertThat(vocab.err()).startsWith("catnap synthetic-model: no such vocabulary file: ");
-        assertThat(CliRun.of("synthetic-model", "--out", tmp.resolve("m.gguf").toString(), "--layers", "0").exit()).isEqualTo(2);
+        assertThat(CliRun.of("synthetic-model", "--out", tmp.resolve("m.gguf").toString(), "--layers", "0")
+                        .exit())
+                .isEqualTo(2);
     }
 
     @Test

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class TokenizeCommandTest {
     static final Path FIXTURES = CliRun.FIXTURES;
-    static final String STARCODER = FIXTURES.resolve("models/tiny-starcoder-17m-q8_0.gguf").toString();
+    static final String STARCODER =
+            FIXTURES.resolve("models/tiny-starcoder-17m-q8_0.gguf").toString();
 
     static CliRun run(String... args) {
         return CliRun.of(args);
@@ -44,17 +45,27 @@ class TokenizeCommandTest {
     void badInputsGetOneReadableLine(@TempDir Path dir) throws IOException {
         CliRun missing = run("tokenize", "--model", dir.resolve("nope.gguf").toString(), "x");
         assertThat(missing.exit()).isEqualTo(2);
-        assertThat(missing.err().lines().toList()).singleElement().asString()
+        assertThat(missing.err().lines().toList())
+                .singleElement()
+                .asString()
                 .startsWith("catnap tokenize: model file not found");
 
         Path junk = Files.write(dir.resolve("junk.gguf"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
         CliRun bad = run("tokenize", "--model", junk.toString(), "x");
         assertThat(bad.exit()).isEqualTo(2);
-        assertThat(bad.err().lines().toList()).singleElement().asString().startsWith("catnap tokenize: ").contains("junk.gguf");
+        assertThat(bad.err().lines().toList())
+                .singleElement()
+                .asString()
+                .startsWith("catnap tokenize: ")
+                .contains("junk.gguf");
 
-        CliRun noTokenizer = run("tokenize", "--model", FIXTURES.resolve("quant/quant-q8_0.gguf").toString(), "x");
+        CliRun noTokenizer = run(
+                "tokenize", "--model", FIXTURES.resolve("quant/quant-q8_0.gguf").toString(), "x");
         assertThat(noTokenizer.exit()).isEqualTo(2);
-        assertThat(noTokenizer.err().lines().toList()).singleElement().asString()
-                .isEqualTo("catnap tokenize: quant-q8_0.gguf: GGUF metadata has no tokenizer (tokenizer.ggml.model is missing)");
+        assertThat(noTokenizer.err().lines().toList())
+                .singleElement()
+                .asString()
+                .isEqualTo(
+                        "catnap tokenize: quant-q8_0.gguf: GGUF metadata has no tokenizer (tokenizer.ggml.model is missing)");
     }
 }

@@ -12,9 +12,11 @@ public final class ContextOverflowException extends IllegalArgumentException {
     }
 
     public static ContextOverflowException of(int promptTokens, int maxNewTokens, int contextLength) {
-        return new ContextOverflowException(promptTokens + maxNewTokens, contextLength,
-                "prompt (" + promptTokens + " tokens) plus max new tokens (" + maxNewTokens + ") exceeds the context of "
-                        + contextLength + " tokens");
+        return new ContextOverflowException(
+                promptTokens + maxNewTokens,
+                contextLength,
+                "prompt (" + promptTokens + " tokens) plus max new tokens (" + maxNewTokens
+                        + ") exceeds the context of " + contextLength + " tokens");
     }
 
     /** Prompt plus new tokens. */

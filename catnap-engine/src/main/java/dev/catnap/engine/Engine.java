@@ -19,8 +19,7 @@ import java.nio.file.Path;
  * chooses a device itself.
  */
 public final class Engine {
-    private Engine() {
-    }
+    private Engine() {}
 
     /**
      * A decoder-only model (starcoder, qwen2, llama) behind its continuous batch, on the options' device. Maps the
@@ -56,8 +55,8 @@ public final class Engine {
      */
     public static EmbeddingModel embeddingModel(Path gguf, EngineOptions options) throws IOException {
         if (options.device() != Device.CPU) {
-            throw new IllegalArgumentException("embedding models run on the CPU only, not on " + options.device().label()
-                    + " (load them with device cpu)");
+            throw new IllegalArgumentException("embedding models run on the CPU only, not on "
+                    + options.device().label() + " (load them with device cpu)");
         }
         GGUFFile file = GGUFFile.open(gguf);
         try {

@@ -7,7 +7,8 @@ package dev.catnap.engine;
 public record EngineOptions(int threads, int maxSequences, long kvCacheBudgetBytes, Device device) {
     public EngineOptions {
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1, got " + threads);
-        if (maxSequences < 1) throw new IllegalArgumentException("maxSequences must be at least 1, got " + maxSequences);
+        if (maxSequences < 1)
+            throw new IllegalArgumentException("maxSequences must be at least 1, got " + maxSequences);
         if (kvCacheBudgetBytes < 1) throw new IllegalArgumentException("kvCacheBudgetBytes must be positive");
         java.util.Objects.requireNonNull(device, "device");
     }
@@ -49,8 +50,11 @@ public record EngineOptions(int threads, int maxSequences, long kvCacheBudgetByt
             var cores = new java.util.HashSet<String>();
             String physical = "0";
             for (String line : lines) {
-                if (line.startsWith("physical id")) physical = line.substring(line.indexOf(':') + 1).trim();
-                else if (line.startsWith("core id")) cores.add(physical + "/" + line.substring(line.indexOf(':') + 1).trim());
+                if (line.startsWith("physical id"))
+                    physical = line.substring(line.indexOf(':') + 1).trim();
+                else if (line.startsWith("core id"))
+                    cores.add(physical + "/"
+                            + line.substring(line.indexOf(':') + 1).trim());
             }
             return cores.isEmpty() ? logical : Math.max(1, Math.min(logical, cores.size()));
         } catch (java.io.IOException | RuntimeException e) {

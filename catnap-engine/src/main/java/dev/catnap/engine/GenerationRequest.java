@@ -4,7 +4,8 @@ package dev.catnap.engine;
 public record GenerationRequest(int[] promptTokens, int maxNewTokens, SamplingParams sampling) {
     public GenerationRequest {
         if (promptTokens == null || promptTokens.length == 0) throw new IllegalArgumentException("the prompt is empty");
-        if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be at least 1, got " + maxNewTokens);
+        if (maxNewTokens < 1)
+            throw new IllegalArgumentException("maxNewTokens must be at least 1, got " + maxNewTokens);
         if (sampling == null) throw new IllegalArgumentException("sampling parameters are missing");
         promptTokens = promptTokens.clone();
     }

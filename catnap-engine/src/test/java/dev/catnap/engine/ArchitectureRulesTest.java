@@ -14,48 +14,80 @@ import com.tngtech.archunit.lang.ArchRule;
  * library of inference, not a service, so no HTTP server or JSON mapper belongs in it. Rules run on the main
  * classes only (the engine's tests use Jackson and JMH, which is their business).
  */
-@AnalyzeClasses(packages = "dev.catnap.engine",
+@AnalyzeClasses(
+        packages = "dev.catnap.engine",
         importOptions = {ImportOption.DoNotIncludeTests.class, ArchitectureRulesTest.NoTestClassesFolder.class})
 class ArchitectureRulesTest {
 
     @ArchTest
-    static final ArchRule engineKnowsNoOtherModule = noClasses().that().resideInAPackage("dev.catnap.engine..")
-            .should().dependOnClassesThat().resideInAnyPackage(
-                    "dev.catnap.server..", "dev.catnap.gateway..", "dev.catnap.registry..", "dev.catnap.index..", "dev.catnap.cli..")
-            .because("catnap-engine is the bottom layer: server, gateway, registry, index and cli build on it, never the reverse");
+    static final ArchRule engineKnowsNoOtherModule = noClasses()
+            .that()
+            .resideInAPackage("dev.catnap.engine..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(
+                    "dev.catnap.server..",
+                    "dev.catnap.gateway..",
+                    "dev.catnap.registry..",
+                    "dev.catnap.index..",
+                    "dev.catnap.cli..")
+            .because(
+                    "catnap-engine is the bottom layer: server, gateway, registry, index and cli build on it, never the reverse");
 
     @ArchTest
-    static final ArchRule engineUsesNoHttpNorJson = noClasses().that().resideInAPackage("dev.catnap.engine..")
-            .should().dependOnClassesThat().resideInAnyPackage(
-                    "io.javalin..", "org.eclipse.jetty..", "jakarta.servlet..", "com.fasterxml.jackson..")
+    static final ArchRule engineUsesNoHttpNorJson = noClasses()
+            .that()
+            .resideInAPackage("dev.catnap.engine..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage("io.javalin..", "org.eclipse.jetty..", "jakarta.servlet..", "com.fasterxml.jackson..")
             .because("HTTP and JSON are catnap-server's and catnap-gateway's; the engine loads GGUF and runs models");
 
     @ArchTest
     static final ArchRule enginePackagesAreFreeOfCycles = slices().matching("dev.catnap.engine.(*)..")
-            .should().beFreeOfCycles()
-            .because("each engine package (gguf, tokenizer, sampling, model, cpu, cuda, batch, backend) must be readable and replaceable on its own");
+            .should()
+            .beFreeOfCycles()
+            .because(
+                    "each engine package (gguf, tokenizer, sampling, model, cpu, cuda, batch, backend) must be readable and replaceable on its own");
 
     @ArchTest
     static final ArchRule architecturesAndTheBatchKnowNoDevice = noClasses()
-            .that().resideInAnyPackage("dev.catnap.engine.model..", "dev.catnap.engine.batch..")
-            .should().dependOnClassesThat().resideInAnyPackage("dev.catnap.engine.cpu..", "dev.catnap.engine.cuda..")
-            .because("an architecture is written once over Ops and the batch runs any Decoder; only Engine chooses a device");
+            .that()
+            .resideInAnyPackage("dev.catnap.engine.model..", "dev.catnap.engine.batch..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage("dev.catnap.engine.cpu..", "dev.catnap.engine.cuda..")
+            .because(
+                    "an architecture is written once over Ops and the batch runs any Decoder; only Engine chooses a device");
 
     @ArchTest
-    static final ArchRule devicesKnowNotEachOther = noClasses().that().resideInAPackage("dev.catnap.engine.cpu..")
-            .should().dependOnClassesThat().resideInAPackage("dev.catnap.engine.cuda..")
-            .andShould().dependOnClassesThat().resideInAPackage("dev.catnap.engine.batch..")
+    static final ArchRule devicesKnowNotEachOther = noClasses()
+            .that()
+            .resideInAPackage("dev.catnap.engine.cpu..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage("dev.catnap.engine.cuda..")
+            .andShould()
+            .dependOnClassesThat()
+            .resideInAPackage("dev.catnap.engine.batch..")
             .because("a device implements Ops and a Decoder; it neither falls back to another device nor schedules");
 
     @ArchTest
-    static final ArchRule cudaKnowsNotTheCpu = noClasses().that().resideInAPackage("dev.catnap.engine.cuda..")
-            .should().dependOnClassesThat().resideInAnyPackage("dev.catnap.engine.cpu..", "dev.catnap.engine.batch..")
+    static final ArchRule cudaKnowsNotTheCpu = noClasses()
+            .that()
+            .resideInAPackage("dev.catnap.engine.cuda..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage("dev.catnap.engine.cpu..", "dev.catnap.engine.batch..")
             .because("a device implements Ops and a Decoder; it neither falls back to another device nor schedules");
 
     @ArchTest
     static final ArchRule onlyCallersOutsideTheEngineUseItsCompositionRoot = noClasses()
-            .that().resideInAPackage("dev.catnap.engine.(*)..")
-            .should().dependOnClassesThat().areAssignableTo(Engine.class)
+            .that()
+            .resideInAPackage("dev.catnap.engine.(*)..")
+            .should()
+            .dependOnClassesThat()
+            .areAssignableTo(Engine.class)
             .because("Engine builds models from the packages below it; one of them calling it back would be a cycle "
                     + "through the root package, which the slice rule cannot see");
 

@@ -48,6 +48,7 @@ final class Fleet {
         int inFlight;
         /** When its last request ended (or when it became ready): the idle clock starts here. */
         long lastUsedNanos;
+
         boolean everUsed;
 
         Slot(int id, long startedNanos) {
@@ -88,8 +89,12 @@ final class Fleet {
             case RequestArrived e -> arrived(e, out);
             case RequestAbandoned e -> {
                 if (waiting.removeIf(w -> w.request() == e.request())) {
-                    out.add(new Reject(e.request(), 503, "no worker slot became free within "
-                            + config.queueTimeout().toSeconds() + " s", RETRY_SOON));
+                    out.add(new Reject(
+                            e.request(),
+                            503,
+                            "no worker slot became free within "
+                                    + config.queueTimeout().toSeconds() + " s",
+                            RETRY_SOON));
                 }
             }
             case LeaseReleased e -> released(e, out);
@@ -119,7 +124,8 @@ final class Fleet {
 
     List<WorkerView> workers() {
         List<WorkerView> out = new ArrayList<>();
-        for (Slot s : workers.values()) out.add(new WorkerView(s.id, s.state, s.inFlight, s.everUsed ? s.lastUsedNanos : -1));
+        for (Slot s : workers.values())
+            out.add(new WorkerView(s.id, s.state, s.inFlight, s.everUsed ? s.lastUsedNanos : -1));
         return out;
     }
 
@@ -131,7 +137,8 @@ final class Fleet {
                 case STARTING -> starting++;
                 case READY -> ready++;
                 case STOPPING -> stopping++;
-                case STOPPED, FAILED -> throw new IllegalStateException("worker " + s.id + " is " + s.state + " but still listed");
+                case STOPPED, FAILED ->
+                    throw new IllegalStateException("worker " + s.id + " is " + s.state + " but still listed");
             }
             live += now - s.startedNanos;
         }
@@ -155,13 +162,21 @@ final class Fleet {
         long now = nanos.getAsLong();
         if (coolingDown(now) && liveWorkers() == 0) {
             Duration left = Duration.ofNanos(cooldownUntilNanos - now);
-            out.add(new Reject(e.request(), 503, "worker failed to start " + quickFailures + " times in a row; retrying in "
-                    + Math.max(1, left.toSeconds()) + " s. Last failure: " + lastFailure, roundUp(left)));
+            out.add(new Reject(
+                    e.request(),
+                    503,
+                    "worker failed to start " + quickFailures + " times in a row; retrying in "
+                            + Math.max(1, left.toSeconds()) + " s. Last failure: " + lastFailure,
+                    roundUp(left)));
             return;
         }
         if (waiting.size() >= config.maxQueue()) {
-            out.add(new Reject(e.request(), 503, "all " + workers.size() + " workers are busy and the queue is full ("
-                    + config.maxQueue() + " waiting)", RETRY_SOON));
+            out.add(new Reject(
+                    e.request(),
+                    503,
+                    "all " + workers.size() + " workers are busy and the queue is full (" + config.maxQueue()
+                            + " waiting)",
+                    RETRY_SOON));
             return;
         }
         waiting.addLast(new Waiting(e.request(), e.activity(), now));
@@ -201,7 +216,9 @@ final class Fleet {
     private Slot busiestReadyWithRoom() {
         Slot best = null;
         for (Slot w : workers.values()) {
-            if (w.state == WorkerState.READY && w.inFlight < config.maxInputs() && (best == null || w.inFlight > best.inFlight)) {
+            if (w.state == WorkerState.READY
+                    && w.inFlight < config.maxInputs()
+                    && (best == null || w.inFlight > best.inFlight)) {
                 best = w;
             }
         }
@@ -275,8 +292,11 @@ final class Fleet {
         Slot s = workers.get(e.worker());
         if (s == null || s.state != WorkerState.STARTING) return;
         move(s, WorkerState.STOPPING);
-        startFailed(s, "worker was not ready within the startup timeout of " + config.startupTimeout().toSeconds()
-                + " s and was killed" + e.stderrTail(), out);
+        startFailed(
+                s,
+                "worker was not ready within the startup timeout of "
+                        + config.startupTimeout().toSeconds() + " s and was killed" + e.stderrTail(),
+                out);
         out.add(new StopWorker(s.id, Duration.ofSeconds(2), StopReason.NOT_READY));
     }
 
@@ -287,7 +307,8 @@ final class Fleet {
         switch (s.state) {
             case STARTING -> {
                 move(s, WorkerState.FAILED);
-                startFailed(s, "worker exited with code " + e.exitCode() + " before it was ready" + e.stderrTail(), out);
+                startFailed(
+                        s, "worker exited with code " + e.exitCode() + " before it was ready" + e.stderrTail(), out);
                 out.add(new WorkerGone(s.id, e.exitCode(), false));
             }
             case READY -> {

@@ -7,7 +7,11 @@ sealed interface FleetCommand {
     /** Launch worker {@code worker} on a free port, probe it, and report its readiness and exit. */
     record StartWorker(int worker) implements FleetCommand {}
 
-    enum StopReason { IDLE, NOT_READY, SHUTDOWN }
+    enum StopReason {
+        IDLE,
+        NOT_READY,
+        SHUTDOWN
+    }
 
     /** SIGTERM the worker, SIGKILL after {@code grace}. */
     record StopWorker(int worker, Duration grace, StopReason reason) implements FleetCommand {}

@@ -26,8 +26,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class Gateway implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("gateway");
-    private static final List<HandlerType> PROXIED_METHODS = List.of(HandlerType.GET, HandlerType.POST,
-            HandlerType.PUT, HandlerType.PATCH, HandlerType.DELETE, HandlerType.HEAD, HandlerType.OPTIONS);
+    private static final List<HandlerType> PROXIED_METHODS = List.of(
+            HandlerType.GET,
+            HandlerType.POST,
+            HandlerType.PUT,
+            HandlerType.PATCH,
+            HandlerType.DELETE,
+            HandlerType.HEAD,
+            HandlerType.OPTIONS);
 
     private final GatewayConfig config;
     private final HttpClient http;
@@ -36,8 +42,7 @@ public final class Gateway implements AutoCloseable {
     private final WorkerPool pool;
     private final ReverseProxy proxy;
     private final StatusPage statusPage;
-    private final ObjectMapper json = new ObjectMapper()
-            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+    private final ObjectMapper json = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
     private final Javalin app;
     private final FrontDoor frontDoor;
     private final SlowClientGuard guard;
@@ -83,8 +88,14 @@ public final class Gateway implements AutoCloseable {
                 refuse(ctx, e.status, e.getMessage());
                 metrics.request(e.status);
             });
-            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> refuse(ctx, e.getStatus(),
-                    e.getStatus() == 404 || e.getStatus() == 405 ? ctx.method() + " is not served on " + ctx.path() : e.getMessage()));
+            cfg.routes.exception(
+                    HttpResponseException.class,
+                    (e, ctx) -> refuse(
+                            ctx,
+                            e.getStatus(),
+                            e.getStatus() == 404 || e.getStatus() == 405
+                                    ? ctx.method() + " is not served on " + ctx.path()
+                                    : e.getMessage()));
             for (int code : new int[] {404, 405}) {
                 cfg.routes.error(code, ctx -> {
                     if (ctx.result() == null) refuse(ctx, code, ctx.method() + " is not served on " + ctx.path());
@@ -110,19 +121,30 @@ public final class Gateway implements AutoCloseable {
         }
         frontDoor.tokens().watch();
         g.pool.start();
-        log.info("gateway listening on http://{}:{} (max {} workers, {} requests each, idle stop after {} s; {})",
-                config.host(), g.port(), config.maxWorkers(), config.maxInputs(), config.scaledownWindow().toSeconds(),
+        log.info(
+                "gateway listening on http://{}:{} (max {} workers, {} requests each, idle stop after {} s; {})",
+                config.host(),
+                g.port(),
+                config.maxWorkers(),
+                config.maxInputs(),
+                config.scaledownWindow().toSeconds(),
                 describe(frontDoor));
         if (!frontDoor.tokens().required() && !isLoopback(config.host())) {
-            log.warn("no token is set and the gateway listens on {}: anyone who reaches it can start workers (set --token or --token-file)",
+            log.warn(
+                    "no token is set and the gateway listens on {}: anyone who reaches it can start workers (set --token or --token-file)",
                     config.host());
         }
         return g;
     }
 
     private static String describe(FrontDoor d) {
-        String auth = !d.tokens().required() ? "no token required"
-                : d.tokens().count() + " token(s)" + d.tokens().path().map(p -> " from " + p + ", reloaded on change").orElse("");
+        String auth = !d.tokens().required()
+                ? "no token required"
+                : d.tokens().count() + " token(s)"
+                        + d.tokens()
+                                .path()
+                                .map(p -> " from " + p + ", reloaded on change")
+                                .orElse("");
         return auth + ", bodies up to " + d.maxBodyBytes() + " bytes";
     }
 
@@ -168,7 +190,8 @@ public final class Gateway implements AutoCloseable {
             ctx.skipRemainingHandlers();
             return;
         }
-        throw new Refused(401, authorization == null ? "missing Authorization: Bearer <token> header" : "invalid token");
+        throw new Refused(
+                401, authorization == null ? "missing Authorization: Bearer <token> header" : "invalid token");
     }
 
     public int port() {
@@ -218,7 +241,9 @@ public final class Gateway implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        log.info("gateway stopping: draining requests (up to {} s) and stopping workers", config.drainTimeout().toSeconds());
+        log.info(
+                "gateway stopping: draining requests (up to {} s) and stopping workers",
+                config.drainTimeout().toSeconds());
         for (Connector c : app.jettyServer().server().getConnectors()) {
             if (c instanceof ServerConnector sc) sc.close();
         }

@@ -38,14 +38,16 @@ public record GatewayConfig(
         workerCommand = List.copyOf(workerCommand);
         if (workerCommand.isEmpty()) throw new IllegalArgumentException("worker command is empty");
         if (workerCommand.stream().noneMatch(a -> a.contains("{port}"))) {
-            throw new IllegalArgumentException("worker command must contain {port}: " + String.join(" ", workerCommand));
+            throw new IllegalArgumentException(
+                    "worker command must contain {port}: " + String.join(" ", workerCommand));
         }
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be 0-65535, got " + port);
         if (maxInputs < 1) throw new IllegalArgumentException("max-inputs must be at least 1, got " + maxInputs);
         if (minWorkers < 0) throw new IllegalArgumentException("min-workers must be 0 or more, got " + minWorkers);
         if (maxWorkers < 1) throw new IllegalArgumentException("max-workers must be at least 1, got " + maxWorkers);
         if (minWorkers > maxWorkers) {
-            throw new IllegalArgumentException("min-workers (" + minWorkers + ") exceeds max-workers (" + maxWorkers + ")");
+            throw new IllegalArgumentException(
+                    "min-workers (" + minWorkers + ") exceeds max-workers (" + maxWorkers + ")");
         }
         if (maxQueue < 0) throw new IllegalArgumentException("max-queue must be 0 or more, got " + maxQueue);
         if (failureLimit < 1) throw new IllegalArgumentException("failure limit must be at least 1");
@@ -57,13 +59,27 @@ public record GatewayConfig(
     }
 
     private static void requirePositive(String name, Duration d) {
-        if (d == null || d.isNegative() || d.isZero()) throw new IllegalArgumentException(name + " must be positive, got " + d);
+        if (d == null || d.isNegative() || d.isZero())
+            throw new IllegalArgumentException(name + " must be positive, got " + d);
     }
 
     /** The seed's settings for this worker command. */
     public static GatewayConfig defaults(List<String> workerCommand, Path stateDir) {
-        return new GatewayConfig("127.0.0.1", 8080, workerCommand, DEFAULT_MAX_INPUTS, DEFAULT_SCALEDOWN_WINDOW, 0, 1,
-                DEFAULT_STARTUP_TIMEOUT, 100, DEFAULT_STARTUP_TIMEOUT, new Readiness.Tcp(), Duration.ofSeconds(30), 3,
-                Duration.ofSeconds(30), stateDir);
+        return new GatewayConfig(
+                "127.0.0.1",
+                8080,
+                workerCommand,
+                DEFAULT_MAX_INPUTS,
+                DEFAULT_SCALEDOWN_WINDOW,
+                0,
+                1,
+                DEFAULT_STARTUP_TIMEOUT,
+                100,
+                DEFAULT_STARTUP_TIMEOUT,
+                new Readiness.Tcp(),
+                Duration.ofSeconds(30),
+                3,
+                Duration.ofSeconds(30),
+                stateDir);
     }
 }

@@ -15,8 +15,8 @@ import org.eclipse.jetty.util.Callback;
  */
 final class JsonErrorHandler extends ErrorHandler {
     @Override
-    protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
-                                    Callback callback) {
+    protected void generateResponse(
+            Request request, Response response, int code, String message, Throwable cause, Callback callback) {
         String text = message != null && !message.isBlank() ? message : HttpStatus.getMessage(code);
         byte[] body = GatewayErrors.refusalBody(code, type(code), text);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");

@@ -34,10 +34,13 @@ final class ReadinessProbe {
     Outcome await(WorkerProcess process, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            if (!process.isAlive()) return new Outcome.Exited(process.onExit().join().exitValue());
+            if (!process.isAlive())
+                return new Outcome.Exited(process.onExit().join().exitValue());
             if (isReady(process.port())) {
                 // a process that bound the port and died at once is not ready
-                return process.isAlive() ? new Outcome.Ready() : new Outcome.Exited(process.onExit().join().exitValue());
+                return process.isAlive()
+                        ? new Outcome.Ready()
+                        : new Outcome.Exited(process.onExit().join().exitValue());
             }
             if (System.nanoTime() - deadline > 0) return new Outcome.TimedOut();
             try {
@@ -63,8 +66,11 @@ final class ReadinessProbe {
             case Readiness.Http(String path) -> {
                 try {
                     HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                            .timeout(CONNECT_TIMEOUT).GET().build();
-                    int status = http.send(req, HttpResponse.BodyHandlers.discarding()).statusCode();
+                            .timeout(CONNECT_TIMEOUT)
+                            .GET()
+                            .build();
+                    int status = http.send(req, HttpResponse.BodyHandlers.discarding())
+                            .statusCode();
                     yield status >= 200 && status < 300;
                 } catch (IOException e) {
                     yield false;

@@ -23,9 +23,21 @@ import org.slf4j.LoggerFactory;
 final class ReverseProxy {
     private static final Logger log = LoggerFactory.getLogger("proxy");
     /** RFC 9110 section 7.6.1 hop-by-hop fields, plus those the JDK client sets itself. */
-    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-authenticate",
-            "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host",
-            "content-length", "expect", "http2-settings");
+    private static final Set<String> HOP_BY_HOP = Set.of(
+            "connection",
+            "keep-alive",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "proxy-connection",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+            "host",
+            "content-length",
+            "expect",
+            "http2-settings");
+
     private static final int CHUNK = 16 * 1024;
 
     private final UpstreamClient upstream;
@@ -38,8 +50,13 @@ final class ReverseProxy {
     private final FrontDoor frontDoor;
     private final SlowClientGuard guard;
 
-    ReverseProxy(UpstreamClient upstream, WorkerPool pool, HealthCache healthCache, GatewayMetrics metrics,
-                 FrontDoor frontDoor, SlowClientGuard guard) {
+    ReverseProxy(
+            UpstreamClient upstream,
+            WorkerPool pool,
+            HealthCache healthCache,
+            GatewayMetrics metrics,
+            FrontDoor frontDoor,
+            SlowClientGuard guard) {
         this.upstream = upstream;
         this.pool = pool;
         this.healthCache = healthCache;
@@ -97,8 +114,13 @@ final class ReverseProxy {
     }
 
     /** Returns the status the client saw. */
-    private int forward(HttpServletRequest req, HttpServletResponse res, Lease lease, boolean health,
-                        UpstreamClient.Request upstreamRequest) throws IOException {
+    private int forward(
+            HttpServletRequest req,
+            HttpServletResponse res,
+            Lease lease,
+            boolean health,
+            UpstreamClient.Request upstreamRequest)
+            throws IOException {
         UpstreamClient.Response response;
         try {
             response = upstream.send(lease.port(), upstreamRequest);
@@ -129,7 +151,9 @@ final class ReverseProxy {
                 }
             }
             String length = response.header("content-length");
-            if (length != null && response.header("transfer-encoding") == null && !req.getMethod().equals("HEAD")) {
+            if (length != null
+                    && response.header("transfer-encoding") == null
+                    && !req.getMethod().equals("HEAD")) {
                 res.setContentLengthLong(Long.parseLong(length.strip()));
             }
             if (health && response.status / 100 == 2) {
@@ -181,14 +205,17 @@ final class ReverseProxy {
         Set<String> connectionTokens = connectionTokens(req);
         for (String name : Collections.list(req.getHeaderNames())) {
             String lower = name.toLowerCase(Locale.ROOT);
-            if (HOP_BY_HOP.contains(lower) || connectionTokens.contains(lower) || lower.startsWith("x-forwarded-")) continue;
+            if (HOP_BY_HOP.contains(lower) || connectionTokens.contains(lower) || lower.startsWith("x-forwarded-"))
+                continue;
             for (String v : Collections.list(req.getHeaders(name))) headers.add(new UpstreamClient.Header(name, v));
         }
         String prior = req.getHeader("X-Forwarded-For");
         String client = req.getRemoteAddr();
-        headers.add(new UpstreamClient.Header("X-Forwarded-For", prior == null || prior.isBlank() ? client : prior + ", " + client));
+        headers.add(new UpstreamClient.Header(
+                "X-Forwarded-For", prior == null || prior.isBlank() ? client : prior + ", " + client));
         String proto = req.getHeader("X-Forwarded-Proto");
-        headers.add(new UpstreamClient.Header("X-Forwarded-Proto", proto == null || proto.isBlank() ? req.getScheme() : proto));
+        headers.add(new UpstreamClient.Header(
+                "X-Forwarded-Proto", proto == null || proto.isBlank() ? req.getScheme() : proto));
         String host = req.getHeader("Host");
         if (host != null) headers.add(new UpstreamClient.Header("X-Forwarded-Host", host));
 
@@ -216,7 +243,8 @@ final class ReverseProxy {
             if (deadline != null) deadline.cancel(false);
         }
         if (length > 0) {
-            if (head.length < length) throw new ClientBodyFailed("request body ended after " + head.length + " of " + length + " bytes");
+            if (head.length < length)
+                throw new ClientBodyFailed("request body ended after " + head.length + " of " + length + " bytes");
             return new UpstreamClient.Request(req.getMethod(), target, headers, head, null, -1);
         }
         if (head.length > limit) throw new BodyTooLarge(limit);
@@ -224,13 +252,16 @@ final class ReverseProxy {
             return new UpstreamClient.Request(req.getMethod(), target, headers, head, null, -1);
         }
         // a chunked body past the replay buffer: what was read goes first, the rest is streamed and counted
-        InputStream rest = new LimitedBody(new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(head), body), limit);
+        InputStream rest =
+                new LimitedBody(new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(head), body), limit);
         return new UpstreamClient.Request(req.getMethod(), target, headers, null, rest, -1);
     }
 
     private static org.eclipse.jetty.io.EndPoint endPoint(HttpServletRequest req) {
         var request = org.eclipse.jetty.ee10.servlet.ServletContextRequest.getServletContextRequest(req);
-        return request == null ? null : request.getConnectionMetaData().getConnection().getEndPoint();
+        return request == null
+                ? null
+                : request.getConnectionMetaData().getConnection().getEndPoint();
     }
 
     /** The body passed the front door's limit. */
@@ -273,7 +304,8 @@ final class ReverseProxy {
 
         private static ClientBodyFailed failed(IOException e) {
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            if (e.getCause() != null && e.getCause().getMessage() != null) why += " (" + e.getCause().getMessage() + ")";
+            if (e.getCause() != null && e.getCause().getMessage() != null)
+                why += " (" + e.getCause().getMessage() + ")";
             return new ClientBodyFailed("cannot read the request body: " + why);
         }
     }
@@ -311,6 +343,8 @@ final class ReverseProxy {
     }
 
     private static String describe(IOException e) {
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + e.getMessage();
+        return e.getMessage() == null
+                ? e.getClass().getSimpleName()
+                : e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 }

@@ -27,8 +27,8 @@ final class SlowClientGuard implements AutoCloseable {
 
     private volatile AbstractConnector connector;
     private final long headTimeoutNanos;
-    private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
-            Thread.ofPlatform().daemon().name("slow-client-guard").factory());
+    private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(
+            1, Thread.ofPlatform().daemon().name("slow-client-guard").factory());
     /** Connection -> (messages it had received, when its current head was first seen incomplete). */
     private final Map<Connection, PartialHead> partial = new ConcurrentHashMap<>();
 
@@ -42,7 +42,8 @@ final class SlowClientGuard implements AutoCloseable {
     /** Starts watching the connections of {@code c} (once the server is started). */
     void watch(AbstractConnector c) {
         this.connector = c;
-        long period = Math.max(50, Math.min(500, Duration.ofNanos(headTimeoutNanos).toMillis() / 4));
+        long period =
+                Math.max(50, Math.min(500, Duration.ofNanos(headTimeoutNanos).toMillis() / 4));
         timer.scheduleWithFixedDelay(this::sweep, period, period, TimeUnit.MILLISECONDS);
     }
 
@@ -58,11 +59,15 @@ final class SlowClientGuard implements AutoCloseable {
                     continue;
                 }
                 long messages = c.getMessagesIn();
-                PartialHead p = partial.compute(c, (k, old) -> old != null && old.messagesIn == messages ? old : new PartialHead(messages, now));
+                PartialHead p = partial.compute(
+                        c,
+                        (k, old) -> old != null && old.messagesIn == messages ? old : new PartialHead(messages, now));
                 if (now - p.sinceNanos >= headTimeoutNanos) {
                     partial.remove(c);
-                    log.info("closing connection from {}: request head still incomplete after {} s",
-                            ep.getRemoteSocketAddress(), Duration.ofNanos(headTimeoutNanos).toSeconds());
+                    log.info(
+                            "closing connection from {}: request head still incomplete after {} s",
+                            ep.getRemoteSocketAddress(),
+                            Duration.ofNanos(headTimeoutNanos).toSeconds());
                     ep.close();
                 }
             }
@@ -77,12 +82,18 @@ final class SlowClientGuard implements AutoCloseable {
      * the returned handle once the read is done.
      */
     ScheduledFuture<?> deadline(EndPoint endPoint, Duration timeout, String what) {
-        return timer.schedule(() -> {
-            if (!endPoint.isOpen()) return;
-            log.info("closing connection from {}: {} not complete after {} s", endPoint.getRemoteSocketAddress(), what,
-                    timeout.toSeconds());
-            endPoint.close();
-        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return timer.schedule(
+                () -> {
+                    if (!endPoint.isOpen()) return;
+                    log.info(
+                            "closing connection from {}: {} not complete after {} s",
+                            endPoint.getRemoteSocketAddress(),
+                            what,
+                            timeout.toSeconds());
+                    endPoint.close();
+                },
+                timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
     }
 
     @Override

@@ -117,7 +117,8 @@ public final class Tokens implements AutoCloseable {
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            if (!loadFailed) log.warn("cannot read token file {} (keeping the {} tokens loaded): {}", file, count(), e.getMessage());
+            if (!loadFailed)
+                log.warn("cannot read token file {} (keeping the {} tokens loaded): {}", file, count(), e.getMessage());
             loadFailed = true;
             return false;
         }
@@ -126,7 +127,8 @@ public final class Tokens implements AutoCloseable {
         loadedText = text;
         List<byte[]> d = parse(text);
         digests = d;
-        if (d.isEmpty()) log.warn("token file {} now holds no token: every request is refused until one is added", file);
+        if (d.isEmpty())
+            log.warn("token file {} now holds no token: every request is refused until one is added", file);
         else log.info("token file {} reloaded: {} tokens", file, d.size());
         return true;
     }

@@ -33,7 +33,8 @@ final class UpstreamClient implements AutoCloseable {
     record Header(String name, String value) {}
 
     /** A request head plus, when it has one, a body already in memory (replayable) or a stream of known framing. */
-    record Request(String method, String target, List<Header> headers, byte[] body, InputStream bodyStream, long bodyLength) {
+    record Request(
+            String method, String target, List<Header> headers, byte[] body, InputStream bodyStream, long bodyLength) {
         boolean replayable() {
             return bodyStream == null;
         }
@@ -49,7 +50,8 @@ final class UpstreamClient implements AutoCloseable {
         private final boolean reusable;
         private boolean done;
 
-        private Response(UpstreamClient client, Connection c, int status, List<Header> headers, String method) throws IOException {
+        private Response(UpstreamClient client, Connection c, int status, List<Header> headers, String method)
+                throws IOException {
             this.client = client;
             this.connection = c;
             this.status = status;
@@ -147,7 +149,8 @@ final class UpstreamClient implements AutoCloseable {
     /** The status code of a status line whose first byte, {@code first}, is already read. */
     private static int readStatus(InputStream in, int first) throws IOException {
         String statusLine = readLine(in, first);
-        if (!statusLine.startsWith("HTTP/1.")) throw new IOException("worker sent no HTTP status line: " + abbreviate(statusLine));
+        if (!statusLine.startsWith("HTTP/1."))
+            throw new IOException("worker sent no HTTP status line: " + abbreviate(statusLine));
         try {
             return Integer.parseInt(statusLine.substring(9, 12));
         } catch (RuntimeException e) {
@@ -157,8 +160,14 @@ final class UpstreamClient implements AutoCloseable {
 
     private static void writeRequest(Connection c, int port, Request req) throws IOException {
         StringBuilder head = new StringBuilder(512);
-        head.append(req.method()).append(' ').append(req.target()).append(" HTTP/1.1\r\nHost: 127.0.0.1:").append(port).append("\r\n");
-        for (Header h : req.headers()) head.append(h.name).append(": ").append(h.value).append("\r\n");
+        head.append(req.method())
+                .append(' ')
+                .append(req.target())
+                .append(" HTTP/1.1\r\nHost: 127.0.0.1:")
+                .append(port)
+                .append("\r\n");
+        for (Header h : req.headers())
+            head.append(h.name).append(": ").append(h.value).append("\r\n");
         boolean chunked = false;
         if (req.body() != null) {
             head.append("Content-Length: ").append(req.body().length).append("\r\n");
@@ -195,10 +204,12 @@ final class UpstreamClient implements AutoCloseable {
             String line = readLine(in, in.read());
             if (line.isEmpty()) return headers;
             total += line.length();
-            if (total > MAX_HEAD_BYTES) throw new IOException("worker sent more than " + MAX_HEAD_BYTES + " bytes of headers");
+            if (total > MAX_HEAD_BYTES)
+                throw new IOException("worker sent more than " + MAX_HEAD_BYTES + " bytes of headers");
             int colon = line.indexOf(':');
             if (colon <= 0) throw new IOException("worker sent a malformed header line: " + abbreviate(line));
-            headers.add(new Header(line.substring(0, colon).strip(), line.substring(colon + 1).strip()));
+            headers.add(new Header(
+                    line.substring(0, colon).strip(), line.substring(colon + 1).strip()));
         }
     }
 
@@ -311,7 +322,8 @@ final class UpstreamClient implements AutoCloseable {
         public int read(byte[] b, int off, int len) throws IOException {
             if (remaining == 0) return -1;
             int n = in.read(b, off, (int) Math.min(len, remaining));
-            if (n < 0) throw new EOFException("worker closed the connection with " + remaining + " bytes of the body unsent");
+            if (n < 0)
+                throw new EOFException("worker closed the connection with " + remaining + " bytes of the body unsent");
             remaining -= n;
             return n;
         }
@@ -349,7 +361,8 @@ final class UpstreamClient implements AutoCloseable {
             int n = in.read(b, off, (int) Math.min(len, chunkLeft));
             if (n < 0) throw new EOFException("worker closed the connection mid-chunk");
             chunkLeft -= n;
-            if (chunkLeft == 0 && !readLine(in, in.read()).isEmpty()) throw new IOException("worker sent a chunk without its CRLF");
+            if (chunkLeft == 0 && !readLine(in, in.read()).isEmpty())
+                throw new IOException("worker sent a chunk without its CRLF");
             return n;
         }
     }

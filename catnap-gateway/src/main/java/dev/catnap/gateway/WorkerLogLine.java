@@ -13,8 +13,7 @@ final class WorkerLogLine {
             "^\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}:\\d{2}(?:[.,]\\d+)?(?:Z|[+-]\\d{2}(?::?\\d{2})?)?\\s+");
     private static final String INCUBATOR_WARNING = "WARNING: Using incubator modules:";
 
-    private WorkerLogLine() {
-    }
+    private WorkerLogLine() {}
 
     /** The line to log and keep, or empty for a line that says nothing to an operator. */
     static Optional<String> clean(String line) {

@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpClient;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -56,7 +55,8 @@ final class WorkerPool implements AutoCloseable {
     private final IdleReaper reaper;
     private final IntConsumer onWorkerGone;
     /** Process exits are reported on a thread of their own, never inside the call that launched the process. */
-    private final Executor exitReports = r -> Thread.ofVirtual().name("worker-exit").start(r);
+    private final Executor exitReports =
+            r -> Thread.ofVirtual().name("worker-exit").start(r);
 
     private record Waiter(CompletableFuture<Lease> future, boolean activity) {}
 
@@ -168,24 +168,34 @@ final class WorkerPool implements AutoCloseable {
                     metrics.queueWait(a.waitedNanos());
                     w.future.complete(new Lease(this, processes.get(a.worker()), w.activity));
                 }
-                case Reject r -> waiters.remove(r.request()).future
-                        .completeExceptionally(new Rejection(r.status(), r.message(), r.retryAfter()));
+                case Reject r ->
+                    waiters.remove(r.request())
+                            .future
+                            .completeExceptionally(new Rejection(r.status(), r.message(), r.retryAfter()));
                 case WorkerIsReady r -> {
                     metrics.coldStartSeconds(r.coldStartNanos());
-                    log.info("{} ready in {} ms", processes.get(r.worker()), TimeUnit.NANOSECONDS.toMillis(r.coldStartNanos()));
+                    log.info(
+                            "{} ready in {} ms",
+                            processes.get(r.worker()),
+                            TimeUnit.NANOSECONDS.toMillis(r.coldStartNanos()));
                 }
                 case StartFailed f -> {
                     metrics.startFailure();
                     Worker w = processes.get(f.worker());
                     log.warn("{}: {}", w == null ? "worker" : w, f.message());
                     if (f.breakerOpened()) {
-                        log.warn("{} failed starts in a row: no new start for {} s", f.failuresInARow(),
+                        log.warn(
+                                "{} failed starts in a row: no new start for {} s",
+                                f.failuresInARow(),
                                 config.failureCooldown().toSeconds());
                     }
                 }
                 case WorkerCrashed k -> {
-                    log.warn("{} exited with code {} while serving ({} requests in flight)", processes.get(k.worker()),
-                            k.exitCode(), k.inFlight());
+                    log.warn(
+                            "{} exited with code {} while serving ({} requests in flight)",
+                            processes.get(k.worker()),
+                            k.exitCode(),
+                            k.inFlight());
                     metrics.crash();
                 }
                 case WorkerGone g -> {
@@ -205,7 +215,9 @@ final class WorkerPool implements AutoCloseable {
         try {
             int port = freePort();
             String p = Integer.toString(port);
-            argv = config.workerCommand().stream().map(a -> a.replace("{port}", p)).toList();
+            argv = config.workerCommand().stream()
+                    .map(a -> a.replace("{port}", p))
+                    .toList();
             process = WorkerProcess.start(argv, port);
         } catch (IOException e) {
             feed(new FleetEvent.LaunchFailed(id, e.getMessage()));
@@ -259,9 +271,11 @@ final class WorkerPool implements AutoCloseable {
                 log.info("{} idle {} s: stopping", w, config.scaledownWindow().toSeconds());
                 metrics.scaleDown();
             }
-            case NOT_READY, SHUTDOWN -> { }
+            case NOT_READY, SHUTDOWN -> {}
         }
-        Thread.ofVirtual().name("worker-" + w.id() + "-stop").start(() -> w.process().stop(s.grace()));
+        Thread.ofVirtual()
+                .name("worker-" + w.id() + "-stop")
+                .start(() -> w.process().stop(s.grace()));
     }
 
     /** The command as run, with over-long arguments (class paths) shortened for the log. */
@@ -291,9 +305,17 @@ final class WorkerPool implements AutoCloseable {
             List<WorkerStatus> out = new ArrayList<>();
             for (Fleet.WorkerView v : fleet.workers()) {
                 Worker w = processes.get(v.id());
-                String lastUsedAt = v.lastUsedNanos() < 0 ? null : wallNow.minusNanos(now - v.lastUsedNanos()).toString();
-                out.add(new WorkerStatus(w.id(), w.process().pid(), w.port(), v.state().name().toLowerCase(), v.inFlight(),
-                        w.startedAt().toString(), lastUsedAt));
+                String lastUsedAt = v.lastUsedNanos() < 0
+                        ? null
+                        : wallNow.minusNanos(now - v.lastUsedNanos()).toString();
+                out.add(new WorkerStatus(
+                        w.id(),
+                        w.process().pid(),
+                        w.port(),
+                        v.state().name().toLowerCase(),
+                        v.inFlight(),
+                        w.startedAt().toString(),
+                        lastUsedAt));
             }
             return out;
         } finally {
@@ -349,7 +371,9 @@ final class WorkerPool implements AutoCloseable {
         reaper.close();
         List<Thread> stops = new ArrayList<>();
         for (Worker w : all) {
-            stops.add(Thread.ofVirtual().start(() -> log.info("{} exited with code {}", w, w.process().stop(config.drainTimeout()))));
+            stops.add(Thread.ofVirtual()
+                    .start(() ->
+                            log.info("{} exited with code {}", w, w.process().stop(config.drainTimeout()))));
         }
         for (Thread t : stops) {
             try {

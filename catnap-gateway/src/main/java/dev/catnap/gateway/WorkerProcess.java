@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
 final class WorkerProcess {
     private static final Logger log = LoggerFactory.getLogger("worker");
     private static final String PID_MARKER = "catnap-worker-pid ";
-    private static final String GUARD = String.join("\n",
+    private static final String GUARD = String.join(
+            "\n",
             "exec 3<&0",
             "if command -v setsid >/dev/null 2>&1; then setsid \"$@\" </dev/null 3<&- & else \"$@\" </dev/null 3<&- & fi",
             "child=$!",
@@ -64,7 +65,12 @@ final class WorkerProcess {
                 WorkerLogLine.clean(line).ifPresent(clean -> {
                     w.stderr.add(clean);
                     long held = w.stderr.admitLog(System.nanoTime());
-                    if (held > 0) log.warn("[{}] {} stderr lines not logged: more than {} a second", port, held, StderrTail.LOG_LINES_PER_SECOND);
+                    if (held > 0)
+                        log.warn(
+                                "[{}] {} stderr lines not logged: more than {} a second",
+                                port,
+                                held,
+                                StderrTail.LOG_LINES_PER_SECOND);
                     if (held >= 0) log.info("[{}] {}", port, clean);
                 });
             }

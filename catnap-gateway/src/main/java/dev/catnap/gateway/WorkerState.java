@@ -17,7 +17,11 @@ import java.util.Set;
  * </pre>
  */
 enum WorkerState {
-    STARTING, READY, STOPPING, STOPPED, FAILED;
+    STARTING,
+    READY,
+    STOPPING,
+    STOPPED,
+    FAILED;
 
     Set<WorkerState> next() {
         return switch (this) {

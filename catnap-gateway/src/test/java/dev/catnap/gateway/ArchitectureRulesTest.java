@@ -13,14 +13,23 @@ import com.tngtech.archunit.lang.ArchRule;
  * the engine, the server, the registry, the index or the CLI. That is what lets it start in milliseconds and
  * front any worker command.
  */
-@AnalyzeClasses(packages = "dev.catnap.gateway",
+@AnalyzeClasses(
+        packages = "dev.catnap.gateway",
         importOptions = {ImportOption.DoNotIncludeTests.class, ArchitectureRulesTest.NoTestClassesFolder.class})
 class ArchitectureRulesTest {
 
     @ArchTest
-    static final ArchRule gatewayKnowsNoOtherModule = noClasses().that().resideInAPackage("dev.catnap.gateway..")
-            .should().dependOnClassesThat().resideInAnyPackage(
-                    "dev.catnap.engine..", "dev.catnap.server..", "dev.catnap.registry..", "dev.catnap.index..", "dev.catnap.cli..")
+    static final ArchRule gatewayKnowsNoOtherModule = noClasses()
+            .that()
+            .resideInAPackage("dev.catnap.gateway..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(
+                    "dev.catnap.engine..",
+                    "dev.catnap.server..",
+                    "dev.catnap.registry..",
+                    "dev.catnap.index..",
+                    "dev.catnap.cli..")
             .because("the gateway only runs a command (the worker) and proxies to it");
 
     /**

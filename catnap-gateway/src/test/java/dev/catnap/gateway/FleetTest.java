@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
 /** The fleet's decisions on a fake clock: no processes, no threads, no sleeping. */
 class FleetTest {
     private long now = 1_000_000_000L; // any origin: System.nanoTime has none
-    private final TestGateways.Settings settings = new TestGateways.Settings(List.of("worker", "{port}"), Path.of("unused"));
+    private final TestGateways.Settings settings =
+            new TestGateways.Settings(List.of("worker", "{port}"), Path.of("unused"));
     private Fleet fleet;
     private long nextRequest = 1;
 
@@ -61,8 +62,10 @@ class FleetTest {
         assertThat(request()).containsExactly(new StartWorker(1));
         advance(Duration.ofMillis(700));
         List<FleetCommand> ready = on(new WorkerReady(1));
-        assertThat(ready).containsExactly(new WorkerIsReady(1, Duration.ofMillis(700).toNanos()),
-                new Admit(1, 1, Duration.ofMillis(700).toNanos()));
+        assertThat(ready)
+                .containsExactly(
+                        new WorkerIsReady(1, Duration.ofMillis(700).toNanos()),
+                        new Admit(1, 1, Duration.ofMillis(700).toNanos()));
         on(new LeaseReleased(1, true));
     }
 
@@ -79,7 +82,8 @@ class FleetTest {
         assertThat(on(new WorkerExited(1, 143, ""))).containsExactly(new WorkerGone(1, 143, true));
         Fleet.Counts zero = fleet().counts();
         assertThat(zero.starting() + zero.ready() + zero.stopping()).isZero();
-        assertThat(zero.workerNanos()).isEqualTo(Duration.ofMillis(700).plusSeconds(120).toNanos());
+        assertThat(zero.workerNanos())
+                .isEqualTo(Duration.ofMillis(700).plusSeconds(120).toNanos());
         assertThat(request()).containsExactly(new StartWorker(2)); // the next request wakes a new one
     }
 
@@ -138,7 +142,8 @@ class FleetTest {
         assertThat(fleet().counts().queued()).isEqualTo(1);
         assertThat(fleet().workers()).allSatisfy(w -> assertThat(w.inFlight()).isLessThanOrEqualTo(2));
         // a slot frees on worker 2: the fifth request, waiting since the start, takes it
-        assertThat(on(new LeaseReleased(2, true))).containsExactly(new Admit(5, 2, Duration.ofSeconds(1).toNanos()));
+        assertThat(on(new LeaseReleased(2, true)))
+                .containsExactly(new Admit(5, 2, Duration.ofSeconds(1).toNanos()));
         assertThat(fleet().counts().inFlight()).isEqualTo(4);
     }
 
@@ -168,8 +173,8 @@ class FleetTest {
         assertThat(full.message()).contains("queue is full (2 waiting)");
         assertThat(full.retryAfter()).isEqualTo(Duration.ofSeconds(1));
 
-        assertThat(on(new RequestAbandoned(2))).containsExactly(
-                new Reject(2, 503, "no worker slot became free within 7 s", Duration.ofSeconds(1)));
+        assertThat(on(new RequestAbandoned(2)))
+                .containsExactly(new Reject(2, 503, "no worker slot became free within 7 s", Duration.ofSeconds(1)));
         assertThat(on(new WorkerReady(1))).containsExactly(new WorkerIsReady(1, 0), new Admit(1, 1, 0));
         assertThat(on(new RequestAbandoned(1))).isEmpty(); // admitted meanwhile: its lease stands
         assertThat(fleet().counts().queued()).isZero();
@@ -182,16 +187,24 @@ class FleetTest {
         request();
         List<FleetCommand> first = on(new WorkerExited(1, 7, "; last stderr lines: fatal"));
         String message = "worker exited with code 7 before it was ready; last stderr lines: fatal";
-        assertThat(first).containsExactly(new StartFailed(1, message, 1, false),
-                new Reject(1, 503, message, Duration.ofSeconds(1)), new WorkerGone(1, 7, false));
+        assertThat(first)
+                .containsExactly(
+                        new StartFailed(1, message, 1, false),
+                        new Reject(1, 503, message, Duration.ofSeconds(1)),
+                        new WorkerGone(1, 7, false));
         assertThat(request()).containsExactly(new StartWorker(2)); // one failure: try again
-        assertThat(only(on(new WorkerExited(2, 7, "")), StartFailed.class).getFirst().breakerOpened()).isTrue();
+        assertThat(only(on(new WorkerExited(2, 7, "")), StartFailed.class)
+                        .getFirst()
+                        .breakerOpened())
+                .isTrue();
 
         advance(Duration.ofSeconds(10));
         List<FleetCommand> open = request();
         assertThat(open).hasSize(1);
         Reject fast = (Reject) open.getFirst();
-        assertThat(fast.message()).contains("failed to start 2 times in a row; retrying in 20 s").contains("code 7");
+        assertThat(fast.message())
+                .contains("failed to start 2 times in a row; retrying in 20 s")
+                .contains("code 7");
         assertThat(fast.retryAfter()).isEqualTo(Duration.ofSeconds(20));
 
         advance(Duration.ofSeconds(20));
@@ -222,9 +235,12 @@ class FleetTest {
         request();
         List<FleetCommand> out = on(new ReadinessTimedOut(1, ""));
         String message = "worker was not ready within the startup timeout of 5 s and was killed";
-        assertThat(out).containsExactly(new StartFailed(1, message, 1, false),
-                new Reject(1, 503, message, Duration.ofSeconds(1)), new Reject(2, 503, message, Duration.ofSeconds(1)),
-                new StopWorker(1, Duration.ofSeconds(2), StopReason.NOT_READY));
+        assertThat(out)
+                .containsExactly(
+                        new StartFailed(1, message, 1, false),
+                        new Reject(1, 503, message, Duration.ofSeconds(1)),
+                        new Reject(2, 503, message, Duration.ofSeconds(1)),
+                        new StopWorker(1, Duration.ofSeconds(2), StopReason.NOT_READY));
         assertThat(on(new WorkerReady(1))).isEmpty();
         assertThat(on(new WorkerExited(1, 143, ""))).containsExactly(new WorkerGone(1, 143, true));
     }
@@ -233,8 +249,10 @@ class FleetTest {
     void aLaunchThatFailsCountsAsAFailedStart() {
         request();
         List<FleetCommand> out = on(new LaunchFailed(1, "No such file"));
-        assertThat(out).containsExactly(new StartFailed(1, "cannot launch worker command: No such file", 1, false),
-                new Reject(1, 503, "cannot launch worker command: No such file", Duration.ofSeconds(1)));
+        assertThat(out)
+                .containsExactly(
+                        new StartFailed(1, "cannot launch worker command: No such file", 1, false),
+                        new Reject(1, 503, "cannot launch worker command: No such file", Duration.ofSeconds(1)));
         assertThat(fleet().workers()).isEmpty();
     }
 
@@ -242,7 +260,8 @@ class FleetTest {
     void aReadyWorkerThatExitsIsACrashAndItsLeasesStillReturn() {
         oneWarmWorker();
         request();
-        assertThat(on(new WorkerExited(1, 137, ""))).containsExactly(new WorkerCrashed(1, 137, 1), new WorkerGone(1, 137, false));
+        assertThat(on(new WorkerExited(1, 137, "")))
+                .containsExactly(new WorkerCrashed(1, 137, 1), new WorkerGone(1, 137, false));
         assertThat(on(new LeaseReleased(1, true))).isEmpty();
         assertThat(fleet().counts().inFlight()).isZero();
     }
@@ -254,11 +273,14 @@ class FleetTest {
         oneWarmWorker();
         request(); // admitted on worker 1
         request(); // waits for worker 2
-        assertThat(on(new Closing())).containsExactly(new Reject(3, 503, "gateway is shutting down", Duration.ofSeconds(1)));
+        assertThat(on(new Closing()))
+                .containsExactly(new Reject(3, 503, "gateway is shutting down", Duration.ofSeconds(1)));
         assertThat(request()).containsExactly(new Reject(4, 503, "gateway is shutting down", Duration.ofSeconds(1)));
         assertThat(on(new Tick())).isEmpty();
-        assertThat(on(new StopAll())).containsExactlyInAnyOrder(new StopWorker(1, settings.drain, StopReason.SHUTDOWN),
-                new StopWorker(2, settings.drain, StopReason.SHUTDOWN));
+        assertThat(on(new StopAll()))
+                .containsExactlyInAnyOrder(
+                        new StopWorker(1, settings.drain, StopReason.SHUTDOWN),
+                        new StopWorker(2, settings.drain, StopReason.SHUTDOWN));
         assertThat(on(new WorkerExited(2, 143, ""))).containsExactly(new WorkerGone(2, 143, false)); // no restart
     }
 }

@@ -23,20 +23,26 @@ class FrontDoorAuthTest {
     Path tmp;
 
     private Gateway start(Tokens tokens) {
-        return Gateway.start(new Settings(worker(), tmp).config(), FrontDoor.open().withTokens(tokens));
+        return Gateway.start(
+                new Settings(worker(), tmp).config(), FrontDoor.open().withTokens(tokens));
     }
 
-    private static HttpResponse<String> call(Gateway g, String method, String path, String auth, String body) throws Exception {
-        var b = HttpRequest.newBuilder(uri(g, path)).method(method,
-                body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    private static HttpResponse<String> call(Gateway g, String method, String path, String auth, String body)
+            throws Exception {
+        var b = HttpRequest.newBuilder(uri(g, path))
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (auth != null) b.header("Authorization", auth);
         if (body != null) b.header("Content-Type", "application/json");
         return send(g, b.build());
     }
 
     private static double coldStarts(Gateway g) throws Exception {
-        for (String line : call(g, "GET", "/metrics", "Bearer " + TOKEN, null).body().split("\n")) {
-            if (line.startsWith("catnap_gateway_cold_starts_total ")) return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        for (String line :
+                call(g, "GET", "/metrics", "Bearer " + TOKEN, null).body().split("\n")) {
+            if (line.startsWith("catnap_gateway_cold_starts_total "))
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         }
         throw new AssertionError("no cold-start metric");
     }
@@ -56,14 +62,19 @@ class FrontDoorAuthTest {
     void wrongOrMissingTokensAre401AtOnceAndStartNoWorker() throws Exception {
         try (Gateway g = start(Tokens.of(List.of(TOKEN)))) {
             assertServeShaped401(call(g, "GET", "/v1/health", "Bearer wrong", null), "invalid token");
-            assertServeShaped401(call(g, "POST", "/v1/health", null, null), "missing Authorization: Bearer <token> header");
-            assertServeShaped401(call(g, "POST", "/v1/completions", null, "{\"language\":\"python\"}"),
+            assertServeShaped401(
+                    call(g, "POST", "/v1/health", null, null), "missing Authorization: Bearer <token> header");
+            assertServeShaped401(
+                    call(g, "POST", "/v1/completions", null, "{\"language\":\"python\"}"),
                     "missing Authorization: Bearer <token> header");
-            assertServeShaped401(call(g, "POST", "/v1/chat/completions", "Bearer " + TOKEN + "x", "{}"), "invalid token");
+            assertServeShaped401(
+                    call(g, "POST", "/v1/chat/completions", "Bearer " + TOKEN + "x", "{}"), "invalid token");
             assertServeShaped401(call(g, "POST", "/v1/events", "Bearer s3cre", "{}"), "invalid token");
-            assertServeShaped401(call(g, "GET", "/v1beta/server_setting", TOKEN, null), "invalid token"); // no scheme word
+            assertServeShaped401(
+                    call(g, "GET", "/v1beta/server_setting", TOKEN, null), "invalid token"); // no scheme word
             assertServeShaped401(call(g, "GET", "/openapi.json", "Bearer ", null), "invalid token");
-            assertServeShaped401(call(g, "DELETE", "/anything/else", null, null), "missing Authorization: Bearer <token> header");
+            assertServeShaped401(
+                    call(g, "DELETE", "/anything/else", null, null), "missing Authorization: Bearer <token> header");
             assertThat(status(g, null).statusCode()).isEqualTo(401);
             assertThat(coldStarts(g)).isEqualTo(0.0);
             assertThat(json(status(g, "Bearer " + TOKEN)).get("workers")).isEmpty();
@@ -83,9 +94,12 @@ class FrontDoorAuthTest {
     @Test
     void statusAndMetricsNeedTheToken() throws Exception {
         try (Gateway g = start(Tokens.of(List.of(TOKEN)))) {
-            assertServeShaped401(call(g, "GET", "/gateway/status", null, null), "missing Authorization: Bearer <token> header");
+            assertServeShaped401(
+                    call(g, "GET", "/gateway/status", null, null), "missing Authorization: Bearer <token> header");
             assertServeShaped401(call(g, "GET", "/metrics", "Bearer nope", null), "invalid token");
-            assertThat(call(g, "GET", "/gateway/status", "Bearer " + TOKEN, null).statusCode()).isEqualTo(200);
+            assertThat(call(g, "GET", "/gateway/status", "Bearer " + TOKEN, null)
+                            .statusCode())
+                    .isEqualTo(200);
             HttpResponse<String> m = call(g, "GET", "/metrics", "Bearer " + TOKEN, null);
             assertThat(m.statusCode()).isEqualTo(200);
             // refusals are counted, so an operator sees a door being knocked on
@@ -98,11 +112,19 @@ class FrontDoorAuthTest {
         var s = new Settings(worker(), tmp);
         s.scaledown = Duration.ofMillis(500);
         try (Gateway g = Gateway.start(s.config(), FrontDoor.open().withTokens(Tokens.of(List.of(TOKEN))))) {
-            assertThat(call(g, "GET", "/v1/health", "Bearer " + TOKEN, null).statusCode()).isEqualTo(200);
-            assertThat(eventually(Duration.ofSeconds(10), () -> json(status(g, "Bearer " + TOKEN)).get("workers").isEmpty())).isTrue();
-            assertThat(call(g, "GET", "/v1/health", "Bearer " + TOKEN, null).statusCode()).isEqualTo(200);
+            assertThat(call(g, "GET", "/v1/health", "Bearer " + TOKEN, null).statusCode())
+                    .isEqualTo(200);
+            assertThat(eventually(
+                            Duration.ofSeconds(10),
+                            () -> json(status(g, "Bearer " + TOKEN))
+                                    .get("workers")
+                                    .isEmpty()))
+                    .isTrue();
+            assertThat(call(g, "GET", "/v1/health", "Bearer " + TOKEN, null).statusCode())
+                    .isEqualTo(200);
             assertServeShaped401(call(g, "GET", "/v1/health", "Bearer wrong", null), "invalid token");
-            assertServeShaped401(call(g, "GET", "/v1/health", null, null), "missing Authorization: Bearer <token> header");
+            assertServeShaped401(
+                    call(g, "GET", "/v1/health", null, null), "missing Authorization: Bearer <token> header");
             assertThat(coldStarts(g)).isEqualTo(1.0);
         }
     }
@@ -122,19 +144,29 @@ class FrontDoorAuthTest {
         Path file = tmp.resolve("tokens");
         Files.writeString(file, "# the team\nalice-1\n\n  bob-1  \n");
         try (Gateway g = start(Tokens.file(file))) {
-            assertThat(call(g, "POST", "/echo", "Bearer alice-1", "{}").statusCode()).isEqualTo(200);
-            assertThat(call(g, "POST", "/echo", "Bearer bob-1", "{}").statusCode()).isEqualTo(200);
-            assertThat(call(g, "POST", "/echo", "Bearer # the team", "{}").statusCode()).isEqualTo(401);
+            assertThat(call(g, "POST", "/echo", "Bearer alice-1", "{}").statusCode())
+                    .isEqualTo(200);
+            assertThat(call(g, "POST", "/echo", "Bearer bob-1", "{}").statusCode())
+                    .isEqualTo(200);
+            assertThat(call(g, "POST", "/echo", "Bearer # the team", "{}").statusCode())
+                    .isEqualTo(401);
 
             Files.writeString(file, "bob-1\ncarol-1\n"); // alice's token is revoked, carol's added: no restart
-            assertThat(eventually(Duration.ofSeconds(5),
-                    () -> call(g, "POST", "/echo", "Bearer alice-1", "{}").statusCode() == 401)).isTrue();
-            assertThat(call(g, "POST", "/echo", "Bearer carol-1", "{}").statusCode()).isEqualTo(200);
-            assertThat(call(g, "POST", "/echo", "Bearer bob-1", "{}").statusCode()).isEqualTo(200);
+            assertThat(eventually(
+                            Duration.ofSeconds(5),
+                            () -> call(g, "POST", "/echo", "Bearer alice-1", "{}")
+                                            .statusCode()
+                                    == 401))
+                    .isTrue();
+            assertThat(call(g, "POST", "/echo", "Bearer carol-1", "{}").statusCode())
+                    .isEqualTo(200);
+            assertThat(call(g, "POST", "/echo", "Bearer bob-1", "{}").statusCode())
+                    .isEqualTo(200);
 
             Files.delete(file); // unreadable: the tokens loaded stay
             Thread.sleep(Tokens.RELOAD_INTERVAL.toMillis() * 2);
-            assertThat(call(g, "POST", "/echo", "Bearer carol-1", "{}").statusCode()).isEqualTo(200);
+            assertThat(call(g, "POST", "/echo", "Bearer carol-1", "{}").statusCode())
+                    .isEqualTo(200);
         }
     }
 
@@ -157,8 +189,10 @@ class FrontDoorAuthTest {
         Path file = tmp.resolve("empty");
         Files.writeString(file, "\n# nothing yet\n");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Tokens.file(file))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds no token");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("holds no token");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Tokens.file(tmp.resolve("missing")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cannot read token file");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cannot read token file");
     }
 }

@@ -68,7 +68,9 @@ class GatewayLifecycleTest {
             HttpResponse<String> third = get(g, "/pid");
             assertThat(third.statusCode()).isEqualTo(503);
             assertThat(third.headers().firstValue("Retry-After")).isPresent();
-            assertThat(json(third).at("/error/message").asText()).contains("failed to start 2 times").contains("code 7");
+            assertThat(json(third).at("/error/message").asText())
+                    .contains("failed to start 2 times")
+                    .contains("code 7");
             assertThat(metric(g, "catnap_gateway_cold_starts_total")).isEqualTo(2.0);
         }
     }
@@ -86,7 +88,10 @@ class GatewayLifecycleTest {
             assertThat(json(r).at("/error/message").asText()).contains("not ready within the startup timeout");
             long pid = Long.parseLong(Files.readAllLines(events).getFirst().split(" ")[1]);
             assertThat(eventually(Duration.ofSeconds(5), () -> !alive(pid))).isTrue();
-            assertThat(eventually(Duration.ofSeconds(5), () -> status(g).get("workers").isEmpty())).isTrue();
+            assertThat(eventually(
+                            Duration.ofSeconds(5),
+                            () -> status(g).get("workers").isEmpty()))
+                    .isTrue();
         }
     }
 
@@ -98,7 +103,10 @@ class GatewayLifecycleTest {
         try (Gateway g = Gateway.start(s.config())) {
             long pid = json(get(g, "/slow?ms=300")).get("pid").asLong();
             long ended = System.nanoTime();
-            assertThat(eventually(Duration.ofSeconds(6), () -> status(g).get("workers").isEmpty())).isTrue();
+            assertThat(eventually(
+                            Duration.ofSeconds(6),
+                            () -> status(g).get("workers").isEmpty()))
+                    .isTrue();
             // counted from the end of the last request, not its start
             assertThat(Duration.ofNanos(System.nanoTime() - ended)).isGreaterThanOrEqualTo(Duration.ofMillis(1100));
             assertThat(eventually(Duration.ofSeconds(5), () -> !alive(pid))).isTrue();
@@ -131,8 +139,10 @@ class GatewayLifecycleTest {
         s.maxWorkers = 2;
         s.scaledown = Duration.ofMillis(300);
         try (Gateway g = Gateway.start(s.config())) {
-            assertThat(eventually(Duration.ofSeconds(10),
-                    () -> status(g).get("workers").size() == 1 && status(g).at("/workers/0/state").asText().equals("ready")))
+            assertThat(eventually(
+                            Duration.ofSeconds(10),
+                            () -> status(g).get("workers").size() == 1
+                                    && status(g).at("/workers/0/state").asText().equals("ready")))
                     .isTrue();
             Thread.sleep(1000);
             assertThat(status(g).get("workers")).hasSize(1);
@@ -148,7 +158,10 @@ class GatewayLifecycleTest {
             HttpResponse<String> crashed = get(g, "/crash");
             assertThat(crashed.statusCode()).isEqualTo(502);
             assertThat(json(crashed).at("/error/message").asText()).contains("failed before answering");
-            assertThat(eventually(Duration.ofSeconds(5), () -> status(g).get("workers").isEmpty())).isTrue();
+            assertThat(eventually(
+                            Duration.ofSeconds(5),
+                            () -> status(g).get("workers").isEmpty()))
+                    .isTrue();
             long next = json(get(g, "/pid")).get("pid").asLong();
             assertThat(next).isNotEqualTo(pid);
             assertThat(metric(g, "catnap_gateway_worker_crashes_total")).isEqualTo(1.0);
@@ -171,10 +184,16 @@ class GatewayLifecycleTest {
             for (String line : get(g, "/metrics").body().split("\n")) {
                 if (!line.startsWith("#") && !line.isBlank()) names.add(line.replaceAll("[{ ].*", ""));
             }
-            assertThat(names).contains("catnap_gateway_requests_total", "catnap_gateway_cold_starts_total",
-                    "catnap_gateway_cold_start_seconds_bucket", "catnap_gateway_queue_wait_seconds_bucket",
-                    "catnap_gateway_in_flight", "catnap_gateway_workers", "catnap_gateway_worker_seconds_total",
-                    "catnap_gateway_scale_downs_total");
+            assertThat(names)
+                    .contains(
+                            "catnap_gateway_requests_total",
+                            "catnap_gateway_cold_starts_total",
+                            "catnap_gateway_cold_start_seconds_bucket",
+                            "catnap_gateway_queue_wait_seconds_bucket",
+                            "catnap_gateway_in_flight",
+                            "catnap_gateway_workers",
+                            "catnap_gateway_worker_seconds_total",
+                            "catnap_gateway_scale_downs_total");
         }
     }
 }

@@ -82,7 +82,8 @@ class GatewayProxyTest {
             assertThat(in.readLine()).isEqualTo("HTTP/1.1 200 OK");
             long length = -1;
             for (String line; !(line = in.readLine()).isEmpty(); ) {
-                if (line.toLowerCase().startsWith("content-length:")) length = Long.parseLong(line.substring(15).trim());
+                if (line.toLowerCase().startsWith("content-length:"))
+                    length = Long.parseLong(line.substring(15).trim());
             }
             char[] buf = new char[(int) length];
             int off = 0;
@@ -92,7 +93,8 @@ class GatewayProxyTest {
             assertThat(echo.get("headers").has("x-hop")).isFalse();
             assertThat(echo.get("headers").has("keep-alive")).isFalse();
 
-            HttpResponse<byte[]> big = CLIENT.send(HttpRequest.newBuilder(uri(g, "/big?bytes=3000000")).build(),
+            HttpResponse<byte[]> big = CLIENT.send(
+                    HttpRequest.newBuilder(uri(g, "/big?bytes=3000000")).build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             assertThat(big.body()).hasSize(3_000_000);
             assertThat(big.body()[2_999_999]).isEqualTo((byte) ('a' + 2_999_999 % 26));
@@ -103,16 +105,21 @@ class GatewayProxyTest {
     void serverSentEventsReachTheClientAsTheWorkerEmitsThem() throws Exception {
         try (Gateway g = Gateway.start(new Settings(worker(), tmp).config())) {
             get(g, "/pid"); // warm
-            HttpResponse<Stream<String>> r = CLIENT.send(HttpRequest.newBuilder(uri(g, "/sse?n=6&interval=100")).build(),
+            HttpResponse<Stream<String>> r = CLIENT.send(
+                    HttpRequest.newBuilder(uri(g, "/sse?n=6&interval=100")).build(),
                     HttpResponse.BodyHandlers.ofLines());
             assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
             List<Long> arrivals = new ArrayList<>();
             long t0 = System.nanoTime();
-            r.body().filter(l -> l.startsWith("data: ")).forEach(l -> arrivals.add((System.nanoTime() - t0) / 1_000_000));
+            r.body()
+                    .filter(l -> l.startsWith("data: "))
+                    .forEach(l -> arrivals.add((System.nanoTime() - t0) / 1_000_000));
             assertThat(arrivals).hasSize(7);
             // buffered output would deliver everything at the end; streamed output keeps the 100 ms spacing
             for (int i = 1; i < 6; i++) {
-                assertThat(arrivals.get(i) - arrivals.get(i - 1)).as("gap before event %d", i).isBetween(40L, 400L);
+                assertThat(arrivals.get(i) - arrivals.get(i - 1))
+                        .as("gap before event %d", i)
+                        .isBetween(40L, 400L);
             }
             assertThat(arrivals.get(5) - arrivals.get(0)).isGreaterThanOrEqualTo(400L);
         }
@@ -123,15 +130,24 @@ class GatewayProxyTest {
         Path events = tmp.resolve("events");
         try (Gateway g = Gateway.start(new Settings(worker("events=" + events), tmp).config())) {
             try (Socket s = new Socket("127.0.0.1", g.port())) {
-                s.getOutputStream().write("GET /sse?n=100&interval=100 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+                s.getOutputStream()
+                        .write("GET /sse?n=100&interval=100 HTTP/1.1\r\nHost: x\r\n\r\n"
+                                .getBytes(StandardCharsets.US_ASCII));
+                BufferedReader in =
+                        new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
                 int data = 0;
                 for (String line; data < 2 && (line = in.readLine()) != null; ) if (line.startsWith("data: ")) data++;
                 assertThat(data).isEqualTo(2);
             }
-            assertThat(eventually(Duration.ofSeconds(5),
-                    () -> Files.exists(events) && Files.readString(events).contains("cancelled /sse"))).isTrue();
-            assertThat(eventually(Duration.ofSeconds(5), () -> status(g).get("in_flight").asInt() == 0)).isTrue();
+            assertThat(eventually(
+                            Duration.ofSeconds(5),
+                            () -> Files.exists(events)
+                                    && Files.readString(events).contains("cancelled /sse")))
+                    .isTrue();
+            assertThat(eventually(
+                            Duration.ofSeconds(5),
+                            () -> status(g).get("in_flight").asInt() == 0))
+                    .isTrue();
         }
     }
 
@@ -140,7 +156,8 @@ class GatewayProxyTest {
         try (Gateway g = Gateway.start(new Settings(worker(), tmp).config());
                 Socket s = new Socket("127.0.0.1", g.port())) {
             s.setSoTimeout(10_000);
-            s.getOutputStream().write("GET /crash-stream HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write("GET /crash-stream HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             byte[] all = s.getInputStream().readAllBytes(); // returns once the gateway closes the connection
             String text = new String(all, StandardCharsets.UTF_8);
             assertThat(text).startsWith("HTTP/1.1 200").contains("data: first");
@@ -189,7 +206,8 @@ class GatewayProxyTest {
         var s = new Settings(worker(), tmp);
         s.maxInputs = 1;
         s.queueTimeout = Duration.ofMillis(500);
-        try (Gateway g = Gateway.start(s.config()); ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (Gateway g = Gateway.start(s.config());
+                ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
             get(g, "/pid");
             Future<HttpResponse<String>> busy = ex.submit(() -> get(g, "/slow?ms=2000"));
             Thread.sleep(200);
@@ -206,7 +224,8 @@ class GatewayProxyTest {
         var s = new Settings(worker(), tmp);
         s.maxInputs = 1;
         s.maxWorkers = 3;
-        try (Gateway g = Gateway.start(s.config()); ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (Gateway g = Gateway.start(s.config());
+                ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<HttpResponse<String>>> fs = new ArrayList<>();
             for (int i = 0; i < 5; i++) fs.add(ex.submit(() -> get(g, "/slow?ms=1500")));
             Set<Long> pids = new HashSet<>();

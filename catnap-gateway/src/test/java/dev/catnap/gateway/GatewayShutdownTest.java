@@ -24,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class GatewayShutdownTest {
     @TempDir
     Path tmp;
+
     private Process gateway;
 
     @AfterEach
@@ -35,9 +36,12 @@ class GatewayShutdownTest {
         var pb = new ProcessBuilder(javaCommand(TestGatewayMain.class.getName(), tmp.toString(), "events=" + events))
                 .redirectError(tmp.resolve("gateway.log").toFile());
         gateway = pb.start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(gateway.getInputStream(), StandardCharsets.UTF_8));
+        BufferedReader out =
+                new BufferedReader(new InputStreamReader(gateway.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine();
-        assertThat(line).as("gateway output; log: %s", Files.readString(tmp.resolve("gateway.log"))).startsWith("PORT ");
+        assertThat(line)
+                .as("gateway output; log: %s", Files.readString(tmp.resolve("gateway.log")))
+                .startsWith("PORT ");
         return Integer.parseInt(line.substring(5));
     }
 
@@ -52,7 +56,10 @@ class GatewayShutdownTest {
         URI slow = URI.create("http://127.0.0.1:" + port + "/slow?ms=1500");
         CompletableFuture<HttpResponse<String>> inFlight =
                 CLIENT.sendAsync(HttpRequest.newBuilder(slow).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(eventually(Duration.ofSeconds(20), () -> Files.exists(events) && !Files.readString(events).isEmpty())).isTrue();
+        assertThat(eventually(
+                        Duration.ofSeconds(20),
+                        () -> Files.exists(events) && !Files.readString(events).isEmpty()))
+                .isTrue();
         long worker = workerPid(events);
         Thread.sleep(700); // the request is now in the worker
         ProcessHandle.of(gateway.pid()).orElseThrow().destroy(); // SIGTERM
@@ -67,7 +74,9 @@ class GatewayShutdownTest {
     void workersExitByThemselvesWithin5sWhenTheGatewayIsKilled() throws Exception {
         Path events = tmp.resolve("events");
         int port = startGateway(events);
-        HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/pid")).build(),
+        HttpResponse<String> r = CLIENT.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/pid"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         long worker = workerPid(events);

@@ -34,13 +34,17 @@ class HealthCacheTest {
             body = first.body();
             assertThat(json(first).get("version").get("git_describe").asText()).isEqualTo("t");
             assertThat(metric(g, "catnap_gateway_cold_starts_total")).isEqualTo(1.0);
-            assertThat(eventually(Duration.ofSeconds(5), () -> status(g).get("workers").isEmpty())).isTrue();
+            assertThat(eventually(
+                            Duration.ofSeconds(5),
+                            () -> status(g).get("workers").isEmpty()))
+                    .isTrue();
 
             for (String method : new String[] {"GET", "POST"}) {
                 HttpResponse<String> again = health(g, method, "Bearer t1");
                 assertThat(again.statusCode()).isEqualTo(200);
                 assertThat(again.body()).isEqualTo(body);
-                assertThat(again.headers().firstValue("Content-Type").orElse("")).startsWith("application/json");
+                assertThat(again.headers().firstValue("Content-Type").orElse(""))
+                        .startsWith("application/json");
             }
             assertThat(status(g).get("workers")).isEmpty();
             assertThat(metric(g, "catnap_gateway_cold_starts_total")).isEqualTo(1.0);

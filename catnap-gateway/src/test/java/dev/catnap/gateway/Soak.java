@@ -50,21 +50,38 @@ public final class Soak {
     record Outcome(String what, String kind, int status, long startNanos, long endNanos) {}
 
     /** The figures of one run, and whether each must-be-zero figure was. */
-    record Report(Duration length, Map<String, Integer> byOutcome, int hung, int lost, int unexplained5xx, int kills,
-                  int explainedByKill, double coldStarts, int gatewayExit, long[] start, long[] end, int orphans,
-                  int pausesWithWorkers, List<Long> threadSeries, Map<String, Integer> threadsAdded, List<String> problems) {
+    record Report(
+            Duration length,
+            Map<String, Integer> byOutcome,
+            int hung,
+            int lost,
+            int unexplained5xx,
+            int kills,
+            int explainedByKill,
+            double coldStarts,
+            int gatewayExit,
+            long[] start,
+            long[] end,
+            int orphans,
+            int pausesWithWorkers,
+            List<Long> threadSeries,
+            Map<String, Integer> threadsAdded,
+            List<String> problems) {
         boolean passed() {
             return problems.isEmpty();
         }
 
         @Override
         public String toString() {
-            return String.join("\n",
-                    "soak: " + length.toSeconds() + " s, " + EDITORS + " editors, " + Runtime.getRuntime().availableProcessors() + " cores",
+            return String.join(
+                    "\n",
+                    "soak: " + length.toSeconds() + " s, " + EDITORS + " editors, "
+                            + Runtime.getRuntime().availableProcessors() + " cores",
                     "requests by outcome: " + byOutcome,
                     "hung requests: " + hung,
                     "requests lost without an answer: " + lost,
-                    "worker kills (SIGKILL): " + kills + "; failures explained by a kill (in flight on the killed worker): " + explainedByKill,
+                    "worker kills (SIGKILL): " + kills
+                            + "; failures explained by a kill (in flight on the killed worker): " + explainedByKill,
                     "5xx not explained by a kill: " + unexplained5xx,
                     "cold starts: " + (long) coldStarts,
                     "pauses that ended with a worker still running: " + pausesWithWorkers,
@@ -90,12 +107,23 @@ public final class Soak {
     static Report run(Duration length, Path dir) throws Exception {
         Files.createDirectories(dir);
         Path workerEvents = dir.resolve("worker-events");
-        int cycles = (int) Math.max(2, Math.round((double) length.toMillis() / ACTIVE.plus(PAUSE).toMillis()));
-        List<String> cmd = TestGateways.javaCommand(SoakGatewayMain.class.getName(), dir.resolve("state").toString(), TOKEN,
-                Long.toString(SCALEDOWN.toMillis()), "3", "4", "delay=300", "events=" + workerEvents);
+        int cycles = (int) Math.max(
+                2, Math.round((double) length.toMillis() / ACTIVE.plus(PAUSE).toMillis()));
+        List<String> cmd = TestGateways.javaCommand(
+                SoakGatewayMain.class.getName(),
+                dir.resolve("state").toString(),
+                TOKEN,
+                Long.toString(SCALEDOWN.toMillis()),
+                "3",
+                "4",
+                "delay=300",
+                "events=" + workerEvents);
         cmd.add(1, "-Xmx128m");
         Path log = dir.resolve("gateway.log");
-        Process gateway = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process gateway = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         int port = awaitPort(gateway, log);
         Soak soak = new Soak(port);
         long t0 = System.nanoTime();
@@ -136,7 +164,8 @@ public final class Soak {
         int exit = exited ? gateway.exitValue() : -1;
         if (!exited) gateway.destroyForcibly();
         for (String line : Files.exists(workerEvents) ? Files.readAllLines(workerEvents) : List.<String>of()) {
-            if (line.startsWith("started ")) descendants.add(Long.parseLong(line.substring(8).trim()));
+            if (line.startsWith("started "))
+                descendants.add(Long.parseLong(line.substring(8).trim()));
         }
         int orphans = 0;
         long orphanDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -166,7 +195,8 @@ public final class Soak {
     /** One editor: completions while typing (half cancelled by the next keystroke), events, a chat now and then, health every 60 s. */
     private void editor(Random rnd, long end) {
         long nextHealth = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(rnd.nextInt(60_000));
-        String body = "{\"language\":\"python\",\"segments\":{\"prefix\":\"" + "def f(x):\\n    ".repeat(100) + "\",\"suffix\":\"\\n\"}}";
+        String body = "{\"language\":\"python\",\"segments\":{\"prefix\":\"" + "def f(x):\\n    ".repeat(100)
+                + "\",\"suffix\":\"\\n\"}}";
         while (System.nanoTime() < end && !stopping.get()) {
             if (!active()) {
                 sleep(200);
@@ -177,15 +207,26 @@ public final class Soak {
                 nextHealth += TimeUnit.SECONDS.toNanos(60);
             }
             if (rnd.nextInt(100) < 3) {
-                record("chat", "POST", "/v1/chat/completions", TOKEN,
-                        "{\"model\":\"\",\"messages\":[{\"role\":\"user\",\"content\":\"explain\"}]}", 0);
+                record(
+                        "chat",
+                        "POST",
+                        "/v1/chat/completions",
+                        TOKEN,
+                        "{\"model\":\"\",\"messages\":[{\"role\":\"user\",\"content\":\"explain\"}]}",
+                        0);
                 continue;
             }
             boolean cancel = rnd.nextBoolean();
-            Outcome o = record("completion", "POST", "/v1/completions", TOKEN, body, cancel ? 50 + rnd.nextInt(200) : 0);
+            Outcome o =
+                    record("completion", "POST", "/v1/completions", TOKEN, body, cancel ? 50 + rnd.nextInt(200) : 0);
             if (o.kind.equals("ok") && rnd.nextInt(100) < 30) {
-                record("event", "POST", "/v1/events", TOKEN,
-                        "{\"type\":\"view\",\"completion_id\":\"cmpl-1\",\"choice_index\":0}", 0);
+                record(
+                        "event",
+                        "POST",
+                        "/v1/events",
+                        TOKEN,
+                        "{\"type\":\"view\",\"completion_id\":\"cmpl-1\",\"choice_index\":0}",
+                        0);
             }
             sleep(cancel ? rnd.nextInt(100) : 600 + rnd.nextInt(800));
         }
@@ -209,7 +250,9 @@ public final class Soak {
             JsonNode status = status();
             if (status == null) continue;
             List<Long> ready = new ArrayList<>();
-            for (JsonNode w : status.get("workers")) if (w.get("state").asText().equals("ready")) ready.add(w.get("pid").asLong());
+            for (JsonNode w : status.get("workers"))
+                if (w.get("state").asText().equals("ready"))
+                    ready.add(w.get("pid").asLong());
             if (ready.isEmpty()) continue;
             long pid = ready.get(rnd.nextInt(ready.size()));
             kills.add(System.nanoTime());
@@ -233,12 +276,18 @@ public final class Soak {
             } catch (IOException e) {
                 return new String[] {"refused", "0"};
             }
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(cancelAfterMs > 0 ? cancelAfterMs : HUNG_MS);
+            long deadline =
+                    System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(cancelAfterMs > 0 ? cancelAfterMs : HUNG_MS);
             s.setSoTimeout(cancelAfterMs > 0 ? cancelAfterMs : HUNG_MS);
             byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-            StringBuilder head = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-            if (token != null) head.append("Authorization: Bearer ").append(token).append("\r\n");
-            if (body != null) head.append("Content-Type: application/json\r\nContent-Length: ").append(b.length).append("\r\n");
+            StringBuilder head =
+                    new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+            if (token != null)
+                head.append("Authorization: Bearer ").append(token).append("\r\n");
+            if (body != null)
+                head.append("Content-Type: application/json\r\nContent-Length: ")
+                        .append(b.length)
+                        .append("\r\n");
             head.append("\r\n");
             OutputStream out = s.getOutputStream();
             out.write(head.toString().getBytes(StandardCharsets.US_ASCII));
@@ -267,14 +316,15 @@ public final class Soak {
         boolean chunked = false;
         for (String h; !(h = line(in)).isEmpty(); ) {
             String lower = h.toLowerCase();
-            if (lower.startsWith("content-length:")) length = Long.parseLong(h.substring(15).trim());
+            if (lower.startsWith("content-length:"))
+                length = Long.parseLong(h.substring(15).trim());
             if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) chunked = true;
         }
         if (chunked) {
             while (true) {
                 long n = Long.parseLong(line(in).split(";")[0].trim(), 16);
                 if (n == 0) {
-                    while (!line(in).isEmpty()) { }
+                    while (!line(in).isEmpty()) {}
                     return status;
                 }
                 skip(in, n);
@@ -310,8 +360,10 @@ public final class Soak {
     private JsonNode status() {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(5_000);
-            s.getOutputStream().write(("GET /gateway/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + TOKEN
-                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(("GET /gateway/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer "
+                                    + TOKEN + "\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             String r = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             return JSON.readTree(r.substring(r.indexOf("\r\n\r\n") + 4));
         } catch (IOException e) {
@@ -322,8 +374,10 @@ public final class Soak {
     private double metric(String name) {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(5_000);
-            s.getOutputStream().write(("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + TOKEN
-                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + TOKEN
+                                    + "\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             for (String line : new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
                 if (line.startsWith(name + " ")) return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
@@ -333,14 +387,16 @@ public final class Soak {
         return Double.NaN;
     }
 
-    private Report report(Duration length, List<long[]> samples, double coldStarts, int exit, int orphans, int pausesWithWorkers) {
+    private Report report(
+            Duration length, List<long[]> samples, double coldStarts, int exit, int orphans, int pausesWithWorkers) {
         Map<String, Integer> by = new TreeMap<>();
         int hung = 0, lost = 0, unexplained = 0, explained = 0;
         List<String> problems = new ArrayList<>();
         for (Outcome o : outcomes) {
             String key = o.what + " " + (o.kind.equals("status") ? Integer.toString(o.status) : o.kind);
             boolean afterStop = o.endNanos >= stopAt;
-            boolean byKill = kills.stream().anyMatch(k -> o.startNanos <= k + TimeUnit.SECONDS.toNanos(1) && o.endNanos >= k);
+            boolean byKill =
+                    kills.stream().anyMatch(k -> o.startNanos <= k + TimeUnit.SECONDS.toNanos(1) && o.endNanos >= k);
             boolean failed = o.kind.equals("broken") || (o.kind.equals("status") && o.status >= 500);
             if (failed && byKill) {
                 explained++;
@@ -365,11 +421,14 @@ public final class Soak {
         if (unexplained > 0) problems.add(unexplained + " 5xx answers not explained by a kill");
         if (orphans > 0) problems.add(orphans + " orphan processes");
         if (exit != 0) problems.add("gateway exited with " + exit + " after SIGTERM");
-        if (pausesWithWorkers > 0) problems.add(pausesWithWorkers + " pauses ended with a worker running (no scale to zero, or an intruder woke one)");
+        if (pausesWithWorkers > 0)
+            problems.add(pausesWithWorkers
+                    + " pauses ended with a worker running (no scale to zero, or an intruder woke one)");
         if (end[0] > start[0] + 10) problems.add("threads grew from " + start[0] + " to " + end[0]);
         if (end[1] > start[1] + 20) problems.add("file descriptors grew from " + start[1] + " to " + end[1]);
         if (!(coldStarts >= 2)) problems.add("expected a cold start per cycle, saw " + coldStarts);
-        if (by.keySet().stream().noneMatch(k -> k.startsWith("completion cancelled"))) problems.add("no completion was cancelled");
+        if (by.keySet().stream().noneMatch(k -> k.startsWith("completion cancelled")))
+            problems.add("no completion was cancelled");
         List<Long> series = samples.stream().map(x -> x[0]).toList();
         Map<String, Integer> added = new TreeMap<>();
         if (!threadSamples.isEmpty()) {
@@ -377,16 +436,33 @@ public final class Soak {
             threadSamples.getFirst().forEach((k, v) -> added.merge(k, -v, Integer::sum));
             added.values().removeIf(v -> v == 0);
         }
-        return new Report(length, by, hung, lost, unexplained, kills.size(), explained, coldStarts, exit, start, end, orphans,
-                pausesWithWorkers, series, added, Collections.unmodifiableList(problems));
+        return new Report(
+                length,
+                by,
+                hung,
+                lost,
+                unexplained,
+                kills.size(),
+                explained,
+                coldStarts,
+                exit,
+                start,
+                end,
+                orphans,
+                pausesWithWorkers,
+                series,
+                added,
+                Collections.unmodifiableList(problems));
     }
 
     /** {threads, open file descriptors, RSS KiB} of a process, from /proc. */
     static long[] proc(long pid) throws IOException {
         long threads = -1, rss = -1;
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith("Threads:")) threads = Long.parseLong(line.substring(8).trim());
-            if (line.startsWith("VmRSS:")) rss = Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+            if (line.startsWith("Threads:"))
+                threads = Long.parseLong(line.substring(8).trim());
+            if (line.startsWith("VmRSS:"))
+                rss = Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
         }
         long fds;
         try (var s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
@@ -402,8 +478,10 @@ public final class Soak {
     private static void threadDump(long pid, Path to) {
         Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
         try {
-            Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "Thread.print").redirectErrorStream(true)
-                    .redirectOutput(to.toFile()).start();
+            Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "Thread.print")
+                    .redirectErrorStream(true)
+                    .redirectOutput(to.toFile())
+                    .start();
             if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
         } catch (IOException | InterruptedException e) {
             // a diagnostic only
@@ -430,8 +508,11 @@ public final class Soak {
     private static int awaitPort(Process p, Path log) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline && p.isAlive()) {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(Files.newInputStream(log), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) if (line.startsWith("PORT ")) return Integer.parseInt(line.substring(5).trim());
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(Files.newInputStream(log), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; )
+                    if (line.startsWith("PORT "))
+                        return Integer.parseInt(line.substring(5).trim());
             }
             Thread.sleep(100);
         }

@@ -11,7 +11,8 @@ import java.util.List;
  */
 public final class SoakGatewayMain {
     public static void main(String[] args) throws Exception {
-        var s = new TestGateways.Settings(TestGateways.worker(java.util.Arrays.copyOfRange(args, 5, args.length)), Path.of(args[0]));
+        var s = new TestGateways.Settings(
+                TestGateways.worker(java.util.Arrays.copyOfRange(args, 5, args.length)), Path.of(args[0]));
         s.scaledown = Duration.ofMillis(Long.parseLong(args[2]));
         s.maxWorkers = Integer.parseInt(args[3]);
         s.maxInputs = Integer.parseInt(args[4]);

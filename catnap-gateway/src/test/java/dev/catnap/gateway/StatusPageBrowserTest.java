@@ -34,7 +34,8 @@ class StatusPageBrowserTest {
         try (Gateway g = Gateway.start(s.config())) {
             HttpResponse<String> page = get(g, "/");
             assertThat(page.statusCode()).isEqualTo(200);
-            assertThat(page.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("text/html"));
+            assertThat(page.headers().firstValue("Content-Type"))
+                    .hasValueSatisfying(ct -> assertThat(ct).startsWith("text/html"));
             assertThat(page.body()).contains("<meta http-equiv=\"refresh\" content=\"5\">");
             assertThat(get(g, "/?refresh=2").body()).contains("content=\"2\"");
             assertThat(get(g, "/?refresh=0").body()).contains("content=\"1\"");
@@ -58,8 +59,10 @@ class StatusPageBrowserTest {
                 WebElement none = browser.findElement(By.id("no-workers"));
                 assertThat(none.isDisplayed()).isTrue();
                 assertThat(none.getText()).startsWith("No worker is running");
-                assertThat(browser.findElement(By.id("cold-start-summary")).getText()).isEqualTo("No worker has become ready yet.");
-                assertThat(browser.findElements(By.cssSelector("#cold-start-chart rect"))).isEmpty();
+                assertThat(browser.findElement(By.id("cold-start-summary")).getText())
+                        .isEqualTo("No worker has become ready yet.");
+                assertThat(browser.findElements(By.cssSelector("#cold-start-chart rect")))
+                        .isEmpty();
                 String firstRender = browser.findElement(By.id("rendered-at")).getText();
 
                 // two requests: the first wakes a worker (a cold start), the second finds it warm
@@ -67,8 +70,12 @@ class StatusPageBrowserTest {
                 assertThat(get(g, "/pid").statusCode()).isEqualTo(200);
 
                 // no navigation from here on: what changes is the page reloading itself
-                assertThat(eventually(Duration.ofSeconds(20), () ->
-                        !browser.findElements(By.cssSelector("tr.worker[data-state=ready]")).isEmpty())).as("the page shows the ready worker").isTrue();
+                assertThat(eventually(
+                                Duration.ofSeconds(20),
+                                () -> !browser.findElements(By.cssSelector("tr.worker[data-state=ready]"))
+                                        .isEmpty()))
+                        .as("the page shows the ready worker")
+                        .isTrue();
                 assertThat(browser.findElement(By.id("rendered-at")).getText()).isNotEqualTo(firstRender);
                 List<WebElement> rows = browser.findElements(By.cssSelector("tr.worker"));
                 assertThat(rows).hasSize(1);
@@ -86,11 +93,16 @@ class StatusPageBrowserTest {
                 assertThat((double) ms).isBetween(recordedMs - 1, recordedMs + 1);
                 assertThat(ms).isGreaterThanOrEqualTo(300); // the worker waits 300 ms before it listens
                 assertThat(browser.findElement(By.id("cold-start-summary")).getText())
-                        .isEqualTo("1 started, 1 shown; median " + ms + " ms, slowest " + ms + " ms, last " + ms + " ms.");
+                        .isEqualTo(
+                                "1 started, 1 shown; median " + ms + " ms, slowest " + ms + " ms, last " + ms + " ms.");
 
-                assertThat(browser.findElement(By.id("request-summary")).getText()).isEqualTo("2 answered, 0 in flight, 0 waiting for a slot.");
-                assertThat(browser.findElement(By.cssSelector("#by-status tbody")).getText()).isEqualTo("200 2");
-                assertThat(browser.findElement(By.id("queue-waits")).getText()).startsWith("Queue waits: 2 requests, mean ");
+                assertThat(browser.findElement(By.id("request-summary")).getText())
+                        .isEqualTo("2 answered, 0 in flight, 0 waiting for a slot.");
+                assertThat(browser.findElement(By.cssSelector("#by-status tbody"))
+                                .getText())
+                        .isEqualTo("200 2");
+                assertThat(browser.findElement(By.id("queue-waits")).getText())
+                        .startsWith("Queue waits: 2 requests, mean ");
 
                 WebElement used = browser.findElement(By.id("used-bar"));
                 WebElement always = browser.findElement(By.id("always-on-bar"));
@@ -107,11 +119,22 @@ class StatusPageBrowserTest {
         Path profile = Files.createDirectories(tmp.resolve("chromium-profile"));
         var options = new ChromeOptions();
         options.setBinary(chromium.toFile());
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--window-size=1200,900", "--user-data-dir=" + profile);
-        var service = new ChromeDriverService.Builder().usingDriverExecutable(chromedriver.toFile()).usingAnyFreePort()
-                .withLogFile(tmp.resolve("chromedriver.log").toFile()).build();
+        options.addArguments(
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--window-size=1200,900",
+                "--user-data-dir=" + profile);
+        var service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(chromedriver.toFile())
+                .usingAnyFreePort()
+                .withLogFile(tmp.resolve("chromedriver.log").toFile())
+                .build();
         return new ChromeDriver(service, options);
     }
 
@@ -121,7 +144,8 @@ class StatusPageBrowserTest {
         Path p = Path.of(configured != null && !configured.isBlank() ? configured : debianPath);
         if (Files.isExecutable(p)) return p;
         String why = p + " is not installed (apt-get install chromium chromium-driver, or set " + variable + ")";
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) throw new AssertionError("CI must run the browser test: " + why);
+        if ("true".equalsIgnoreCase(System.getenv("CI")))
+            throw new AssertionError("CI must run the browser test: " + why);
         Assumptions.abort(why);
         return p;
     }

@@ -51,9 +51,10 @@ class StderrTailTest {
         List<Integer> lengths = new ArrayList<>();
         // 2.2 GB without a newline: a reader that buffers lines cannot even hold it in one String
         tail.drain(flood(2_200_000_000L), line -> {
-            lengths.add(line.length());
-            tail.add(line);
-        }).join();
+                    lengths.add(line.length());
+                    tail.add(line);
+                })
+                .join();
         assertThat(lengths).containsExactly(StderrTail.MAX_LINE_BYTES + 3, 4);
         assertThat(tail.lines()).hasSize(2);
         assertThat(tail.lines().get(0)).hasSize(503).endsWith("...");

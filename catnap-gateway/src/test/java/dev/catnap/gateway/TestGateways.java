@@ -14,8 +14,10 @@ import java.util.List;
 /** Builds gateways over {@link TestWorker} processes, with short timings so that tests stay fast. */
 final class TestGateways {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient CLIENT = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
 
     private TestGateways() {}
 
@@ -60,8 +62,22 @@ final class TestGateways {
         }
 
         GatewayConfig config() {
-            return new GatewayConfig("127.0.0.1", 0, command, maxInputs, scaledown, minWorkers, maxWorkers,
-                    startupTimeout, maxQueue, queueTimeout, readiness, drain, failureLimit, cooldown, stateDir);
+            return new GatewayConfig(
+                    "127.0.0.1",
+                    0,
+                    command,
+                    maxInputs,
+                    scaledown,
+                    minWorkers,
+                    maxWorkers,
+                    startupTimeout,
+                    maxQueue,
+                    queueTimeout,
+                    readiness,
+                    drain,
+                    failureLimit,
+                    cooldown,
+                    stateDir);
         }
     }
 

@@ -93,14 +93,20 @@ public final class TestWorker {
         String path = uri.getRawPath();
         Map<String, String> q = query(uri.getRawQuery());
         switch (path) {
-            case "/v1/health" -> json(ex, 200, "{\"model\":\"test\",\"device\":\"cpu\",\"version\":{\"git_describe\":\"t\"},\"pid\":" + pid + "}");
+            case "/v1/health" ->
+                json(
+                        ex,
+                        200,
+                        "{\"model\":\"test\",\"device\":\"cpu\",\"version\":{\"git_describe\":\"t\"},\"pid\":" + pid
+                                + "}");
             case "/pid" -> json(ex, 200, "{\"pid\":" + pid + "}");
             case "/stats" -> json(ex, 200, "{\"max_concurrent\":" + max.get() + ",\"count\":" + count.get() + "}");
             case "/slow" -> {
                 Thread.sleep(Long.parseLong(q.getOrDefault("ms", "500")));
                 json(ex, 200, "{\"pid\":" + pid + "}");
             }
-            case "/sse" -> sse(ex, Integer.parseInt(q.getOrDefault("n", "5")), Long.parseLong(q.getOrDefault("interval", "100")));
+            case "/sse" ->
+                sse(ex, Integer.parseInt(q.getOrDefault("n", "5")), Long.parseLong(q.getOrDefault("interval", "100")));
             case "/crash" -> {
                 Thread.sleep(100);
                 Runtime.getRuntime().halt(3);
@@ -116,8 +122,13 @@ public final class TestWorker {
             // Tabby's routes as the soak uses them: a completion takes 80-300 ms, a chat streams, events are stored
             case "/v1/completions" -> {
                 ex.getRequestBody().readAllBytes();
-                Thread.sleep(80 + java.util.concurrent.ThreadLocalRandom.current().nextInt(220));
-                json(ex, 200, "{\"id\":\"cmpl-" + count.get() + "\",\"choices\":[{\"index\":0,\"text\":\"x\"}],\"pid\":" + pid + "}");
+                Thread.sleep(
+                        80 + java.util.concurrent.ThreadLocalRandom.current().nextInt(220));
+                json(
+                        ex,
+                        200,
+                        "{\"id\":\"cmpl-" + count.get() + "\",\"choices\":[{\"index\":0,\"text\":\"x\"}],\"pid\":" + pid
+                                + "}");
             }
             case "/v1/chat/completions" -> {
                 ex.getRequestBody().readAllBytes();

@@ -105,13 +105,16 @@ class UpstreamClientTest {
         server = new ScriptedServer(h -> "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhello", false);
         for (int i = 0; i < 5; i++) assertThat(body(get("/x?i=" + i))).isEqualTo("200 hello");
         assertThat(server.connections.get()).isEqualTo(1);
-        assertThat(server.requests.getFirst()).startsWith("GET /x?i=0 HTTP/1.1\r\nHost: 127.0.0.1:" + server.port() + "\r\n");
+        assertThat(server.requests.getFirst())
+                .startsWith("GET /x?i=0 HTTP/1.1\r\nHost: 127.0.0.1:" + server.port() + "\r\n");
     }
 
     @Test
     void chunkedBodiesWithExtensionsAndTrailersAreDechunked() throws Exception {
-        server = new ScriptedServer(h -> "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + "5;name=value\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n", false);
+        server = new ScriptedServer(
+                h -> "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "5;name=value\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n",
+                false);
         assertThat(body(get("/a"))).isEqualTo("200 hello, world");
         assertThat(body(get("/b"))).isEqualTo("200 hello, world");
         assertThat(server.connections.get()).isEqualTo(1);
@@ -119,9 +122,15 @@ class UpstreamClientTest {
 
     @Test
     void headAnd204And304HaveNoBodyWhateverTheirHeadersSay() throws Exception {
-        server = new ScriptedServer(h -> h.startsWith("HEAD") ? "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
-                : h.startsWith("GET /204") ? "HTTP/1.1 204 No Content\r\n\r\n" : "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", false);
-        assertThat(body(new UpstreamClient.Request("HEAD", "/", List.of(), null, null, -1))).isEqualTo("200 ");
+        server = new ScriptedServer(
+                h -> h.startsWith("HEAD")
+                        ? "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+                        : h.startsWith("GET /204")
+                                ? "HTTP/1.1 204 No Content\r\n\r\n"
+                                : "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+                false);
+        assertThat(body(new UpstreamClient.Request("HEAD", "/", List.of(), null, null, -1)))
+                .isEqualTo("200 ");
         assertThat(body(get("/204"))).isEqualTo("204 ");
         assertThat(body(get("/304"))).isEqualTo("304 ");
         assertThat(server.connections.get()).isEqualTo(1);
@@ -142,7 +151,8 @@ class UpstreamClientTest {
         assertThat(body(get("/1"))).isEqualTo("200 ok");
         Thread.sleep(100);
         byte[] payload = "{\"a\":1}".getBytes(StandardCharsets.UTF_8);
-        assertThat(body(new UpstreamClient.Request("POST", "/2", List.of(), payload, null, -1))).isEqualTo("200 ok");
+        assertThat(body(new UpstreamClient.Request("POST", "/2", List.of(), payload, null, -1)))
+                .isEqualTo("200 ok");
         assertThat(server.requests.get(1)).endsWith("Content-Length: 7\r\n\r\n{\"a\":1}");
         assertThat(server.connections.get()).isEqualTo(2);
     }
@@ -150,31 +160,45 @@ class UpstreamClientTest {
     @Test
     void streamedRequestBodiesOfUnknownLengthAreSentChunked() throws Exception {
         List<String> seen = new ArrayList<>();
-        server = new ScriptedServer(h -> {
-            seen.add(h);
-            return "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        }, true);
-        var req = new UpstreamClient.Request("POST", "/up", List.of(new UpstreamClient.Header("X-A", "b")), null,
-                new ByteArrayInputStream("abc".getBytes(StandardCharsets.UTF_8)), -1);
+        server = new ScriptedServer(
+                h -> {
+                    seen.add(h);
+                    return "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                },
+                true);
+        var req = new UpstreamClient.Request(
+                "POST",
+                "/up",
+                List.of(new UpstreamClient.Header("X-A", "b")),
+                null,
+                new ByteArrayInputStream("abc".getBytes(StandardCharsets.UTF_8)),
+                -1);
         assertThat(body(req)).isEqualTo("200 ");
         assertThat(seen.getFirst()).contains("X-A: b\r\n").contains("Transfer-Encoding: chunked\r\n");
     }
 
     @Test
     void interimContinueAnswersAreSkippedAndTheFinalStatusLineIsCheckedLikeTheFirst() throws Exception {
-        server = new ScriptedServer(h -> h.startsWith("GET /ok")
-                ? "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
-                : "HTTP/1.1 100 Continue\r\n\r\nSSH-2.0-OpenSSH\r\n\r\n", true);
+        server = new ScriptedServer(
+                h -> h.startsWith("GET /ok")
+                        ? "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
+                        : "HTTP/1.1 100 Continue\r\n\r\nSSH-2.0-OpenSSH\r\n\r\n",
+                true);
         assertThat(body(get("/ok"))).isEqualTo("201 ok");
-        assertThatThrownBy(() -> client.send(server.port(), get("/garbage"))).isInstanceOf(IOException.class)
+        assertThatThrownBy(() -> client.send(server.port(), get("/garbage")))
+                .isInstanceOf(IOException.class)
                 .hasMessageContaining("no HTTP status line");
     }
 
     @Test
     void garbageAndTruncatedAnswersAreErrorsNotHangs() throws Exception {
-        server = new ScriptedServer(h -> h.startsWith("GET /garbage") ? "SSH-2.0-OpenSSH\r\n\r\n"
-                : "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true);
-        assertThatThrownBy(() -> client.send(server.port(), get("/garbage"))).hasMessageContaining("no HTTP status line");
+        server = new ScriptedServer(
+                h -> h.startsWith("GET /garbage")
+                        ? "SSH-2.0-OpenSSH\r\n\r\n"
+                        : "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+                true);
+        assertThatThrownBy(() -> client.send(server.port(), get("/garbage")))
+                .hasMessageContaining("no HTTP status line");
         try (UpstreamClient.Response r = client.send(server.port(), get("/short"))) {
             assertThatThrownBy(() -> r.body().readAllBytes()).hasMessageContaining("5 bytes of the body unsent");
         }

@@ -24,8 +24,10 @@ class WorkerStateTest {
                 if (ALLOWED.get(from).contains(to)) {
                     assertThat(from.to(to)).isEqualTo(to);
                 } else {
-                    assertThatThrownBy(() -> from.to(to)).as("%s -> %s", from, to)
-                            .isInstanceOf(IllegalStateException.class).hasMessageContaining(from + " to " + to);
+                    assertThatThrownBy(() -> from.to(to))
+                            .as("%s -> %s", from, to)
+                            .isInstanceOf(IllegalStateException.class)
+                            .hasMessageContaining(from + " to " + to);
                 }
             }
         }
@@ -42,6 +44,7 @@ class WorkerStateTest {
 
     @Test
     void onlyStartingAndReadyWorkersCountAsLive() {
-        assertThat(EnumSet.allOf(WorkerState.class).stream().filter(WorkerState::live)).containsExactly(STARTING, READY);
+        assertThat(EnumSet.allOf(WorkerState.class).stream().filter(WorkerState::live))
+                .containsExactly(STARTING, READY);
     }
 }

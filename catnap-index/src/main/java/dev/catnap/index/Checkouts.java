@@ -32,7 +32,8 @@ public final class Checkouts {
             Path p = local.get();
             if (!Files.exists(p)) throw new IOException("no such directory: " + p);
             if (!Files.isDirectory(p)) throw new IOException("not a directory: " + p);
-            if (!RepositoryCache.FileKey.isGitRepository(p.toFile(), FS.DETECTED)) return p; // a work tree (or not git at all: GitFiles says so)
+            if (!RepositoryCache.FileKey.isGitRepository(p.toFile(), FS.DETECTED))
+                return p; // a work tree (or not git at all: GitFiles says so)
         }
         Path clone = dir.resolve(safe(repo.name()) + "-" + hash(repo.source()));
         String uri = local.map(p -> p.toAbsolutePath().toString()).orElse(repo.gitUrl());
@@ -41,11 +42,17 @@ public final class Checkouts {
                 try (Git git = Git.open(clone.toFile())) {
                     git.fetch().setRemote("origin").call();
                     String branch = git.getRepository().getBranch();
-                    git.reset().setMode(ResetCommand.ResetType.HARD).setRef("refs/remotes/origin/" + branch).call();
+                    git.reset()
+                            .setMode(ResetCommand.ResetType.HARD)
+                            .setRef("refs/remotes/origin/" + branch)
+                            .call();
                 }
             } else {
                 Files.createDirectories(dir);
-                try (Git ignored = Git.cloneRepository().setURI(uri).setDirectory(clone.toFile()).call()) {
+                try (Git ignored = Git.cloneRepository()
+                        .setURI(uri)
+                        .setDirectory(clone.toFile())
+                        .call()) {
                     // cloned
                 }
             }

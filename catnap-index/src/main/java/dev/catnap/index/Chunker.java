@@ -30,8 +30,7 @@ public final class Chunker {
                     + "|readonly|declare)\\s+)*"
                     + "(?:def|class|interface|enum|record|struct|union|trait|impl|fn|func|function|fun|object|module|namespace"
                     + "|type|typedef|template|macro_rules!|@interface)\\b");
-    private static final Pattern METHOD_SIGNATURE = Pattern.compile(
-            "^(?:[\\w$<>\\[\\],.?&*:]+\\s+)+[\\w$]+\\s*\\(");
+    private static final Pattern METHOD_SIGNATURE = Pattern.compile("^(?:[\\w$<>\\[\\],.?&*:]+\\s+)+[\\w$]+\\s*\\(");
     private static final Pattern NOT_A_SIGNATURE = Pattern.compile(
             "^(?:return|if|for|while|switch|else|new|throw|catch|case|do|try|yield|await|assert|goto|delete|sizeof)\\b");
     private static final Pattern ATTACHED_ABOVE = Pattern.compile("^(?://|/\\*|\\*|#|@|--|;;|\"\"\"|''')");
@@ -42,7 +41,8 @@ public final class Chunker {
     private final int maxChars;
 
     public Chunker(int maxChars) {
-        if (maxChars < 64) throw new IllegalArgumentException("chunk size must be at least 64 characters, got " + maxChars);
+        if (maxChars < 64)
+            throw new IllegalArgumentException("chunk size must be at least 64 characters, got " + maxChars);
         this.maxChars = maxChars;
     }
 
@@ -79,7 +79,9 @@ public final class Chunker {
         for (int i = 1; i < lines.size(); i++) {
             if (!startsDeclaration(lines.get(i))) continue;
             int start = i;
-            while (start > 0 && !lines.get(start - 1).isBlank() && ATTACHED_ABOVE.matcher(lines.get(start - 1).strip()).find()
+            while (start > 0
+                    && !lines.get(start - 1).isBlank()
+                    && ATTACHED_ABOVE.matcher(lines.get(start - 1).strip()).find()
                     && start - 1 > starts.getLast()) {
                 start--;
             }

@@ -102,12 +102,20 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
                 }
                 usable = Optional.empty();
             } else if (embedder.isPresent() && embedder.get().model().dimensions() != dims) {
-                log.warn("code index {} holds {}-dimension vectors from {} but the embedding model has {}: searching with BM25 only"
-                        + " (run 'catnap index' with this model)", dir, dims, model, embedder.get().model().dimensions());
+                log.warn(
+                        "code index {} holds {}-dimension vectors from {} but the embedding model has {}: searching with BM25 only"
+                                + " (run 'catnap index' with this model)",
+                        dir,
+                        dims,
+                        model,
+                        embedder.get().model().dimensions());
                 usable = Optional.empty();
             } else if (embedder.isPresent() && !embedder.get().modelId().equals(model)) {
-                log.warn("code index {} was embedded with {}, not {}: searching with BM25 only (run 'catnap index' with this model)",
-                        dir, model, embedder.get().modelId());
+                log.warn(
+                        "code index {} was embedded with {}, not {}: searching with BM25 only (run 'catnap index' with this model)",
+                        dir,
+                        model,
+                        embedder.get().modelId());
                 usable = Optional.empty();
             }
             SearchMode mode = usable.isEmpty() ? SearchMode.BM25 : wanted;
@@ -115,8 +123,10 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
         } catch (IndexNotFoundException e) {
             log.warn("no code index at {}: completions get no repository context (run 'catnap index')", dir);
         } catch (IOException | RuntimeException e) {
-            log.warn("code index {} cannot be opened ({}): completions get no repository context (run 'catnap index --rebuild')",
-                    dir, e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + firstLine(e.getMessage())));
+            log.warn(
+                    "code index {} cannot be opened ({}): completions get no repository context (run 'catnap index --rebuild')",
+                    dir,
+                    e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + firstLine(e.getMessage())));
         }
         if (directory != null) {
             try {
@@ -131,7 +141,8 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
     private static Map<String, String> commitData(SearcherManager searchers) throws IOException {
         IndexSearcher s = searchers.acquire();
         try {
-            return new HashMap<>(((DirectoryReader) s.getIndexReader()).getIndexCommit().getUserData());
+            return new HashMap<>(
+                    ((DirectoryReader) s.getIndexReader()).getIndexCommit().getUserData());
         } finally {
             searchers.release(s);
         }
@@ -186,7 +197,8 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
         try {
             Query filter = filter(q);
             List<Scored> bm25 = ranking == SearchMode.VECTOR ? List.of() : bm25(s, q.text(), filter);
-            List<Scored> knn = ranking == SearchMode.BM25 || queryVector == null ? List.of() : knn(s, queryVector, filter);
+            List<Scored> knn =
+                    ranking == SearchMode.BM25 || queryVector == null ? List.of() : knn(s, queryVector, filter);
             return fuse(s, bm25, knn, ranking, q);
         } catch (IOException e) {
             log.warn("code search failed: {}", e.toString());
@@ -201,8 +213,10 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
     private static Query filter(CodeSearch.Request q) {
         var b = new BooleanQuery.Builder();
         b.add(new TermQuery(new Term(IndexSchema.KIND, "chunk")), BooleanClause.Occur.FILTER);
-        q.source().ifPresent(src -> b.add(new TermQuery(new Term(IndexSchema.SOURCE, src)), BooleanClause.Occur.FILTER));
-        q.language().ifPresent(l -> b.add(new TermQuery(new Term(IndexSchema.LANGUAGE, l)), BooleanClause.Occur.FILTER));
+        q.source()
+                .ifPresent(src -> b.add(new TermQuery(new Term(IndexSchema.SOURCE, src)), BooleanClause.Occur.FILTER));
+        q.language()
+                .ifPresent(l -> b.add(new TermQuery(new Term(IndexSchema.LANGUAGE, l)), BooleanClause.Occur.FILTER));
         if (q.excludePath().isPresent()) {
             b.add(new TermQuery(new Term(IndexSchema.FILEPATH, q.excludePath().get())), BooleanClause.Occur.MUST_NOT);
         }
@@ -218,14 +232,18 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
             Query term = new TermQuery(new Term(IndexSchema.CODE, t));
             words.add(near.contains(t) ? new BoostQuery(term, NEAR_BOOST) : term, BooleanClause.Occur.SHOULD);
         }
-        Query query = new BooleanQuery.Builder().add(words.build(), BooleanClause.Occur.MUST).add(filter, BooleanClause.Occur.FILTER).build();
+        Query query = new BooleanQuery.Builder()
+                .add(words.build(), BooleanClause.Occur.MUST)
+                .add(filter, BooleanClause.Occur.FILTER)
+                .build();
         return scored(s.search(query, NUM_TO_SCORE));
     }
 
     private List<Scored> knn(IndexSearcher s, float[] v, Query filter) throws IOException {
         TopDocs top = s.search(new KnnFloatVectorQuery(IndexSchema.VECTOR, v, NUM_TO_SCORE, filter), NUM_TO_SCORE);
         var out = new ArrayList<Scored>();
-        for (ScoreDoc d : top.scoreDocs) out.add(new Scored(d.doc, 2.0 * d.score - 1.0)); // Lucene's cosine score is (1+cos)/2
+        for (ScoreDoc d : top.scoreDocs)
+            out.add(new Scored(d.doc, 2.0 * d.score - 1.0)); // Lucene's cosine score is (1+cos)/2
         return out;
     }
 
@@ -258,11 +276,15 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
         return out;
     }
 
-    private List<Hit> fuse(IndexSearcher s, List<Scored> bm25, List<Scored> knn, SearchMode ranking, CodeSearch.Request q) throws IOException {
+    private List<Hit> fuse(
+            IndexSearcher s, List<Scored> bm25, List<Scored> knn, SearchMode ranking, CodeSearch.Request q)
+            throws IOException {
         record Fused(int doc, double[] scores) {} // rrf, bm25, embedding
         Map<Integer, Fused> byDoc = new LinkedHashMap<>();
         for (int i = 0; i < knn.size(); i++) {
-            byDoc.put(knn.get(i).doc(), new Fused(knn.get(i).doc(), new double[] {rank(i), -1, knn.get(i).score()}));
+            byDoc.put(knn.get(i).doc(), new Fused(knn.get(i).doc(), new double[] {
+                rank(i), -1, knn.get(i).score()
+            }));
         }
         for (int i = 0; i < bm25.size(); i++) {
             Scored h = bm25.get(i);
@@ -278,8 +300,13 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
         ordered.sort(Comparator.comparingDouble((Fused f) -> -f.scores()[0]));
         var perFile = new HashMap<String, Integer>();
         var hits = new ArrayList<Hit>();
-        var fields = Set.of(IndexSchema.SOURCE, IndexSchema.FILEPATH, IndexSchema.LANGUAGE, IndexSchema.BODY,
-                IndexSchema.START_LINE, IndexSchema.END_LINE);
+        var fields = Set.of(
+                IndexSchema.SOURCE,
+                IndexSchema.FILEPATH,
+                IndexSchema.LANGUAGE,
+                IndexSchema.BODY,
+                IndexSchema.START_LINE,
+                IndexSchema.END_LINE);
         var stored = s.storedFields();
         for (Fused f : ordered) {
             if (hits.size() >= q.limit()) break;
@@ -289,9 +316,16 @@ public final class CodeIndex implements CodeSearch, AutoCloseable {
             String key = IndexSchema.fileKey(d.get(IndexSchema.SOURCE), d.get(IndexSchema.FILEPATH));
             int n = perFile.merge(key, 1, Integer::sum);
             if (n > MAX_HITS_PER_FILE) continue;
-            hits.add(new Hit(d.get(IndexSchema.SOURCE), d.get(IndexSchema.FILEPATH), d.get(IndexSchema.LANGUAGE),
-                    d.getField(IndexSchema.START_LINE).numericValue().intValue(), d.getField(IndexSchema.END_LINE).numericValue().intValue(),
-                    d.get(IndexSchema.BODY), sc[0], sc[1], sc[2]));
+            hits.add(new Hit(
+                    d.get(IndexSchema.SOURCE),
+                    d.get(IndexSchema.FILEPATH),
+                    d.get(IndexSchema.LANGUAGE),
+                    d.getField(IndexSchema.START_LINE).numericValue().intValue(),
+                    d.getField(IndexSchema.END_LINE).numericValue().intValue(),
+                    d.get(IndexSchema.BODY),
+                    sc[0],
+                    sc[1],
+                    sc[2]));
         }
         return hits;
     }

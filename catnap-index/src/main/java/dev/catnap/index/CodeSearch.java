@@ -13,12 +13,25 @@ public interface CodeSearch {
      * @param limit       at most this many hits
      * @param thresholds  whether Tabby's minimum scores apply (completions) or not (a person's search)
      */
-    record Request(String text, Optional<String> source, Optional<String> language, Optional<String> excludePath, int limit,
-                 boolean thresholds) {}
+    record Request(
+            String text,
+            Optional<String> source,
+            Optional<String> language,
+            Optional<String> excludePath,
+            int limit,
+            boolean thresholds) {}
 
     /** Scores: rrf is the fused rank score; bm25 and embedding (cosine) are -1 / 0 where that ranking did not find the chunk. */
-    record Hit(String source, String filepath, String language, int startLine, int endLine, String body,
-               double rrf, double bm25, double embedding) {}
+    record Hit(
+            String source,
+            String filepath,
+            String language,
+            int startLine,
+            int endLine,
+            String body,
+            double rrf,
+            double bm25,
+            double embedding) {}
 
     List<Hit> search(Request request);
 

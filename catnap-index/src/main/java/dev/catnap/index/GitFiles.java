@@ -27,8 +27,19 @@ import org.eclipse.jgit.treewalk.filter.TreeFilter;
  */
 final class GitFiles {
     static final long MAX_FILE_BYTES = 1 << 20;
-    private static final Set<String> VENDORED_DIRS = Set.of("node_modules", "vendor", "third_party", "thirdparty", "3rdparty",
-            "bower_components", "Pods", ".venv", "venv", "site-packages", "__pycache__", ".git");
+    private static final Set<String> VENDORED_DIRS = Set.of(
+            "node_modules",
+            "vendor",
+            "third_party",
+            "thirdparty",
+            "3rdparty",
+            "bower_components",
+            "Pods",
+            ".venv",
+            "venv",
+            "site-packages",
+            "__pycache__",
+            ".git");
 
     /** A file to index: path relative to the work tree (with '/'), its blob id and size. */
     record SourceFile(String path, String blobId, long size) {}
@@ -41,7 +52,10 @@ final class GitFiles {
     static Listing list(Path dir) throws IOException {
         Repository repo;
         try {
-            repo = new FileRepositoryBuilder().findGitDir(dir.toFile()).setMustExist(true).build();
+            repo = new FileRepositoryBuilder()
+                    .findGitDir(dir.toFile())
+                    .setMustExist(true)
+                    .build();
         } catch (RepositoryNotFoundException | IllegalArgumentException e) {
             throw new IOException(dir + " is not inside a git repository");
         }
@@ -61,7 +75,8 @@ final class GitFiles {
                     WorkingTreeIterator wt = walk.getTree(work, WorkingTreeIterator.class);
                     if (wt == null) continue; // tracked but deleted from the work tree
                     FileMode mode = wt.getEntryFileMode();
-                    if (mode != FileMode.REGULAR_FILE && mode != FileMode.EXECUTABLE_FILE) continue; // links, submodules
+                    if (mode != FileMode.REGULAR_FILE && mode != FileMode.EXECUTABLE_FILE)
+                        continue; // links, submodules
                     String path = walk.getPathString();
                     if (CodeLanguage.ofPath(path).isEmpty() || vendored(path) || wt.getEntryLength() > MAX_FILE_BYTES) {
                         skipped++;
@@ -69,7 +84,8 @@ final class GitFiles {
                     }
                     DirCacheIterator dc = walk.getTree(cached, DirCacheIterator.class);
                     ObjectId blob = dc != null && !wt.isModified(dc.getDirCacheEntry(), false, walk.getObjectReader())
-                            ? dc.getEntryObjectId() : wt.getEntryObjectId();
+                            ? dc.getEntryObjectId()
+                            : wt.getEntryObjectId();
                     files.add(new SourceFile(path, blob.name(), wt.getEntryLength()));
                 }
             }
@@ -79,7 +95,10 @@ final class GitFiles {
 
     static boolean vendored(String path) {
         String lower = path.toLowerCase(Locale.ROOT);
-        if (lower.endsWith(".min.js") || lower.endsWith("_pb2.py") || lower.endsWith(".pb.go") || lower.contains(".generated.")) return true;
+        if (lower.endsWith(".min.js")
+                || lower.endsWith("_pb2.py")
+                || lower.endsWith(".pb.go")
+                || lower.contains(".generated.")) return true;
         for (String segment : path.split("/")) if (VENDORED_DIRS.contains(segment)) return true;
         return false;
     }

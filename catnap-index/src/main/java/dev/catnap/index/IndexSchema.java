@@ -6,12 +6,14 @@ final class IndexSchema {
 
     /** source + '\n' + filepath: one file's documents, for replacing or removing them together. */
     static final String FILE = "file";
+
     static final String SOURCE = "source";
     static final String FILEPATH = "filepath";
     static final String LANGUAGE = "language";
     static final String BLOB = "blob";
     /** "chunk" or "file" (one marker per file, also for files that gave no chunk, so they are not read again). */
     static final String KIND = "kind";
+
     static final String BODY = "body";
     static final String CODE = "code";
     static final String START_LINE = "start_line";

@@ -66,8 +66,16 @@ public final class Indexer implements AutoCloseable {
     }
 
     /** The outcome for one repository. */
-    public record Report(String source, int files, int read, int unchanged, int removed, int skipped, int chunks,
-                         long bytesRead, long millis) {}
+    public record Report(
+            String source,
+            int files,
+            int read,
+            int unchanged,
+            int removed,
+            int skipped,
+            int chunks,
+            long bytesRead,
+            long millis) {}
 
     private final Directory directory;
     private final IndexWriter writer;
@@ -98,7 +106,8 @@ public final class Indexer implements AutoCloseable {
             throw new IndexException("index " + dir + " is locked by another writer (is 'catnap index' running?)");
         } catch (CorruptIndexException | IndexFormatTooNewException | IndexFormatTooOldException e) {
             closeQuietly();
-            throw new IndexException("index " + dir + " is unreadable (" + e.getClass().getSimpleName() + "); run 'catnap index --rebuild'");
+            throw new IndexException("index " + dir + " is unreadable ("
+                    + e.getClass().getSimpleName() + "); run 'catnap index --rebuild'");
         } catch (IOException e) {
             closeQuietly();
             throw new IndexException("cannot open index " + dir + ": " + e.getMessage());
@@ -116,10 +125,14 @@ public final class Indexer implements AutoCloseable {
      * corrupt index cannot even be opened in CREATE mode. Whatever else is in the folder is not ours.
      */
     private static void deleteIndexFiles(Directory directory, Path dir) throws IOException {
-        try (var lock = directory.obtainLock(IndexWriter.WRITE_LOCK_NAME); var files = Files.list(dir)) {
+        try (var lock = directory.obtainLock(IndexWriter.WRITE_LOCK_NAME);
+                var files = Files.list(dir)) {
             for (Path f : files.toList()) {
                 String name = f.getFileName().toString();
-                if (Files.isRegularFile(f) && (name.startsWith("segments") || name.startsWith("pending_segments") || name.startsWith("_"))) {
+                if (Files.isRegularFile(f)
+                        && (name.startsWith("segments")
+                                || name.startsWith("pending_segments")
+                                || name.startsWith("_"))) {
                     Files.delete(f);
                 }
             }
@@ -133,10 +146,14 @@ public final class Indexer implements AutoCloseable {
         String had = data.getOrDefault(IndexSchema.COMMIT_EMBEDDING_MODEL, "");
         String hadDims = data.getOrDefault(IndexSchema.COMMIT_DIMENSIONS, "0");
         String now = embedder.map(Embedder::modelId).orElse("");
-        String nowDims = embedder.map(e -> Integer.toString(e.model().dimensions())).orElse("0");
+        String nowDims =
+                embedder.map(e -> Integer.toString(e.model().dimensions())).orElse("0");
         if (!had.equals(now) || !hadDims.equals(nowDims)) {
-            log.info("index {}: embedding model changed ({} -> {}): indexing every file again", dir,
-                    had.isEmpty() ? "none" : had + " (" + hadDims + " dims)", now.isEmpty() ? "none" : now + " (" + nowDims + " dims)");
+            log.info(
+                    "index {}: embedding model changed ({} -> {}): indexing every file again",
+                    dir,
+                    had.isEmpty() ? "none" : had + " (" + hadDims + " dims)",
+                    now.isEmpty() ? "none" : now + " (" + nowDims + " dims)");
             writer.deleteAll();
         }
     }
@@ -172,7 +189,8 @@ public final class Indexer implements AutoCloseable {
                 read++;
                 bytesRead += f.size();
                 List<Chunker.Chunk> parts = chunker.split(text.get());
-                for (int i = 0; i < parts.size(); i++) docs.add(chunk(source, f.path(), language, f.blobId(), parts.get(i)));
+                for (int i = 0; i < parts.size(); i++)
+                    docs.add(chunk(source, f.path(), language, f.blobId(), parts.get(i)));
                 chunks += parts.size();
             } else {
                 skipped++;
@@ -189,13 +207,25 @@ public final class Indexer implements AutoCloseable {
             }
         }
         writer.setLiveCommitData(Map.of(
-                IndexSchema.COMMIT_FORMAT, IndexSchema.FORMAT,
-                IndexSchema.COMMIT_EMBEDDING_MODEL, embedder.map(Embedder::modelId).orElse(""),
-                IndexSchema.COMMIT_DIMENSIONS, embedder.map(e -> Integer.toString(e.model().dimensions())).orElse("0")).entrySet());
+                        IndexSchema.COMMIT_FORMAT, IndexSchema.FORMAT,
+                        IndexSchema.COMMIT_EMBEDDING_MODEL,
+                                embedder.map(Embedder::modelId).orElse(""),
+                        IndexSchema.COMMIT_DIMENSIONS,
+                                embedder.map(e -> Integer.toString(e.model().dimensions()))
+                                        .orElse("0"))
+                .entrySet());
         writer.commit();
         progress.finish();
-        return new Report(source, listing.files().size(), read, listing.files().size() - changed.size(), removed, skipped,
-                chunks, bytesRead, (System.nanoTime() - start) / 1_000_000);
+        return new Report(
+                source,
+                listing.files().size(),
+                read,
+                listing.files().size() - changed.size(),
+                removed,
+                skipped,
+                chunks,
+                bytesRead,
+                (System.nanoTime() - start) / 1_000_000);
     }
 
     /** The file's text, or empty (with one log line) when it cannot be read or is not source code. */
@@ -207,11 +237,16 @@ public final class Indexer implements AutoCloseable {
             log.warn("skipping {}: cannot read it ({})", path, e.getClass().getSimpleName() + ": " + e.getMessage());
             return Optional.empty();
         }
-        for (int i = 0, n = Math.min(bytes.length, 8000); i < n; i++) if (bytes[i] == 0) return Optional.empty(); // binary
+        for (int i = 0, n = Math.min(bytes.length, 8000); i < n; i++)
+            if (bytes[i] == 0) return Optional.empty(); // binary
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+            text = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
         } catch (CharacterCodingException e) {
             return Optional.empty(); // not UTF-8: most likely binary or a legacy encoding
         }
@@ -235,7 +270,8 @@ public final class Indexer implements AutoCloseable {
         }
         if (current > 0) lines++;
         longest = Math.max(longest, current);
-        return longest <= MAX_LINE_LENGTH && (double) text.length() / lines <= MAX_AVERAGE_LINE_LENGTH
+        return longest <= MAX_LINE_LENGTH
+                && (double) text.length() / lines <= MAX_AVERAGE_LINE_LENGTH
                 && (double) alnum / text.length() >= MIN_ALPHANUMERIC_FRACTION;
     }
 
@@ -277,10 +313,14 @@ public final class Indexer implements AutoCloseable {
                 StoredFields stored = leaf.reader().storedFields();
                 var postings = leaf.reader().postings(new Term(IndexSchema.KIND, "file"));
                 if (postings == null) continue;
-                for (int doc = postings.nextDoc(); doc != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS; doc = postings.nextDoc()) {
+                for (int doc = postings.nextDoc();
+                        doc != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS;
+                        doc = postings.nextDoc()) {
                     if (live != null && !live.get(doc)) continue;
-                    Document d = stored.document(doc, Set.of(IndexSchema.SOURCE, IndexSchema.FILEPATH, IndexSchema.BLOB));
-                    if (source.equals(d.get(IndexSchema.SOURCE))) out.put(d.get(IndexSchema.FILEPATH), d.get(IndexSchema.BLOB));
+                    Document d =
+                            stored.document(doc, Set.of(IndexSchema.SOURCE, IndexSchema.FILEPATH, IndexSchema.BLOB));
+                    if (source.equals(d.get(IndexSchema.SOURCE)))
+                        out.put(d.get(IndexSchema.FILEPATH), d.get(IndexSchema.BLOB));
                 }
             }
         }

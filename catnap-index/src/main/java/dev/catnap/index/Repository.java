@@ -26,7 +26,8 @@ public record Repository(String name, String gitUrl) {
     /** From {@code --repository PATH_OR_GIT_URL}: a path is made absolute so the source key does not depend on the working directory. */
     public static Repository of(String pathOrUrl) {
         String s = pathOrUrl.strip();
-        if (!SCHEME.matcher(s).matches() && !SCP_LIKE.matcher(s).matches()) s = Path.of(s).toAbsolutePath().normalize().toString();
+        if (!SCHEME.matcher(s).matches() && !SCP_LIKE.matcher(s).matches())
+            s = Path.of(s).toAbsolutePath().normalize().toString();
         return new Repository(null, s);
     }
 
@@ -39,7 +40,9 @@ public record Repository(String name, String gitUrl) {
 
     /** The index's key: the URL without credentials, trailing slash or {@code .git}; paths as {@code file://} URLs. */
     public String source() {
-        return canonical(localPath().map(p -> p.toAbsolutePath().normalize().toUri().toString()).orElse(gitUrl));
+        return canonical(localPath()
+                .map(p -> p.toAbsolutePath().normalize().toUri().toString())
+                .orElse(gitUrl));
     }
 
     /** A request's {@code git_url} in the same canonical form. */
@@ -49,7 +52,8 @@ public record Repository(String name, String gitUrl) {
         if (scheme > 0) {
             int at = s.indexOf('@', scheme + 3);
             int slash = s.indexOf('/', scheme + 3);
-            if (at > 0 && (slash < 0 || at < slash)) s = s.substring(0, scheme + 3) + s.substring(at + 1); // credentials
+            if (at > 0 && (slash < 0 || at < slash))
+                s = s.substring(0, scheme + 3) + s.substring(at + 1); // credentials
             s = s.substring(0, scheme).toLowerCase(Locale.ROOT) + s.substring(scheme);
         }
         while (s.endsWith("/")) s = s.substring(0, s.length() - 1);

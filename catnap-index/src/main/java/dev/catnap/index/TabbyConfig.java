@@ -19,7 +19,9 @@ public final class TabbyConfig {
     /** {@code $TABBY_ROOT/config.toml}, else {@code ~/.tabby/config.toml}. */
     public static Path defaultPath(Map<String, String> env) {
         String root = env.get("TABBY_ROOT");
-        return root != null && !root.isBlank() ? Path.of(root, "config.toml") : Path.of(System.getProperty("user.home"), ".tabby", "config.toml");
+        return root != null && !root.isBlank()
+                ? Path.of(root, "config.toml")
+                : Path.of(System.getProperty("user.home"), ".tabby", "config.toml");
     }
 
     /** The repositories of a config file; a file that is absent has none. Bad TOML or a bad entry is an IllegalArgumentException naming the file. */
@@ -33,7 +35,8 @@ public final class TabbyConfig {
         }
         JsonNode list = root.path("repositories");
         if (list.isMissingNode()) return List.of();
-        if (!list.isArray()) throw new IllegalArgumentException(file + ": 'repositories' must be an array of tables ([[repositories]])");
+        if (!list.isArray())
+            throw new IllegalArgumentException(file + ": 'repositories' must be an array of tables ([[repositories]])");
         var out = new ArrayList<Repository>();
         for (int i = 0; i < list.size(); i++) {
             JsonNode entry = list.get(i);
@@ -44,7 +47,8 @@ public final class TabbyConfig {
             JsonNode name = entry.path("name");
             String u = url.asText();
             // relative paths in the file are relative to the file, as a user writing it expects
-            if (!u.contains("://") && !u.matches("^[\\w.-]+@[\\w.-]+:.+$")) u = file.toAbsolutePath().getParent().resolve(u).normalize().toString();
+            if (!u.contains("://") && !u.matches("^[\\w.-]+@[\\w.-]+:.+$"))
+                u = file.toAbsolutePath().getParent().resolve(u).normalize().toString();
             out.add(new Repository(name.isTextual() ? name.asText() : null, u));
         }
         return out;

@@ -25,7 +25,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 10, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30"})
+@Fork(
+        value = 10,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30"})
 @Warmup(iterations = 0)
 @Measurement(iterations = 1)
 public class CodeIndexOpenBenchmark {
@@ -35,19 +37,27 @@ public class CodeIndexOpenBenchmark {
     @Setup
     public void setUp() throws Exception {
         dir = BenchIndex.index();
-        request = new CodeSearch.Request("final int maxDoc = reader.maxDoc();\n    ", Optional.empty(), Optional.of("java"), Optional.empty(), 20, true);
+        request = new CodeSearch.Request(
+                "final int maxDoc = reader.maxDoc();\n    ",
+                Optional.empty(),
+                Optional.of("java"),
+                Optional.empty(),
+                20,
+                true);
     }
 
     @Benchmark
     public int open() {
-        try (CodeIndex index = CodeIndex.open(dir, Optional.empty(), SearchMode.BM25).orElseThrow()) {
+        try (CodeIndex index =
+                CodeIndex.open(dir, Optional.empty(), SearchMode.BM25).orElseThrow()) {
             return index.mode().ordinal();
         }
     }
 
     @Benchmark
     public List<CodeSearch.Hit> openAndSearchOnce() {
-        try (CodeIndex index = CodeIndex.open(dir, Optional.empty(), SearchMode.BM25).orElseThrow()) {
+        try (CodeIndex index =
+                CodeIndex.open(dir, Optional.empty(), SearchMode.BM25).orElseThrow()) {
             return index.search(request);
         }
     }

@@ -29,7 +29,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30"})
 @Warmup(iterations = 2, time = 5)
 @Measurement(iterations = 3, time = 10)
 public class CodeSearchBenchmark {
@@ -45,10 +47,13 @@ public class CodeSearchBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         Path dir = BenchIndex.index();
-        index = CodeIndex.open(dir, Optional.of(BenchIndex.embedder()), SearchMode.HYBRID).orElseThrow();
+        index = CodeIndex.open(dir, Optional.of(BenchIndex.embedder()), SearchMode.HYBRID)
+                .orElseThrow();
         String source = Repository.of(BenchIndex.repository().toString()).source();
         var cursors = RetrievalCorpus.cursors(BenchIndex.repository(), 200, 13);
-        requests = cursors.stream().map(c -> RetrievalCorpus.request(source, c, 20, true)).toList();
+        requests = cursors.stream()
+                .map(c -> RetrievalCorpus.request(source, c, 20, true))
+                .toList();
         vectors = cursors.stream().map(c -> index.queryVector(c.prefix())).toList();
         mode = SearchMode.valueOf(ranking.toUpperCase(java.util.Locale.ROOT));
     }

@@ -12,10 +12,12 @@ import org.junit.jupiter.api.io.TempDir;
 class RepositoryTest {
     @Test
     void urlsAreCanonicalAndNamedAsTabbyNamesThem() {
-        assertThat(Repository.canonical("https://user:secret@github.com/acme/demo.git/")).isEqualTo("https://github.com/acme/demo");
+        assertThat(Repository.canonical("https://user:secret@github.com/acme/demo.git/"))
+                .isEqualTo("https://github.com/acme/demo");
         assertThat(Repository.nameOf("git@github.com:acme/demo.git")).isEqualTo("demo");
         assertThat(Repository.nameOf("https://github.com/acme/demo")).isEqualTo("demo");
-        assertThat(new Repository(null, "https://github.com/acme/demo.git").name()).isEqualTo("demo");
+        assertThat(new Repository(null, "https://github.com/acme/demo.git").name())
+                .isEqualTo("demo");
         assertThat(Repository.of("git@github.com:acme/demo.git").localPath()).isEmpty();
     }
 
@@ -55,10 +57,13 @@ class RepositoryTest {
     void badConfigsAreOneReadableLine(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("config.toml");
         Files.writeString(file, "[[repositories]]\nname = \"x\"\n");
-        assertThatThrownBy(() -> TabbyConfig.repositories(file)).hasMessageContaining("repositories[0] needs a git_url");
+        assertThatThrownBy(() -> TabbyConfig.repositories(file))
+                .hasMessageContaining("repositories[0] needs a git_url");
         Files.writeString(file, "[[repositories]\ngit_url = ");
-        assertThatThrownBy(() -> TabbyConfig.repositories(file)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("cannot read " + file).satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        assertThatThrownBy(() -> TabbyConfig.repositories(file))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("cannot read " + file)
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
     }
 
     @Test

@@ -42,14 +42,16 @@ final class RetrievalCorpus {
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
             if (entry.matches(".*lucene-core-[0-9.]+-sources\\.jar$")) return Path.of(entry);
         }
-        throw new IllegalStateException("lucene-core sources jar not on the class path (catnap-index's test dependency)");
+        throw new IllegalStateException(
+                "lucene-core sources jar not on the class path (catnap-index's test dependency)");
     }
 
     /** Extracts the jar's Java files into {@code dir} and commits them, once. */
     static Path repository(Path dir) throws Exception {
         if (Files.isDirectory(dir.resolve(".git"))) return dir;
         Files.createDirectories(dir);
-        try (InputStream in = Files.newInputStream(sourcesJar()); ZipInputStream zip = new ZipInputStream(in)) {
+        try (InputStream in = Files.newInputStream(sourcesJar());
+                ZipInputStream zip = new ZipInputStream(in)) {
             for (ZipEntry e = zip.getNextEntry(); e != null; e = zip.getNextEntry()) {
                 if (e.isDirectory() || !e.getName().endsWith(".java")) continue;
                 Path out = dir.resolve(e.getName()).normalize();
@@ -58,17 +60,24 @@ final class RetrievalCorpus {
                 Files.write(out, zip.readAllBytes());
             }
         }
-        try (Git git = Git.init().setDirectory(dir.toFile()).setInitialBranch("main").call()) {
+        try (Git git =
+                Git.init().setDirectory(dir.toFile()).setInitialBranch("main").call()) {
             git.add().addFilepattern(".").call();
-            git.commit().setMessage("lucene-core sources").setAuthor("bench", "bench@catnap.local")
-                    .setCommitter("bench", "bench@catnap.local").setSign(false).call();
+            git.commit()
+                    .setMessage("lucene-core sources")
+                    .setAuthor("bench", "bench@catnap.local")
+                    .setCommitter("bench", "bench@catnap.local")
+                    .setSign(false)
+                    .call();
         }
         return dir;
     }
 
     static List<Path> javaFiles(Path repo) throws IOException {
         try (Stream<Path> s = Files.walk(repo)) {
-            return s.filter(p -> p.toString().endsWith(".java") && !p.toString().contains("/.git/")).sorted().toList();
+            return s.filter(p -> p.toString().endsWith(".java") && !p.toString().contains("/.git/"))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -95,16 +104,21 @@ final class RetrievalCorpus {
             for (int i = PREFIX_LINES; i < lines.size(); i++) {
                 String line = lines.get(i);
                 String stripped = line.strip();
-                if (stripped.startsWith("//") || stripped.startsWith("*") || stripped.startsWith("/*") || DECLARATION.matcher(line).find()) continue;
+                if (stripped.startsWith("//")
+                        || stripped.startsWith("*")
+                        || stripped.startsWith("/*")
+                        || DECLARATION.matcher(line).find()) continue;
                 Matcher m = CALL.matcher(line);
                 while (m.find()) {
                     Set<String> where = definedIn.get(m.group(1));
                     if (where == null || where.size() != 1 || where.contains(file.getKey())) continue;
-                    String prefix = String.join("\n", lines.subList(i - PREFIX_LINES, i)) + "\n" + line.substring(0, m.start(1));
+                    String prefix = String.join("\n", lines.subList(i - PREFIX_LINES, i)) + "\n"
+                            + line.substring(0, m.start(1));
                     if (prefix.contains(m.group(1))) continue;
                     String def = where.iterator().next();
                     byFile.computeIfAbsent(file.getKey(), k -> new ArrayList<>())
-                            .add(new Cursor(file.getKey(), prefix, m.group(1), def, lineOf.get(m.group(1) + "\n" + def)));
+                            .add(new Cursor(
+                                    file.getKey(), prefix, m.group(1), def, lineOf.get(m.group(1) + "\n" + def)));
                 }
             }
         }
@@ -121,11 +135,18 @@ final class RetrievalCorpus {
     }
 
     static boolean isAnswer(CodeSearch.Hit hit, Cursor c) {
-        return hit.filepath().equals(c.definingFile()) && hit.startLine() <= c.definingLine() && c.definingLine() <= hit.endLine();
+        return hit.filepath().equals(c.definingFile())
+                && hit.startLine() <= c.definingLine()
+                && c.definingLine() <= hit.endLine();
     }
 
     static CodeSearch.Request request(String source, Cursor c, int limit, boolean thresholds) {
-        return new CodeSearch.Request(c.prefix(), java.util.Optional.of(source), java.util.Optional.of("java"),
-                java.util.Optional.of(c.filepath()), limit, thresholds);
+        return new CodeSearch.Request(
+                c.prefix(),
+                java.util.Optional.of(source),
+                java.util.Optional.of("java"),
+                java.util.Optional.of(c.filepath()),
+                limit,
+                thresholds);
     }
 }

@@ -1,7 +1,7 @@
 package dev.catnap.index;
 
-import dev.catnap.engine.Engine;
 import dev.catnap.engine.EmbeddingModel;
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EngineOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,12 +45,18 @@ public final class RetrievalQualityBench {
         List<RetrievalCorpus.Cursor> cursors = RetrievalCorpus.cursors(repo, max, 13);
         String source = Repository.of(repo.toString()).source();
         long files = RetrievalCorpus.javaFiles(repo).size();
-        System.out.printf(Locale.ROOT, "corpus: %s (%d Java files), %d held-out cursors%n", RetrievalCorpus.sourcesJar().getFileName(), files, cursors.size());
+        System.out.printf(
+                Locale.ROOT,
+                "corpus: %s (%d Java files), %d held-out cursors%n",
+                RetrievalCorpus.sourcesJar().getFileName(),
+                files,
+                cursors.size());
 
         Path bm25Dir = work.resolve("index-bm25");
         Indexer.Report bm25Build = build(bm25Dir, source, repo, Optional.empty(), true);
         report("BM25 only", bm25Build, bm25Dir);
-        try (EmbeddingModel em = vectors ? Engine.embeddingModel(model, EngineOptions.defaults().withMaxSequences(1)) : null) {
+        try (EmbeddingModel em =
+                vectors ? Engine.embeddingModel(model, EngineOptions.defaults().withMaxSequences(1)) : null) {
             Optional<Embedder> embedder = vectors ? Optional.of(new Embedder(modelId, em)) : Optional.empty();
             Path hybridDir = bm25Dir;
             if (vectors) {
@@ -59,8 +65,10 @@ public final class RetrievalQualityBench {
                 report("BM25 + vectors (" + modelId + ", " + em.dimensions() + " dims)", hybridBuild, hybridDir);
             }
             List<SearchMode> modes = vectors ? List.of(SearchMode.values()) : List.of(SearchMode.BM25);
-            try (CodeIndex index = CodeIndex.open(hybridDir, embedder, SearchMode.HYBRID).orElseThrow()) {
-                Map<SearchMode, int[]> found = new EnumMap<>(SearchMode.class); // [@1, @5, @5 with Tabby's thresholds, file @5]
+            try (CodeIndex index =
+                    CodeIndex.open(hybridDir, embedder, SearchMode.HYBRID).orElseThrow()) {
+                Map<SearchMode, int[]> found =
+                        new EnumMap<>(SearchMode.class); // [@1, @5, @5 with Tabby's thresholds, file @5]
                 for (SearchMode m : modes) found.put(m, new int[4]);
                 for (RetrievalCorpus.Cursor c : cursors) {
                     float[] v = index.queryVector(c.prefix());
@@ -75,24 +83,41 @@ public final class RetrievalQualityBench {
                     }
                 }
                 System.out.println();
-                System.out.println("| ranking | recall@1 | recall@5 | recall@5 with Tabby's minimum scores | defining file in top 5 |");
+                System.out.println(
+                        "| ranking | recall@1 | recall@5 | recall@5 with Tabby's minimum scores | defining file in top 5 |");
                 System.out.println("|---|---|---|---|---|");
                 var json = new ArrayList<String>();
                 for (SearchMode m : modes) {
                     int[] f = found.get(m);
                     double n = cursors.size();
-                    System.out.printf(Locale.ROOT, "| %s | %.3f | %.3f | %.3f | %.3f |%n", m.name().toLowerCase(Locale.ROOT), f[0] / n, f[1] / n, f[2] / n, f[3] / n);
-                    json.add(String.format(Locale.ROOT, "\"%s\":{\"recall_at_1\":%.4f,\"recall_at_5\":%.4f,\"recall_at_5_thresholds\":%.4f,\"file_recall_at_5\":%.4f}",
-                            m.name().toLowerCase(Locale.ROOT), f[0] / n, f[1] / n, f[2] / n, f[3] / n));
+                    System.out.printf(
+                            Locale.ROOT,
+                            "| %s | %.3f | %.3f | %.3f | %.3f |%n",
+                            m.name().toLowerCase(Locale.ROOT),
+                            f[0] / n,
+                            f[1] / n,
+                            f[2] / n,
+                            f[3] / n);
+                    json.add(String.format(
+                            Locale.ROOT,
+                            "\"%s\":{\"recall_at_1\":%.4f,\"recall_at_5\":%.4f,\"recall_at_5_thresholds\":%.4f,\"file_recall_at_5\":%.4f}",
+                            m.name().toLowerCase(Locale.ROOT),
+                            f[0] / n,
+                            f[1] / n,
+                            f[2] / n,
+                            f[3] / n));
                 }
-                Files.writeString(work.resolve("retrieval-quality.json"), "{\"cursors\":" + cursors.size() + ",\"files\":" + files
-                        + ",\"embedding_model\":\"" + modelId + "\"," + String.join(",", json) + "}\n");
+                Files.writeString(
+                        work.resolve("retrieval-quality.json"),
+                        "{\"cursors\":" + cursors.size() + ",\"files\":" + files + ",\"embedding_model\":\"" + modelId
+                                + "\"," + String.join(",", json) + "}\n");
             }
         }
     }
 
     /** The BM25 index is always built anew (its throughput is a figure); the one with vectors only when asked, else refreshed. */
-    private static Indexer.Report build(Path dir, String source, Path repo, Optional<Embedder> embedder, boolean rebuild) throws Exception {
+    private static Indexer.Report build(
+            Path dir, String source, Path repo, Optional<Embedder> embedder, boolean rebuild) throws Exception {
         try (var indexer = new Indexer(dir, embedder, new Chunker(Chunker.DEFAULT_MAX_CHARS), rebuild)) {
             return indexer.index(source, repo, Indexer.Progress.NONE);
         }
@@ -101,16 +126,31 @@ public final class RetrievalQualityBench {
     private static void report(String what, Indexer.Report r, Path dir) throws Exception {
         long size;
         try (Stream<Path> s = Files.list(dir)) {
-            size = s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+            size = s.filter(Files::isRegularFile)
+                    .mapToLong(p -> p.toFile().length())
+                    .sum();
         }
         double seconds = r.millis() / 1000.0;
         if (r.read() == 0) {
-            System.out.printf(Locale.ROOT, "index %s: reused (%d files unchanged, %.1f s to check); %.2f MiB on disk (--rebuild to build it anew)%n",
-                    what, r.unchanged(), seconds, size / 1048576.0);
+            System.out.printf(
+                    Locale.ROOT,
+                    "index %s: reused (%d files unchanged, %.1f s to check); %.2f MiB on disk (--rebuild to build it anew)%n",
+                    what,
+                    r.unchanged(),
+                    seconds,
+                    size / 1048576.0);
             return;
         }
-        System.out.printf(Locale.ROOT, "build %s: %d files, %d chunks, %.2f MiB in %.2f s = %.0f files/s, %.2f MiB/s; index %.2f MiB on disk%n",
-                what, r.read(), r.chunks(), r.bytesRead() / 1048576.0, seconds, r.read() / seconds, r.bytesRead() / 1048576.0 / seconds,
+        System.out.printf(
+                Locale.ROOT,
+                "build %s: %d files, %d chunks, %.2f MiB in %.2f s = %.0f files/s, %.2f MiB/s; index %.2f MiB on disk%n",
+                what,
+                r.read(),
+                r.chunks(),
+                r.bytesRead() / 1048576.0,
+                seconds,
+                r.read() / seconds,
+                r.bytesRead() / 1048576.0 / seconds,
                 size / 1048576.0);
     }
 }

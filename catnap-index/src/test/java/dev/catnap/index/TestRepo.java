@@ -13,7 +13,8 @@ final class TestRepo implements AutoCloseable {
 
     TestRepo(Path dir) throws GitAPIException {
         this.dir = dir;
-        this.git = Git.init().setDirectory(dir.toFile()).setInitialBranch("main").call();
+        this.git =
+                Git.init().setDirectory(dir.toFile()).setInitialBranch("main").call();
     }
 
     TestRepo write(String path, String content) throws IOException {
@@ -26,8 +27,12 @@ final class TestRepo implements AutoCloseable {
     TestRepo commit(String message) throws GitAPIException {
         git.add().addFilepattern(".").call();
         git.add().addFilepattern(".").setUpdate(true).call(); // deletions too
-        git.commit().setMessage(message).setAuthor("test", "test@catnap.local").setCommitter("test", "test@catnap.local")
-                .setSign(false).call();
+        git.commit()
+                .setMessage(message)
+                .setAuthor("test", "test@catnap.local")
+                .setCommitter("test", "test@catnap.local")
+                .setSign(false)
+                .call();
         return this;
     }
 

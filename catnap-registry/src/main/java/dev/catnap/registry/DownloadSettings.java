@@ -27,19 +27,58 @@ public record DownloadSettings(
 
     /** Production defaults: 3 attempts per URL from 1 s backoff, Tabby's 5 s registry timeout, 60 s stall timeout, 1 h lock wait. */
     public static DownloadSettings defaults(Map<String, String> env, boolean terminalProgress) {
-        return new DownloadSettings(env, 3, Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(5),
-                Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(10), terminalProgress);
+        return new DownloadSettings(
+                env,
+                3,
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(60),
+                Duration.ofHours(1),
+                Duration.ofSeconds(10),
+                terminalProgress);
     }
 
     public DownloadSettings withRetries(int attempts, Duration first, Duration max) {
-        return new DownloadSettings(env, attempts, first, max, registryTimeout, connectTimeout, stallTimeout, lockTimeout, logInterval, terminalProgress);
+        return new DownloadSettings(
+                env,
+                attempts,
+                first,
+                max,
+                registryTimeout,
+                connectTimeout,
+                stallTimeout,
+                lockTimeout,
+                logInterval,
+                terminalProgress);
     }
 
     public DownloadSettings withTimeouts(Duration registry, Duration stall, Duration lock) {
-        return new DownloadSettings(env, attemptsPerUrl, firstBackoff, maxBackoff, registry, connectTimeout, stall, lock, logInterval, terminalProgress);
+        return new DownloadSettings(
+                env,
+                attemptsPerUrl,
+                firstBackoff,
+                maxBackoff,
+                registry,
+                connectTimeout,
+                stall,
+                lock,
+                logInterval,
+                terminalProgress);
     }
 
     public DownloadSettings withLogInterval(Duration interval) {
-        return new DownloadSettings(env, attemptsPerUrl, firstBackoff, maxBackoff, registryTimeout, connectTimeout, stallTimeout, lockTimeout, interval, terminalProgress);
+        return new DownloadSettings(
+                env,
+                attemptsPerUrl,
+                firstBackoff,
+                maxBackoff,
+                registryTimeout,
+                connectTimeout,
+                stallTimeout,
+                lockTimeout,
+                interval,
+                terminalProgress);
     }
 }

@@ -1,13 +1,13 @@
 package dev.catnap.registry;
 
 import java.io.IOException;
+import java.net.http.HttpClient;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.net.http.HttpClient;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -66,19 +66,23 @@ public final class Downloader implements AutoCloseable {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new DownloadException(DownloadException.Kind.LOCAL_IO, "cannot create model directory " + dir + ": " + describe(e), e);
+            throw new DownloadException(
+                    DownloadException.Kind.LOCAL_IO, "cannot create model directory " + dir + ": " + describe(e), e);
         }
         try (FileLock ignored = lock(id, dir)) {
             return downloadLocked(request, dir);
         } catch (IOException e) {
-            throw new DownloadException(DownloadException.Kind.LOCAL_IO, "cannot use lock file in " + dir + ": " + describe(e), e);
+            throw new DownloadException(
+                    DownloadException.Kind.LOCAL_IO, "cannot use lock file in " + dir + ": " + describe(e), e);
         }
     }
 
-    private DownloadResult downloadLocked(DownloadRequest request, Path dir) throws DownloadException, InterruptedException {
+    private DownloadResult downloadLocked(DownloadRequest request, Path dir)
+            throws DownloadException, InterruptedException {
         ModelId id = request.id();
         if (!request.force()) {
-            // another run may have finished it while we waited for the lock; or it is a Tabby-made cache never verified here
+            // another run may have finished it while we waited for the lock; or it is a Tabby-made cache never verified
+            // here
             Optional<DownloadResult> local = usableWithoutNetwork(id, dir);
             if (local.isPresent()) {
                 checkKind(request, local.get().model());
@@ -86,14 +90,25 @@ public final class Downloader implements AutoCloseable {
             }
         }
 
-        RegistryLoader.Loaded registry = new RegistryLoader(http, cache.modelsDir(), settings.registryTimeout()).load(id.org(), request.registry());
-        ModelInfo entry = registry.find(id.name()).orElseThrow(() -> new DownloadException(DownloadException.Kind.BAD_INPUT,
-                "model " + id + " is not in the registry " + registry.source() + " (it has " + registry.entries().size() + " models"
-                        + registry.entries().stream().limit(8).map(ModelInfo::name).reduce((a, b) -> a + ", " + b).map(s -> ": " + s + (registry.entries().size() > 8 ? ", ..." : "")).orElse("")
-                        + ")"));
+        RegistryLoader.Loaded registry = new RegistryLoader(http, cache.modelsDir(), settings.registryTimeout())
+                .load(id.org(), request.registry());
+        ModelInfo entry = registry.find(id.name())
+                .orElseThrow(() -> new DownloadException(
+                        DownloadException.Kind.BAD_INPUT,
+                        "model " + id + " is not in the registry " + registry.source() + " (it has "
+                                + registry.entries().size() + " models"
+                                + registry.entries().stream()
+                                        .limit(8)
+                                        .map(ModelInfo::name)
+                                        .reduce((a, b) -> a + ", " + b)
+                                        .map(s -> ": " + s + (registry.entries().size() > 8 ? ", ..." : ""))
+                                        .orElse("")
+                                + ")"));
         if (request.kind().isPresent()) request.kind().get().requireSupportedOrThrow(id, entry.prompt(), entry.chat());
         List<ModelInfo.PartSpec> parts = entry.parts();
-        if (parts.isEmpty()) throw new DownloadException(DownloadException.Kind.BAD_INPUT, "registry entry " + id + " has neither urls nor partition_urls");
+        if (parts.isEmpty())
+            throw new DownloadException(
+                    DownloadException.Kind.BAD_INPUT, "registry entry " + id + " has neither urls nor partition_urls");
         List<List<String>> mirrors = new ArrayList<>();
         for (ModelInfo.PartSpec p : parts) mirrors.add(mirrors(id, p));
 
@@ -104,25 +119,30 @@ public final class Downloader implements AutoCloseable {
             removeForeignParts(ggml, parts.size());
             Json.writeAtomically(dir.resolve(ModelCache.TABBY_JSON), Json.bytes(entry));
             if (request.force()) {
-                for (ModelInfo.PartSpec p : parts) Files.deleteIfExists(PartFetcher.partialFile(ggml.resolve(p.fileName())));
+                for (ModelInfo.PartSpec p : parts)
+                    Files.deleteIfExists(PartFetcher.partialFile(ggml.resolve(p.fileName())));
             }
         } catch (IOException e) {
-            throw new DownloadException(DownloadException.Kind.LOCAL_IO, "cannot write model directory " + dir + ": " + describe(e), e);
+            throw new DownloadException(
+                    DownloadException.Kind.LOCAL_IO, "cannot write model directory " + dir + ": " + describe(e), e);
         }
 
         long start = System.nanoTime();
         List<String> hashes;
         long fetched;
-        try (Progress progress = new Progress(id.toString(), parts.size(), settings.terminalProgress(), settings.logInterval());
-             ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("download-watchdog").factory());
-             ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (Progress progress =
+                        new Progress(id.toString(), parts.size(), settings.terminalProgress(), settings.logInterval());
+                ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(
+                        Thread.ofVirtual().name("download-watchdog").factory());
+                ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             PartFetcher fetcher = new PartFetcher(http, settings, watchdog, progress);
             CompletionService<String> completion = new ExecutorCompletionService<>(workers);
             List<Future<String>> futures = new ArrayList<>();
             for (int i = 0; i < parts.size(); i++) {
                 ModelInfo.PartSpec p = parts.get(i);
                 List<String> urls = mirrors.get(i);
-                futures.add(completion.submit(() -> fetchPart(fetcher, id, p, ggml.resolve(p.fileName()), urls, request.force(), progress)));
+                futures.add(completion.submit(
+                        () -> fetchPart(fetcher, id, p, ggml.resolve(p.fileName()), urls, request.force(), progress)));
             }
             hashes = awaitAll(completion, futures);
             fetched = progress.fetched();
@@ -130,18 +150,32 @@ public final class Downloader implements AutoCloseable {
 
         try {
             List<VerifiedMarker.Part> marker = new ArrayList<>();
-            for (int i = 0; i < parts.size(); i++) marker.add(VerifiedMarker.Part.of(ggml.resolve(parts.get(i).fileName()), hashes.get(i)));
+            for (int i = 0; i < parts.size(); i++)
+                marker.add(VerifiedMarker.Part.of(ggml.resolve(parts.get(i).fileName()), hashes.get(i)));
             new VerifiedMarker(marker).write(dir);
             LocalModel model = ModelCache.load(id, dir);
             double seconds = (System.nanoTime() - start) / 1e9;
-            log.info("{} downloaded and verified: {} fetched in {} s into {}", id, Progress.mib(fetched), String.format(Locale.ROOT, "%.1f", seconds), dir);
+            log.info(
+                    "{} downloaded and verified: {} fetched in {} s into {}",
+                    id,
+                    Progress.mib(fetched),
+                    String.format(Locale.ROOT, "%.1f", seconds),
+                    dir);
             return new DownloadResult(model, DownloadResult.Outcome.DOWNLOADED, fetched);
         } catch (IOException e) {
-            throw new DownloadException(DownloadException.Kind.LOCAL_IO, "cannot record verification in " + dir + ": " + describe(e), e);
+            throw new DownloadException(
+                    DownloadException.Kind.LOCAL_IO, "cannot record verification in " + dir + ": " + describe(e), e);
         }
     }
 
-    private String fetchPart(PartFetcher fetcher, ModelId id, ModelInfo.PartSpec p, Path target, List<String> urls, boolean force, Progress progress)
+    private String fetchPart(
+            PartFetcher fetcher,
+            ModelId id,
+            ModelInfo.PartSpec p,
+            Path target,
+            List<String> urls,
+            boolean force,
+            Progress progress)
             throws DownloadException, InterruptedException {
         String label = id + (p.count() > 1 ? " part " + p.index() + "/" + p.count() : "");
         if (!force && Files.isRegularFile(target) && !p.sha256().isEmpty()) {
@@ -152,7 +186,12 @@ public final class Downloader implements AutoCloseable {
                 log.info("{}: {} already present and matches its sha256", label, target.getFileName());
                 return actual;
             }
-            log.info("{}: {} present but its sha256 is {}, not {}; downloading it again", label, target.getFileName(), actual, p.sha256());
+            log.info(
+                    "{}: {} present but its sha256 is {}, not {}; downloading it again",
+                    label,
+                    target.getFileName(),
+                    actual,
+                    p.sha256());
         }
         return fetcher.fetch(label, p.index() - 1, target, urls, p.sha256());
     }
@@ -161,7 +200,8 @@ public final class Downloader implements AutoCloseable {
     private static List<String> awaitAll(CompletionService<String> completion, List<Future<String>> futures)
             throws DownloadException, InterruptedException {
         try {
-            for (int i = 0; i < futures.size(); i++) completion.take().get(); // in completion order: a failure shows at once
+            for (int i = 0; i < futures.size(); i++)
+                completion.take().get(); // in completion order: a failure shows at once
             List<String> results = new ArrayList<>();
             for (Future<String> f : futures) results.add(f.resultNow());
             return results;
@@ -217,7 +257,12 @@ public final class Downloader implements AutoCloseable {
             log.info("{}: hashing {} to verify it", id, f.getFileName());
             String actual = PartFetcher.sha256(f);
             if (!actual.equals(expected.get(i))) {
-                log.warn("{}: {} has sha256 {}, expected {}; it will be downloaded again", id, f.getFileName(), actual, expected.get(i));
+                log.warn(
+                        "{}: {} has sha256 {}, expected {}; it will be downloaded again",
+                        id,
+                        f.getFileName(),
+                        actual,
+                        expected.get(i));
                 return Optional.empty();
             }
             try {
@@ -236,7 +281,8 @@ public final class Downloader implements AutoCloseable {
     }
 
     private static void checkKind(DownloadRequest request, LocalModel model) throws DownloadException {
-        if (request.kind().isPresent()) request.kind().get().requireSupportedOrThrow(model.id(), model.promptTemplate(), model.chatTemplate());
+        if (request.kind().isPresent())
+            request.kind().get().requireSupportedOrThrow(model.id(), model.promptTemplate(), model.chatTemplate());
     }
 
     /**
@@ -247,17 +293,27 @@ public final class Downloader implements AutoCloseable {
     List<String> mirrors(ModelId id, ModelInfo.PartSpec part) throws DownloadException {
         String host = blankToNull(settings.env().get("TABBY_DOWNLOAD_HOST"));
         String override = blankToNull(settings.env().get("TABBY_HUGGINGFACE_HOST_OVERRIDE"));
-        List<String> urls = part.urls().stream().filter(u -> u != null && !u.isBlank()).toList();
+        List<String> urls =
+                part.urls().stream().filter(u -> u != null && !u.isBlank()).toList();
         List<String> ordered;
         if (host != null) {
             ordered = urls.stream().filter(u -> u.contains(host)).toList();
             if (ordered.isEmpty()) {
-                throw new DownloadException(DownloadException.Kind.BAD_INPUT, "no URL of " + id + (part.count() > 1 ? " part " + part.index() : "")
-                        + " is on TABBY_DOWNLOAD_HOST=" + host + " (its URLs: " + String.join(", ", urls) + ")");
+                throw new DownloadException(
+                        DownloadException.Kind.BAD_INPUT,
+                        "no URL of " + id + (part.count() > 1 ? " part " + part.index() : "")
+                                + " is on TABBY_DOWNLOAD_HOST=" + host + " (its URLs: " + String.join(", ", urls)
+                                + ")");
             }
         } else {
-            ordered = Stream.concat(urls.stream().filter(u -> u.contains("huggingface.co")), urls.stream().filter(u -> !u.contains("huggingface.co"))).toList();
-            if (ordered.isEmpty()) throw new DownloadException(DownloadException.Kind.BAD_INPUT, "registry entry " + id + " lists no URL for " + part.fileName());
+            ordered = Stream.concat(
+                            urls.stream().filter(u -> u.contains("huggingface.co")),
+                            urls.stream().filter(u -> !u.contains("huggingface.co")))
+                    .toList();
+            if (ordered.isEmpty())
+                throw new DownloadException(
+                        DownloadException.Kind.BAD_INPUT,
+                        "registry entry " + id + " lists no URL for " + part.fileName());
         }
         var result = new LinkedHashSet<String>();
         for (String u : ordered) result.add(override == null ? u : u.replace("huggingface.co", override));
@@ -297,8 +353,10 @@ public final class Downloader implements AutoCloseable {
                     announced = true;
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new DownloadException(DownloadException.Kind.LOCKED, "another download of " + id + " has held " + lockFile
-                            + " for over " + settings.lockTimeout().toSeconds() + " s; giving up");
+                    throw new DownloadException(
+                            DownloadException.Kind.LOCKED,
+                            "another download of " + id + " has held " + lockFile + " for over "
+                                    + settings.lockTimeout().toSeconds() + " s; giving up");
                 }
                 Thread.sleep(100);
             }
@@ -355,7 +413,9 @@ public final class Downloader implements AutoCloseable {
         };
         String msg = Json.oneLine(e);
         if (type == null) return msg;
-        return e instanceof java.nio.file.FileSystemException f && f.getFile() != null ? f.getFile() + ": " + type : type;
+        return e instanceof java.nio.file.FileSystemException f && f.getFile() != null
+                ? f.getFile() + ": " + type
+                : type;
     }
 
     @Override

@@ -36,7 +36,8 @@ final class Json {
             }
             return entries;
         } catch (IOException e) {
-            throw new IOException("registry " + source + " is not a Tabby models.json (a JSON array of models): " + oneLine(e), e);
+            throw new IOException(
+                    "registry " + source + " is not a Tabby models.json (a JSON array of models): " + oneLine(e), e);
         }
     }
 
@@ -50,7 +51,8 @@ final class Json {
 
     /** Writes via a temporary sibling and an atomic rename, so readers never see half a file. */
     static void writeAtomically(Path file, byte[] content) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().threadId());
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-"
+                + ProcessHandle.current().pid() + "-" + Thread.currentThread().threadId());
         try {
             Files.write(tmp, content);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -72,10 +72,13 @@ public final class ModelCache {
     private List<ModelId> modelIds() {
         var ids = new TreeMap<String, ModelId>();
         for (Path orgDir : children(modelsDir)) {
-            if (!Files.isDirectory(orgDir) || !ModelId.isValidPart(orgDir.getFileName().toString())) continue;
+            if (!Files.isDirectory(orgDir)
+                    || !ModelId.isValidPart(orgDir.getFileName().toString())) continue;
             for (Path dir : children(orgDir)) {
-                if (!Files.isRegularFile(dir.resolve(TABBY_JSON)) || !ModelId.isValidPart(dir.getFileName().toString())) continue;
-                ModelId id = new ModelId(orgDir.getFileName().toString(), dir.getFileName().toString());
+                if (!Files.isRegularFile(dir.resolve(TABBY_JSON))
+                        || !ModelId.isValidPart(dir.getFileName().toString())) continue;
+                ModelId id = new ModelId(
+                        orgDir.getFileName().toString(), dir.getFileName().toString());
                 ids.put(id.toString(), id);
             }
         }
@@ -104,7 +107,9 @@ public final class ModelCache {
             throw new IOException(dir + " is not a model directory: it has no " + TABBY_JSON);
         }
         String name = abs.getFileName() == null ? "" : abs.getFileName().toString();
-        String org = abs.getParent() == null || abs.getParent().getFileName() == null ? "" : abs.getParent().getFileName().toString();
+        String org = abs.getParent() == null || abs.getParent().getFileName() == null
+                ? ""
+                : abs.getParent().getFileName().toString();
         ModelId id = new ModelId(ModelId.isValidPart(org) ? org : "local", ModelId.isValidPart(name) ? name : "model");
         return load(id, abs);
     }
@@ -114,7 +119,8 @@ public final class ModelCache {
         List<Path> parts = partFiles(dir.resolve(GGML_DIR));
         int expectedCount = info.parts().size();
         if (expectedCount > 0 && parts.size() != expectedCount) {
-            throw new IncompleteModelException("model " + id + " in " + dir + " has " + parts.size() + " GGUF file(s), its tabby.json names " + expectedCount);
+            throw new IncompleteModelException("model " + id + " in " + dir + " has " + parts.size()
+                    + " GGUF file(s), its tabby.json names " + expectedCount);
         }
         return new LocalModel(id, dir, parts, info.prompt(), info.chat());
     }
@@ -127,7 +133,8 @@ public final class ModelCache {
             Matcher m = PART_FILE.matcher(f.getFileName().toString());
             if (!m.matches() || !Files.isRegularFile(f)) continue;
             int n = Integer.parseInt(m.group(2));
-            if (count >= 0 && n != count) throw new IncompleteModelException(ggmlDir + " mixes GGUF parts of " + count + " and " + n + " files");
+            if (count >= 0 && n != count)
+                throw new IncompleteModelException(ggmlDir + " mixes GGUF parts of " + count + " and " + n + " files");
             count = n;
             byIndex.put(Integer.parseInt(m.group(1)), f);
         }
@@ -137,7 +144,8 @@ public final class ModelCache {
             throw new IncompleteModelException("no GGUF file in " + ggmlDir);
         }
         for (int i = 1; i <= count; i++) {
-            if (!byIndex.containsKey(i)) throw new IncompleteModelException(ggmlDir + " lacks " + ModelInfo.partFileName(i, count));
+            if (!byIndex.containsKey(i))
+                throw new IncompleteModelException(ggmlDir + " lacks " + ModelInfo.partFileName(i, count));
         }
         if (byIndex.size() != count) throw new IncompleteModelException(ggmlDir + " has GGUF parts beyond " + count);
         return List.copyOf(byIndex.values());
@@ -147,7 +155,8 @@ public final class ModelCache {
         long size = sizeOfGguf(dir.resolve(GGML_DIR));
         try {
             LocalModel m = load(id, dir);
-            return new CachedModel(id, dir, size, isVerified(m) ? CachedModel.Status.VERIFIED : CachedModel.Status.UNVERIFIED);
+            return new CachedModel(
+                    id, dir, size, isVerified(m) ? CachedModel.Status.VERIFIED : CachedModel.Status.UNVERIFIED);
         } catch (IncompleteModelException e) {
             return new CachedModel(id, dir, size, CachedModel.Status.INCOMPLETE);
         } catch (IOException e) {

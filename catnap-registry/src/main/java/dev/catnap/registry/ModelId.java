@@ -21,13 +21,17 @@ public record ModelId(String org, String name) {
     /** Parses {@code Org/Name} or {@code Name}; throws IllegalArgumentException with a readable reason. */
     public static ModelId parse(String id) {
         if (id == null || id.isBlank()) throw new IllegalArgumentException("model id is empty");
-        if (id.startsWith("/") || id.startsWith("\\") || id.startsWith("~") || (id.length() > 1 && id.charAt(1) == ':')) {
+        if (id.startsWith("/")
+                || id.startsWith("\\")
+                || id.startsWith("~")
+                || (id.length() > 1 && id.charAt(1) == ':')) {
             throw new IllegalArgumentException("model id '" + id + "' looks like a path; expected Org/Name or Name");
         }
         int slash = id.indexOf('/');
         if (slash < 0) return new ModelId(DEFAULT_ORG, checked(id, id));
         if (id.indexOf('/', slash + 1) >= 0) {
-            throw new IllegalArgumentException("model id '" + id + "' has more than one '/'; expected Org/Name or Name");
+            throw new IllegalArgumentException(
+                    "model id '" + id + "' has more than one '/'; expected Org/Name or Name");
         }
         return new ModelId(checked(id.substring(0, slash), id), checked(id.substring(slash + 1), id));
     }

@@ -22,7 +22,9 @@ record ModelInfo(
         @JsonProperty("partition_urls") List<Partition> partitionUrls) {
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Partition(@JsonProperty("urls") List<String> urls, @JsonProperty("sha256") String sha256) {}
+    record Partition(
+            @JsonProperty("urls") List<String> urls,
+            @JsonProperty("sha256") String sha256) {}
 
     /** One GGUF file to fetch: its mirror URLs in registry order and its expected SHA-256 (may be empty: unchecked). */
     record PartSpec(int index, int count, List<String> urls, String sha256) {
@@ -51,7 +53,8 @@ record ModelInfo(
             int n = partitionUrls.size();
             for (int i = 0; i < n; i++) {
                 Partition p = partitionUrls.get(i);
-                parts.add(new PartSpec(i + 1, n, p.urls() == null ? List.of() : List.copyOf(p.urls()), clean(p.sha256())));
+                parts.add(new PartSpec(
+                        i + 1, n, p.urls() == null ? List.of() : List.copyOf(p.urls()), clean(p.sha256())));
             }
         }
         return parts;

@@ -7,28 +7,34 @@ import java.util.Optional;
  * and for {@code --chat-model} only with a {@code chat_template}; embedding models need neither.
  */
 public enum ModelKind {
-    COMPLETION, CHAT, EMBEDDING;
+    COMPLETION,
+    CHAT,
+    EMBEDDING;
 
     /** Throws IllegalArgumentException naming the model and the missing template when it cannot serve this role. */
     public void requireSupported(ModelId id, Optional<String> promptTemplate, Optional<String> chatTemplate) {
         switch (this) {
             case COMPLETION -> {
                 if (promptTemplate.isEmpty()) {
-                    throw new IllegalArgumentException("model " + id + " cannot be used for completion: it has no prompt_template"
-                            + (chatTemplate.isPresent() ? " (it is a chat model)" : ""));
+                    throw new IllegalArgumentException(
+                            "model " + id + " cannot be used for completion: it has no prompt_template"
+                                    + (chatTemplate.isPresent() ? " (it is a chat model)" : ""));
                 }
             }
             case CHAT -> {
                 if (chatTemplate.isEmpty()) {
-                    throw new IllegalArgumentException("model " + id + " cannot be used for chat: it has no chat_template"
-                            + (promptTemplate.isPresent() ? " (it is a completion model)" : ""));
+                    throw new IllegalArgumentException(
+                            "model " + id + " cannot be used for chat: it has no chat_template"
+                                    + (promptTemplate.isPresent() ? " (it is a completion model)" : ""));
                 }
             }
-            case EMBEDDING -> { }
+            case EMBEDDING -> {}
         }
     }
 
-    void requireSupportedOrThrow(ModelId id, java.util.Optional<String> promptTemplate, java.util.Optional<String> chatTemplate) throws DownloadException {
+    void requireSupportedOrThrow(
+            ModelId id, java.util.Optional<String> promptTemplate, java.util.Optional<String> chatTemplate)
+            throws DownloadException {
         try {
             requireSupported(id, promptTemplate, chatTemplate);
         } catch (IllegalArgumentException e) {

@@ -56,7 +56,8 @@ final class PartFetcher {
     }
 
     /** Downloads and verifies {@code target}; returns its SHA-256 (lower-case hex). */
-    String fetch(String label, int partIndex, Path target, List<String> mirrors, String expectedSha) throws DownloadException, InterruptedException {
+    String fetch(String label, int partIndex, Path target, List<String> mirrors, String expectedSha)
+            throws DownloadException, InterruptedException {
         Path part = partialFile(target);
         List<String> failures = new ArrayList<>();
         String mismatch = null;
@@ -68,38 +69,52 @@ final class PartFetcher {
                 String actual = sha256(part);
                 if (expectedSha.isEmpty() || expectedSha.equals(actual)) {
                     install(part, target);
-                    log.info("{}: verified {} (sha256 {}){}", label, target.getFileName(), actual, expectedSha.isEmpty() ? ", registry gives no hash to check" : "");
+                    log.info(
+                            "{}: verified {} (sha256 {}){}",
+                            label,
+                            target.getFileName(),
+                            actual,
+                            expectedSha.isEmpty() ? ", registry gives no hash to check" : "");
                     return actual;
                 }
                 deleteQuietly(part);
                 progress.part(partIndex, -1, 0);
                 if (t.resumedFrom() > 0 && !restartedAfterMismatch) {
                     // the earlier bytes may belong to another file version: one clean retry before blaming the mirror
-                    log.warn("{}: sha256 mismatch after resuming {} at byte {}; downloading it again from the start", label, target.getFileName(), t.resumedFrom());
+                    log.warn(
+                            "{}: sha256 mismatch after resuming {} at byte {}; downloading it again from the start",
+                            label,
+                            target.getFileName(),
+                            t.resumedFrom());
                     restartedAfterMismatch = true;
                     continue;
                 }
-                mismatch = "checksum mismatch for " + target.getFileName() + " from " + url + ": expected sha256 " + expectedSha + ", got " + actual + "; partial file removed";
+                mismatch = "checksum mismatch for " + target.getFileName() + " from " + url + ": expected sha256 "
+                        + expectedSha + ", got " + actual + "; partial file removed";
                 log.warn("{}: {}", label, mismatch);
                 failures.add(url + ": sha256 " + actual + " instead of " + expectedSha);
                 break;
             }
         }
         if (mismatch != null) throw new DownloadException(DownloadException.Kind.CHECKSUM, mismatch);
-        throw new DownloadException(DownloadException.Kind.NETWORK, "could not download " + target.getFileName() + " from any mirror: " + String.join("; ", failures));
+        throw new DownloadException(
+                DownloadException.Kind.NETWORK,
+                "could not download " + target.getFileName() + " from any mirror: " + String.join("; ", failures));
     }
 
     private record Transfer(long resumedFrom, long totalOnDisk) {}
 
     /** Null when every attempt on this URL failed (reasons appended to {@code failures}). */
-    private Transfer transferWithRetries(String label, int partIndex, Path part, String url, List<String> failures) throws DownloadException, InterruptedException {
+    private Transfer transferWithRetries(String label, int partIndex, Path part, String url, List<String> failures)
+            throws DownloadException, InterruptedException {
         Duration backoff = settings.firstBackoff();
         for (int attempt = 1; attempt <= settings.attemptsPerUrl(); attempt++) {
             try {
                 return transfer(label, partIndex, part, url);
             } catch (LocalWriteException e) {
                 deleteQuietlyIfEmpty(part);
-                throw new DownloadException(DownloadException.Kind.LOCAL_IO, "cannot write " + part + ": " + Json.oneLine(e.getCause()), e);
+                throw new DownloadException(
+                        DownloadException.Kind.LOCAL_IO, "cannot write " + part + ": " + Json.oneLine(e.getCause()), e);
             } catch (HttpStatusException e) {
                 failures.add(url + ": HTTP " + e.status);
                 if (!e.retryable()) {
@@ -107,7 +122,12 @@ final class PartFetcher {
                     return null;
                 }
                 if (attempt == settings.attemptsPerUrl()) {
-                    log.warn("{}: {} answered HTTP {} ({} attempts); trying the next mirror", label, url, e.status, attempt);
+                    log.warn(
+                            "{}: {} answered HTTP {} ({} attempts); trying the next mirror",
+                            label,
+                            url,
+                            e.status,
+                            attempt);
                     return null;
                 }
                 log.warn("{}: {} answered HTTP {}; retrying in {} ms", label, url, e.status, backoff.toMillis());
@@ -119,7 +139,12 @@ final class PartFetcher {
             } catch (IOException e) {
                 failures.add(url + ": " + Json.oneLine(e));
                 if (attempt == settings.attemptsPerUrl()) {
-                    log.warn("{}: {} failed ({}, {} attempts); trying the next mirror", label, url, Json.oneLine(e), attempt);
+                    log.warn(
+                            "{}: {} failed ({}, {} attempts); trying the next mirror",
+                            label,
+                            url,
+                            Json.oneLine(e),
+                            attempt);
                     return null;
                 }
                 log.warn("{}: {} failed ({}); retrying in {} ms", label, url, Json.oneLine(e), backoff.toMillis());
@@ -131,11 +156,14 @@ final class PartFetcher {
         return null;
     }
 
-    private Transfer transfer(String label, int partIndex, Path part, String url) throws IOException, InterruptedException {
+    private Transfer transfer(String label, int partIndex, Path part, String url)
+            throws IOException, InterruptedException {
         long have = sizeOrZero(part);
         HttpRequest.Builder rb;
         try {
-            rb = HttpRequest.newBuilder(URI.create(url)).timeout(settings.stallTimeout()).GET();
+            rb = HttpRequest.newBuilder(URI.create(url))
+                    .timeout(settings.stallTimeout())
+                    .GET();
         } catch (IllegalArgumentException e) {
             throw new HttpStatusException(0, "invalid URL " + url);
         }
@@ -147,10 +175,12 @@ final class PartFetcher {
             long total;
             switch (status) {
                 case 206 -> {
-                    Matcher m = CONTENT_RANGE.matcher(response.headers().firstValue("Content-Range").orElse(""));
+                    Matcher m = CONTENT_RANGE.matcher(
+                            response.headers().firstValue("Content-Range").orElse(""));
                     if (!m.matches() || Long.parseLong(m.group(1)) != have) {
                         truncate(part);
-                        throw new IOException("server answered the range request at byte " + have + " with Content-Range '"
+                        throw new IOException("server answered the range request at byte " + have
+                                + " with Content-Range '"
                                 + response.headers().firstValue("Content-Range").orElse("") + "'; restarting from 0");
                     }
                     offset = have;
@@ -160,19 +190,27 @@ final class PartFetcher {
                 }
                 case 200 -> {
                     if (have > 0) {
-                        log.info("{}: {} ignores Range requests; restarting {} from byte 0", label, URI.create(url).getHost(), finalName(part));
+                        log.info(
+                                "{}: {} ignores Range requests; restarting {} from byte 0",
+                                label,
+                                URI.create(url).getHost(),
+                                finalName(part));
                     } else {
                         log.info("{}: downloading {} from {}", label, finalName(part), url);
                     }
                     offset = 0;
-                    total = response.headers().firstValueAsLong("Content-Length").orElse(-1);
+                    total = response.headers()
+                            .firstValueAsLong("Content-Length")
+                            .orElse(-1);
                     progress.part(partIndex, total, 0);
                 }
                 case 416 -> {
-                    Matcher m = UNSATISFIED_RANGE.matcher(response.headers().firstValue("Content-Range").orElse(""));
+                    Matcher m = UNSATISFIED_RANGE.matcher(
+                            response.headers().firstValue("Content-Range").orElse(""));
                     if (m.matches() && Long.parseLong(m.group(1)) == have) {
                         progress.part(partIndex, have, have);
-                        return new Transfer(have, have); // the earlier run got every byte; only verification was missing
+                        return new Transfer(
+                                have, have); // the earlier run got every byte; only verification was missing
                     }
                     truncate(part);
                     throw new IOException("server rejected resuming at byte " + have + "; restarting from 0");
@@ -190,15 +228,19 @@ final class PartFetcher {
         AtomicBoolean stalled = new AtomicBoolean();
         long stallNanos = settings.stallTimeout().toNanos();
         long period = Math.max(50, settings.stallTimeout().toMillis() / 4);
-        ScheduledFuture<?> guard = watchdog.scheduleAtFixedRate(() -> {
-            if (System.nanoTime() - lastActivity.get() > stallNanos && stalled.compareAndSet(false, true)) {
-                try {
-                    in.close();
-                } catch (IOException ignored) {
-                    // closing is only to wake the reader
-                }
-            }
-        }, period, period, TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> guard = watchdog.scheduleAtFixedRate(
+                () -> {
+                    if (System.nanoTime() - lastActivity.get() > stallNanos && stalled.compareAndSet(false, true)) {
+                        try {
+                            in.close();
+                        } catch (IOException ignored) {
+                            // closing is only to wake the reader
+                        }
+                    }
+                },
+                period,
+                period,
+                TimeUnit.MILLISECONDS);
         FileChannel out;
         try {
             out = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -216,9 +258,13 @@ final class PartFetcher {
                 try {
                     n = in.read(buf);
                 } catch (IOException e) {
-                    if (Thread.currentThread().isInterrupted()) throw new InterruptedIOException("cancelled at byte " + position);
-                    if (stalled.get()) throw new IOException("no data for " + settings.stallTimeout().toMillis() + " ms at byte " + position);
-                    throw new IOException("connection lost at byte " + position + (total > 0 ? " of " + total : "") + ": " + Json.oneLine(e));
+                    if (Thread.currentThread().isInterrupted())
+                        throw new InterruptedIOException("cancelled at byte " + position);
+                    if (stalled.get())
+                        throw new IOException(
+                                "no data for " + settings.stallTimeout().toMillis() + " ms at byte " + position);
+                    throw new IOException("connection lost at byte " + position + (total > 0 ? " of " + total : "")
+                            + ": " + Json.oneLine(e));
                 }
                 if (n < 0) break;
                 lastActivity.set(System.nanoTime());
@@ -249,7 +295,10 @@ final class PartFetcher {
         try {
             Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            throw new DownloadException(DownloadException.Kind.LOCAL_IO, "cannot move " + part + " to " + target + ": " + Json.oneLine(e), e);
+            throw new DownloadException(
+                    DownloadException.Kind.LOCAL_IO,
+                    "cannot move " + part + " to " + target + ": " + Json.oneLine(e),
+                    e);
         }
     }
 
@@ -269,7 +318,8 @@ final class PartFetcher {
             }
             return HexFormat.of().formatHex(md.digest());
         } catch (IOException e) {
-            throw new DownloadException(DownloadException.Kind.LOCAL_IO, "cannot read " + file + ": " + Json.oneLine(e), e);
+            throw new DownloadException(
+                    DownloadException.Kind.LOCAL_IO, "cannot read " + file + ": " + Json.oneLine(e), e);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e); // every JDK has SHA-256
         }

@@ -33,9 +33,18 @@ final class Progress implements AutoCloseable {
         this.totals = new AtomicLongArray(parts);
         this.done = new AtomicLongArray(parts);
         for (int i = 0; i < parts; i++) totals.set(i, -1);
-        this.bar = terminal ? new ProgressBarBuilder().setTaskName(label).setStyle(ProgressBarStyle.ASCII)
-                .setUnit(" MiB", 1 << 20).showSpeed(new java.text.DecimalFormat("0.0")).setInitialMax(-1).continuousUpdate().build() : null;
-        this.ticker = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("download-progress").factory());
+        this.bar = terminal
+                ? new ProgressBarBuilder()
+                        .setTaskName(label)
+                        .setStyle(ProgressBarStyle.ASCII)
+                        .setUnit(" MiB", 1 << 20)
+                        .showSpeed(new java.text.DecimalFormat("0.0"))
+                        .setInitialMax(-1)
+                        .continuousUpdate()
+                        .build()
+                : null;
+        this.ticker = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofVirtual().name("download-progress").factory());
         long ms = terminal ? 200 : Math.max(1, interval.toMillis());
         ticker.scheduleAtFixedRate(this::report, ms, ms, TimeUnit.MILLISECONDS);
     }
@@ -78,7 +87,9 @@ final class Progress implements AutoCloseable {
         double rate = fetched.get() / seconds;
         if (t > 0) {
             String eta = rate > 0 ? duration((long) ((t - d) / rate)) : "?";
-            log.info("{}: {} of {} ({}%), {}/s, ETA {}", label, mib(d), mib(t), String.format(Locale.ROOT, "%.1f", 100.0 * d / t), mib((long) rate), eta);
+            log.info(
+                    "{}: {} of {} ({}%), {}/s, ETA {}",
+                    label, mib(d), mib(t), String.format(Locale.ROOT, "%.1f", 100.0 * d / t), mib((long) rate), eta);
         } else {
             log.info("{}: {}, {}/s", label, mib(d), mib((long) rate));
         }

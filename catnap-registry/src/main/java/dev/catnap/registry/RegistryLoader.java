@@ -60,14 +60,22 @@ final class RegistryLoader {
             if (Files.isRegularFile(cache)) {
                 log.warn("registry {} unavailable ({}); using the cached copy {}", location, Json.oneLine(e), cache);
                 try {
-                    return new Loaded(Json.parseRegistry(Files.readAllBytes(cache), cache.toString()), cache + " (cached copy of " + location + ")");
+                    return new Loaded(
+                            Json.parseRegistry(Files.readAllBytes(cache), cache.toString()),
+                            cache + " (cached copy of " + location + ")");
                 } catch (IOException cacheError) {
-                    throw new DownloadException(DownloadException.Kind.REGISTRY_UNAVAILABLE, "registry " + location + " unavailable ("
-                            + Json.oneLine(e) + ") and its cached copy is unusable: " + Json.oneLine(cacheError), cacheError);
+                    throw new DownloadException(
+                            DownloadException.Kind.REGISTRY_UNAVAILABLE,
+                            "registry " + location + " unavailable (" + Json.oneLine(e)
+                                    + ") and its cached copy is unusable: " + Json.oneLine(cacheError),
+                            cacheError);
                 }
             }
-            throw new DownloadException(DownloadException.Kind.REGISTRY_UNAVAILABLE, "registry " + location + " unavailable ("
-                    + Json.oneLine(e) + ") and there is no cached copy at " + cache, e);
+            throw new DownloadException(
+                    DownloadException.Kind.REGISTRY_UNAVAILABLE,
+                    "registry " + location + " unavailable (" + Json.oneLine(e) + ") and there is no cached copy at "
+                            + cache,
+                    e);
         }
         try {
             Files.createDirectories(cache.getParent());
@@ -83,7 +91,9 @@ final class RegistryLoader {
         try {
             file = location.startsWith("file:") ? Path.of(URI.create(location)) : Path.of(location);
         } catch (IllegalArgumentException e) { // includes InvalidPathException
-            throw new DownloadException(DownloadException.Kind.BAD_INPUT, "registry '" + location + "' is neither an http(s) URL nor a file path");
+            throw new DownloadException(
+                    DownloadException.Kind.BAD_INPUT,
+                    "registry '" + location + "' is neither an http(s) URL nor a file path");
         }
         try {
             return new Loaded(Json.parseRegistry(Files.readAllBytes(file), file.toString()), file.toString());
@@ -97,7 +107,10 @@ final class RegistryLoader {
     private byte[] fetch(String url) throws IOException {
         HttpRequest request;
         try {
-            request = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build();
+            request = HttpRequest.newBuilder(URI.create(url))
+                    .timeout(timeout)
+                    .GET()
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new IOException("invalid URL: " + Json.oneLine(e));
         }

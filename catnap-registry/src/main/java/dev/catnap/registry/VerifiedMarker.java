@@ -18,16 +18,24 @@ record VerifiedMarker(@JsonProperty("parts") List<Part> parts) {
     static final String FILE_NAME = ".catnap-verified.json";
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Part(@JsonProperty("file") String file, @JsonProperty("size") long size,
-                @JsonProperty("mtime_ms") long mtimeMillis, @JsonProperty("sha256") String sha256) {
+    record Part(
+            @JsonProperty("file") String file,
+            @JsonProperty("size") long size,
+            @JsonProperty("mtime_ms") long mtimeMillis,
+            @JsonProperty("sha256") String sha256) {
 
         static Part of(Path file, String sha256) throws IOException {
-            return new Part(file.getFileName().toString(), Files.size(file), Files.getLastModifiedTime(file).toMillis(), sha256);
+            return new Part(
+                    file.getFileName().toString(),
+                    Files.size(file),
+                    Files.getLastModifiedTime(file).toMillis(),
+                    sha256);
         }
 
         boolean matches(Path file) {
             try {
-                return Files.size(file) == size && Files.getLastModifiedTime(file).toMillis() == mtimeMillis;
+                return Files.size(file) == size
+                        && Files.getLastModifiedTime(file).toMillis() == mtimeMillis;
             } catch (IOException e) {
                 return false;
             }
@@ -58,7 +66,8 @@ record VerifiedMarker(@JsonProperty("parts") List<Part> parts) {
 
     /** True when every part file is unchanged since hashing and its hash is the one expected (an empty expectation never verifies). */
     boolean vouchesFor(List<Path> partFiles, List<String> expectedHashes) {
-        if (parts == null || parts.size() != partFiles.size() || expectedHashes.size() != partFiles.size()) return false;
+        if (parts == null || parts.size() != partFiles.size() || expectedHashes.size() != partFiles.size())
+            return false;
         for (int i = 0; i < partFiles.size(); i++) {
             Part p = parts.get(i);
             Path f = partFiles.get(i);

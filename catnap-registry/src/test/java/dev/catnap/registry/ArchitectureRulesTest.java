@@ -12,15 +12,25 @@ import com.tngtech.archunit.lang.ArchRule;
  * The registry knows model ids, Tabby's models.json, the cache layout and downloads: files and HTTP, no
  * inference. It stands beside the engine, not on it, and serves the CLI only.
  */
-@AnalyzeClasses(packages = "dev.catnap.registry",
+@AnalyzeClasses(
+        packages = "dev.catnap.registry",
         importOptions = {ImportOption.DoNotIncludeTests.class, ArchitectureRulesTest.NoTestClassesFolder.class})
 class ArchitectureRulesTest {
 
     @ArchTest
-    static final ArchRule registryKnowsNoOtherModule = noClasses().that().resideInAPackage("dev.catnap.registry..")
-            .should().dependOnClassesThat().resideInAnyPackage(
-                    "dev.catnap.engine..", "dev.catnap.server..", "dev.catnap.gateway..", "dev.catnap.index..", "dev.catnap.cli..")
-            .because("fetching and laying out model files needs no model code; only catnap-cli composes the registry with the rest");
+    static final ArchRule registryKnowsNoOtherModule = noClasses()
+            .that()
+            .resideInAPackage("dev.catnap.registry..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(
+                    "dev.catnap.engine..",
+                    "dev.catnap.server..",
+                    "dev.catnap.gateway..",
+                    "dev.catnap.index..",
+                    "dev.catnap.cli..")
+            .because(
+                    "fetching and laying out model files needs no model code; only catnap-cli composes the registry with the rest");
 
     /**
      * {@link ImportOption.DoNotIncludeTests} knows {@code target/test-classes} only; builds here may write to

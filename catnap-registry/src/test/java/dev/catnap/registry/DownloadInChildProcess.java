@@ -14,7 +14,8 @@ final class DownloadInChildProcess {
                 .withRetries(1, Duration.ofMillis(10), Duration.ofMillis(10))
                 .withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(20));
         try (var d = new Downloader(Path.of(args[0]), settings)) {
-            DownloadResult r = d.download(new DownloadRequest(ModelId.parse(args[2]), Optional.of(args[1]), false, Optional.empty()));
+            DownloadResult r = d.download(
+                    new DownloadRequest(ModelId.parse(args[2]), Optional.of(args[1]), false, Optional.empty()));
             System.out.println("OUTCOME " + r.outcome());
         }
     }

@@ -27,7 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(30)
 class DownloaderTest {
     static final String FIM = "<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>";
-    @TempDir Path models;
+
+    @TempDir
+    Path models;
+
     FakeMirror mirror;
     final byte[] gguf = bytes(300_000, 1);
 
@@ -44,7 +47,10 @@ class DownloaderTest {
     static byte[] bytes(int n, long seed) {
         byte[] b = new byte[n];
         new Random(seed).nextBytes(b);
-        b[0] = 'G'; b[1] = 'G'; b[2] = 'U'; b[3] = 'F';
+        b[0] = 'G';
+        b[1] = 'G';
+        b[2] = 'U';
+        b[3] = 'F';
         return b;
     }
 
@@ -79,9 +85,11 @@ class DownloaderTest {
         return download(id, kind, force, Map.of());
     }
 
-    DownloadResult download(String id, Optional<ModelKind> kind, boolean force, Map<String, String> env) throws Exception {
+    DownloadResult download(String id, Optional<ModelKind> kind, boolean force, Map<String, String> env)
+            throws Exception {
         try (var d = new Downloader(models, settings(env))) {
-            return d.download(new DownloadRequest(ModelId.parse(id), Optional.of(mirror.url("/models.json")), force, kind));
+            return d.download(
+                    new DownloadRequest(ModelId.parse(id), Optional.of(mirror.url("/models.json")), force, kind));
         }
     }
 
@@ -97,7 +105,9 @@ class DownloaderTest {
     @Test
     void downloadsIntoTabbyLayoutVerifiesAndThenNeverTouchesTheNetwork() throws Exception {
         mirror.serve("/sc.gguf", gguf);
-        registry(entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf")), Map.of("name", "Other", "urls", List.of("x"), "sha256", ""));
+        registry(
+                entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf")),
+                Map.of("name", "Other", "urls", List.of("x"), "sha256", ""));
 
         DownloadResult r = download("StarCoder-1B", Optional.of(ModelKind.COMPLETION), false);
 
@@ -107,7 +117,8 @@ class DownloaderTest {
         assertThat(r.model().entryFile()).isEqualTo(dir.resolve("ggml/model-00001-of-00001.gguf"));
         assertThat(Files.readAllBytes(r.model().entryFile())).isEqualTo(gguf);
         assertThat(r.model().promptTemplate()).contains(FIM);
-        var tabbyJson = JsonMapper.builder().build().readTree(dir.resolve("tabby.json").toFile());
+        var tabbyJson =
+                JsonMapper.builder().build().readTree(dir.resolve("tabby.json").toFile());
         assertThat(tabbyJson.get("name").asText()).isEqualTo("StarCoder-1B");
         assertThat(tabbyJson.get("sha256").asText()).isEqualTo(sha(gguf));
         assertThat(tabbyJson.has("chat_template")).isFalse();
@@ -125,7 +136,10 @@ class DownloaderTest {
         assertThat(again.bytesFetched()).isZero();
 
         Files.write(r.model().entryFile(), bytes(10, 9)); // a changed file is no longer vouched for
-        assertThat(cache.inspect()).singleElement().extracting(CachedModel::status).isEqualTo(CachedModel.Status.UNVERIFIED);
+        assertThat(cache.inspect())
+                .singleElement()
+                .extracting(CachedModel::status)
+                .isEqualTo(CachedModel.Status.UNVERIFIED);
     }
 
     @Test
@@ -133,36 +147,48 @@ class DownloaderTest {
         Path dir = models.resolve("TabbyML/StarCoder-1B");
         Files.createDirectories(dir.resolve("ggml"));
         Files.write(dir.resolve("ggml/model-00001-of-00001.gguf"), gguf);
-        Files.writeString(dir.resolve("tabby.json"), json(entry("StarCoder-1B", sha(gguf), "https://huggingface.co/x.gguf")));
+        Files.writeString(
+                dir.resolve("tabby.json"), json(entry("StarCoder-1B", sha(gguf), "https://huggingface.co/x.gguf")));
         mirror.close();
 
         DownloadResult r = download("StarCoder-1B", Optional.of(ModelKind.COMPLETION), false);
 
         assertThat(r.outcome()).isEqualTo(DownloadResult.Outcome.VERIFIED_LOCAL_FILES);
-        assertThat(new ModelCache(models).inspect()).singleElement().extracting(CachedModel::status).isEqualTo(CachedModel.Status.VERIFIED);
+        assertThat(new ModelCache(models).inspect())
+                .singleElement()
+                .extracting(CachedModel::status)
+                .isEqualTo(CachedModel.Status.VERIFIED);
     }
 
     @Test
     void failedRegistryFetchFallsBackToTheCachedCopy() throws Exception {
         mirror.serve("/sc.gguf", gguf);
         Files.createDirectories(models.resolve("TabbyML"));
-        Files.writeString(models.resolve("TabbyML/models.json"), json(List.of(entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf")))));
+        Files.writeString(
+                models.resolve("TabbyML/models.json"),
+                json(List.of(entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf")))));
         mirror.fault("/models.json", new FakeMirror.Fault.Status(503), 100);
 
-        assertThat(download("StarCoder-1B", Optional.empty(), false).outcome()).isEqualTo(DownloadResult.Outcome.DOWNLOADED);
+        assertThat(download("StarCoder-1B", Optional.empty(), false).outcome())
+                .isEqualTo(DownloadResult.Outcome.DOWNLOADED);
 
         Files.delete(models.resolve("TabbyML/models.json"));
         assertThatThrownBy(() -> download("Other", Optional.empty(), false))
-                .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.REGISTRY_UNAVAILABLE))
-                .hasMessageContaining("HTTP 503").hasMessageContaining("no cached copy");
+                .isInstanceOfSatisfying(
+                        DownloadException.class,
+                        e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.REGISTRY_UNAVAILABLE))
+                .hasMessageContaining("HTTP 503")
+                .hasMessageContaining("no cached copy");
     }
 
     @Test
     void unknownModelNamesTheRegistry() {
         registry(entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf")));
         assertThatThrownBy(() -> download("Nope", Optional.empty(), false))
-                .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.BAD_INPUT))
-                .hasMessageContaining("TabbyML/Nope is not in the registry").hasMessageContaining("StarCoder-1B");
+                .isInstanceOfSatisfying(
+                        DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.BAD_INPUT))
+                .hasMessageContaining("TabbyML/Nope is not in the registry")
+                .hasMessageContaining("StarCoder-1B");
     }
 
     @Test
@@ -173,33 +199,49 @@ class DownloaderTest {
             mirror.serve("/p" + i, parts[i]);
             partition.add(Map.of("urls", List.of(mirror.url("/p" + i)), "sha256", sha(parts[i])));
         }
-        mirror.slow(20); // overlapping transfers make the parallelism observable in wall time only; correctness is what we check
+        mirror.slow(
+                20); // overlapping transfers make the parallelism observable in wall time only; correctness is what we
+        // check
         registry(Map.of("name", "Qwen2-Chat", "chat_template", "{{m}}", "partition_urls", partition));
 
         DownloadResult r = download("Qwen2-Chat", Optional.of(ModelKind.CHAT), false);
 
-        assertThat(r.model().ggufParts()).extracting(p -> p.getFileName().toString())
+        assertThat(r.model().ggufParts())
+                .extracting(p -> p.getFileName().toString())
                 .containsExactly("model-00001-of-00003.gguf", "model-00002-of-00003.gguf", "model-00003-of-00003.gguf");
-        for (int i = 0; i < parts.length; i++) assertThat(Files.readAllBytes(r.model().ggufParts().get(i))).isEqualTo(parts[i]);
+        for (int i = 0; i < parts.length; i++)
+            assertThat(Files.readAllBytes(r.model().ggufParts().get(i))).isEqualTo(parts[i]);
         assertThat(new ModelCache(models).isVerified(r.model())).isTrue();
     }
 
     @Test
     void aFailingPartFailsTheModelAndCancelsTheOthers() throws Exception {
         byte[] big = bytes(400_000, 21);
-        mirror.serve("/p0", big).serve("/p1", bytes(20_000, 22)).slow(40); // part 1 needs ~1 s, part 2 fails after ~0.1 s
-        registry(Map.of("name", "Split", "prompt_template", FIM, "partition_urls", List.of(
-                Map.of("urls", List.of(mirror.url("/p0")), "sha256", sha(big)),
-                Map.of("urls", List.of(mirror.url("/p1")), "sha256", "1".repeat(64)))));
+        mirror.serve("/p0", big)
+                .serve("/p1", bytes(20_000, 22))
+                .slow(40); // part 1 needs ~1 s, part 2 fails after ~0.1 s
+        registry(Map.of(
+                "name",
+                "Split",
+                "prompt_template",
+                FIM,
+                "partition_urls",
+                List.of(
+                        Map.of("urls", List.of(mirror.url("/p0")), "sha256", sha(big)),
+                        Map.of("urls", List.of(mirror.url("/p1")), "sha256", "1".repeat(64)))));
 
         assertThatThrownBy(() -> download("Split", Optional.empty(), false))
-                .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.CHECKSUM))
+                .isInstanceOfSatisfying(
+                        DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.CHECKSUM))
                 .hasMessageContaining("model-00002-of-00002.gguf");
         Path dir = models.resolve("TabbyML/Split");
         assertThat(dir.resolve(VerifiedMarker.FILE_NAME)).doesNotExist();
         assertThat(dir.resolve("ggml/model-00002-of-00002.gguf")).doesNotExist();
         assertThat(dir.resolve("ggml/model-00001-of-00002.gguf")).doesNotExist(); // cancelled, not finished
-        assertThat(new ModelCache(models).inspect()).singleElement().extracting(CachedModel::status).isEqualTo(CachedModel.Status.INCOMPLETE);
+        assertThat(new ModelCache(models).inspect())
+                .singleElement()
+                .extracting(CachedModel::status)
+                .isEqualTo(CachedModel.Status.INCOMPLETE);
     }
 
     @Test
@@ -209,12 +251,16 @@ class DownloaderTest {
         registry(entry("StarCoder-1B", wrong, mirror.url("/sc.gguf")));
 
         assertThatThrownBy(() -> download("StarCoder-1B", Optional.empty(), false))
-                .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.CHECKSUM))
-                .hasMessageContaining("expected sha256 " + wrong).hasMessageContaining("got " + sha(gguf)).hasMessageContaining("partial file removed");
+                .isInstanceOfSatisfying(
+                        DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.CHECKSUM))
+                .hasMessageContaining("expected sha256 " + wrong)
+                .hasMessageContaining("got " + sha(gguf))
+                .hasMessageContaining("partial file removed");
         Path ggml = models.resolve("TabbyML/StarCoder-1B/ggml");
         assertThat(ggml.resolve("model-00001-of-00001.gguf.part")).doesNotExist();
         assertThat(ggml.resolve("model-00001-of-00001.gguf")).doesNotExist();
-        assertThat(models.resolve("TabbyML/StarCoder-1B").resolve(VerifiedMarker.FILE_NAME)).doesNotExist();
+        assertThat(models.resolve("TabbyML/StarCoder-1B").resolve(VerifiedMarker.FILE_NAME))
+                .doesNotExist();
         assertThat(new ModelCache(models).find(ModelId.parse("StarCoder-1B"))).isEmpty();
     }
 
@@ -222,7 +268,12 @@ class DownloaderTest {
     void notFoundAndServerErrorMirrorsAreSkipped() throws Exception {
         mirror.serve("/good.gguf", gguf);
         mirror.fault("/flaky.gguf", new FakeMirror.Fault.Status(502), 100);
-        registry(entry("StarCoder-1B", sha(gguf), mirror.url("/missing.gguf"), mirror.url("/flaky.gguf"), mirror.url("/good.gguf")));
+        registry(entry(
+                "StarCoder-1B",
+                sha(gguf),
+                mirror.url("/missing.gguf"),
+                mirror.url("/flaky.gguf"),
+                mirror.url("/good.gguf")));
 
         DownloadResult r = download("StarCoder-1B", Optional.empty(), false);
 
@@ -240,7 +291,10 @@ class DownloaderTest {
         DownloadResult r = download("StarCoder-1B", Optional.empty(), false);
 
         assertThat(Files.readAllBytes(r.model().entryFile())).isEqualTo(gguf);
-        List<String> ranges = mirror.hits().stream().filter(h -> h.path().equals("/sc.gguf")).map(FakeMirror.Hit::range).toList();
+        List<String> ranges = mirror.hits().stream()
+                .filter(h -> h.path().equals("/sc.gguf"))
+                .map(FakeMirror.Hit::range)
+                .toList();
         assertThat(ranges).hasSize(2);
         assertThat(ranges.getFirst()).isNull();
         assertThat(ranges.getLast()).matches("bytes=\\d+-");
@@ -254,7 +308,8 @@ class DownloaderTest {
         mirror.serve("/sc.gguf", gguf).fault("/sc.gguf", new FakeMirror.Fault.DropAfter(123_456), 2);
         registry(entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf")));
         assertThatThrownBy(() -> download("StarCoder-1B", Optional.empty(), false))
-                .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.NETWORK))
+                .isInstanceOfSatisfying(
+                        DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.NETWORK))
                 .hasMessageContaining("connection");
         Path part = PartFetcher.partialFile(file("StarCoder-1B"));
         // both attempts of the run kept their bytes (a dropped connection may lose a few in flight)
@@ -302,10 +357,12 @@ class DownloaderTest {
     void stalledTransferIsAbandonedAndResumed() throws Exception {
         mirror.serve("/sc.gguf", gguf).fault("/sc.gguf", new FakeMirror.Fault.StallAfter(64 * 1024, 5_000), 1);
         registry(entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf")));
-        DownloadSettings s = settings(Map.of()).withTimeouts(Duration.ofSeconds(2), Duration.ofMillis(400), Duration.ofSeconds(10));
+        DownloadSettings s =
+                settings(Map.of()).withTimeouts(Duration.ofSeconds(2), Duration.ofMillis(400), Duration.ofSeconds(10));
         DownloadResult r;
         try (var d = new Downloader(models, s)) {
-            r = d.download(new DownloadRequest(ModelId.parse("StarCoder-1B"), Optional.of(mirror.url("/models.json")), false, Optional.empty()));
+            r = d.download(new DownloadRequest(
+                    ModelId.parse("StarCoder-1B"), Optional.of(mirror.url("/models.json")), false, Optional.empty()));
         }
         assertThat(Files.readAllBytes(r.model().entryFile())).isEqualTo(gguf);
         assertThat(mirror.hits().getLast().range()).startsWith("bytes=");
@@ -319,17 +376,26 @@ class DownloaderTest {
         Files.writeString(blocker, "a file where the models dir should be");
         // the tests run as root in CI, where permission bits do not stop writes; a file in the way always does
         try (var d = new Downloader(blocker, settings(Map.of()))) {
-            assertThatThrownBy(() -> d.download(new DownloadRequest(ModelId.parse("StarCoder-1B"), Optional.of(mirror.url("/models.json")), false, Optional.empty())))
-                    .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.LOCAL_IO))
-                    .hasMessageContaining("cannot create model directory").hasMessageContaining("not-a-dir");
+            assertThatThrownBy(() -> d.download(new DownloadRequest(
+                            ModelId.parse("StarCoder-1B"),
+                            Optional.of(mirror.url("/models.json")),
+                            false,
+                            Optional.empty())))
+                    .isInstanceOfSatisfying(
+                            DownloadException.class,
+                            e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.LOCAL_IO))
+                    .hasMessageContaining("cannot create model directory")
+                    .hasMessageContaining("not-a-dir");
         }
         Path ggml = models.resolve("TabbyML/StarCoder-1B/ggml");
         Files.createDirectories(ggml.getParent());
         Files.writeString(ggml, "a file where ggml/ should be");
         assertThatThrownBy(() -> download("StarCoder-1B", Optional.empty(), false))
-                .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.LOCAL_IO))
+                .isInstanceOfSatisfying(
+                        DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.LOCAL_IO))
                 .hasMessageContaining("cannot write model directory");
-        assertThat(models.resolve("TabbyML/StarCoder-1B").resolve(VerifiedMarker.FILE_NAME)).doesNotExist();
+        assertThat(models.resolve("TabbyML/StarCoder-1B").resolve(VerifiedMarker.FILE_NAME))
+                .doesNotExist();
         assertThat(mirror.hitsOn("/sc.gguf")).isZero();
     }
 
@@ -341,11 +407,13 @@ class DownloaderTest {
         Files.createDirectories(part); // the part file cannot be opened for writing, like a full or read-only disk
 
         assertThatThrownBy(() -> download("StarCoder-1B", Optional.empty(), false))
-                .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.LOCAL_IO))
+                .isInstanceOfSatisfying(
+                        DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.LOCAL_IO))
                 .hasMessageStartingWith("cannot write " + part);
         assertThat(mirror.hitsOn("/sc.gguf")).isEqualTo(1); // a local failure is not retried against other mirrors
         assertThat(file("StarCoder-1B")).doesNotExist();
-        assertThat(models.resolve("TabbyML/StarCoder-1B").resolve(VerifiedMarker.FILE_NAME)).doesNotExist();
+        assertThat(models.resolve("TabbyML/StarCoder-1B").resolve(VerifiedMarker.FILE_NAME))
+                .doesNotExist();
     }
 
     @Test
@@ -354,12 +422,21 @@ class DownloaderTest {
         Path registryFile = models.resolve("my-registry.json");
         Files.writeString(registryFile, json(List.of(entry("StarCoder-1B", sha(gguf), mirror.url("/sc.gguf")))));
         try (var d = new Downloader(models, settings(Map.of()))) {
-            var r = d.download(new DownloadRequest(ModelId.parse("StarCoder-1B"), Optional.of(registryFile.toUri().toString()), false, Optional.empty()));
+            var r = d.download(new DownloadRequest(
+                    ModelId.parse("StarCoder-1B"),
+                    Optional.of(registryFile.toUri().toString()),
+                    false,
+                    Optional.empty()));
             assertThat(r.outcome()).isEqualTo(DownloadResult.Outcome.DOWNLOADED);
-            assertThatThrownBy(() -> d.download(new DownloadRequest(ModelId.parse("X"), Optional.of(models.resolve("none.json").toString()), false, Optional.empty())))
+            assertThatThrownBy(() -> d.download(new DownloadRequest(
+                            ModelId.parse("X"),
+                            Optional.of(models.resolve("none.json").toString()),
+                            false,
+                            Optional.empty())))
                     .hasMessageContaining("does not exist");
             Files.writeString(registryFile, "{\"not\": \"a list\"}");
-            assertThatThrownBy(() -> d.download(new DownloadRequest(ModelId.parse("X"), Optional.of(registryFile.toString()), false, Optional.empty())))
+            assertThatThrownBy(() -> d.download(new DownloadRequest(
+                            ModelId.parse("X"), Optional.of(registryFile.toString()), false, Optional.empty())))
                     .hasMessageContaining("is not a Tabby models.json");
         }
         assertThat(models.resolve("TabbyML/models.json")).doesNotExist(); // a registry file is used as is, not cached
@@ -380,7 +457,8 @@ class DownloaderTest {
         registry(Map.of("name", "Nomic-Embed-Text", "urls", List.of(mirror.url("/e.gguf")), "sha256", sha(gguf)));
 
         assertThatThrownBy(() -> download("Nomic-Embed-Text", Optional.of(ModelKind.COMPLETION), false))
-                .isInstanceOfSatisfying(DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.BAD_INPUT))
+                .isInstanceOfSatisfying(
+                        DownloadException.class, e -> assertThat(e.kind()).isEqualTo(DownloadException.Kind.BAD_INPUT))
                 .hasMessage("model TabbyML/Nomic-Embed-Text cannot be used for completion: it has no prompt_template");
         assertThatThrownBy(() -> download("Nomic-Embed-Text", Optional.of(ModelKind.CHAT), false))
                 .hasMessageContaining("cannot be used for chat");
@@ -388,7 +466,8 @@ class DownloaderTest {
 
         download("Nomic-Embed-Text", Optional.of(ModelKind.EMBEDDING), false);
         // present and verified, but still the wrong role
-        assertThatThrownBy(() -> download("Nomic-Embed-Text", Optional.of(ModelKind.CHAT), false)).hasMessageContaining("no chat_template");
+        assertThatThrownBy(() -> download("Nomic-Embed-Text", Optional.of(ModelKind.CHAT), false))
+                .hasMessageContaining("no chat_template");
     }
 
     @Test
@@ -413,14 +492,28 @@ class DownloaderTest {
         Path dir = models.resolve("TabbyML/StarCoder-1B");
         Files.createDirectories(dir);
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        try (var channel = java.nio.channels.FileChannel.open(dir.resolve(Downloader.LOCK_FILE), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+        try (var channel = java.nio.channels.FileChannel.open(
+                dir.resolve(Downloader.LOCK_FILE),
+                java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
             var lock = channel.lock(); // as a running download of this model in this JVM holds it
-            Process child = new ProcessBuilder(javaBin, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), DownloadInChildProcess.class.getName(),
-                    models.toString(), mirror.url("/models.json"), "StarCoder-1B").redirectErrorStream(true).start();
-            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+            Process child = new ProcessBuilder(
+                            javaBin,
+                            "-XX:TieredStopAtLevel=1",
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            DownloadInChildProcess.class.getName(),
+                            models.toString(),
+                            mirror.url("/models.json"),
+                            "StarCoder-1B")
+                    .redirectErrorStream(true)
+                    .start();
+            var lines = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(child.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
             StringBuilder output = new StringBuilder();
             String line;
-            while ((line = lines.readLine()) != null && !line.contains("waiting for it")) output.append(line).append('\n');
+            while ((line = lines.readLine()) != null && !line.contains("waiting for it"))
+                output.append(line).append('\n');
             assertThat(line).as(output.toString()).contains("another download of TabbyML/StarCoder-1B is running");
             assertThat(mirror.hitsOn("/sc.gguf")).isZero();
             lock.release();
@@ -447,15 +540,23 @@ class DownloaderTest {
     @Test
     void downloadHostSelectsMirrorsAndHuggingFaceOverrideRewritesThem() throws Exception {
         mirror.serve("/TabbyML/models/resolve/main/sc.gguf", gguf);
-        registry(entry("StarCoder-1B", sha(gguf), "https://huggingface.co/TabbyML/models/resolve/main/sc.gguf", "https://modelscope.cn/sc.gguf"));
+        registry(entry(
+                "StarCoder-1B",
+                sha(gguf),
+                "https://huggingface.co/TabbyML/models/resolve/main/sc.gguf",
+                "https://modelscope.cn/sc.gguf"));
 
-        assertThatThrownBy(() -> download("StarCoder-1B", Optional.empty(), false, Map.of("TABBY_DOWNLOAD_HOST", "example.org")))
+        assertThatThrownBy(() ->
+                        download("StarCoder-1B", Optional.empty(), false, Map.of("TABBY_DOWNLOAD_HOST", "example.org")))
                 .hasMessageContaining("TABBY_DOWNLOAD_HOST=example.org");
 
         // modelscope.cn is not reachable from the tests: with the host unset it is only the second mirror
-        var d = new Downloader(models, settings(Map.of("TABBY_HUGGINGFACE_HOST_OVERRIDE", "127.0.0.1:" + mirror.port())));
-        ModelInfo.PartSpec spec = new ModelInfo.PartSpec(1, 1, List.of("https://modelscope.cn/a", "https://huggingface.co/b"), "");
-        assertThat(d.mirrors(ModelId.parse("X"), spec)).containsExactly("https://127.0.0.1:" + mirror.port() + "/b", "https://modelscope.cn/a");
+        var d = new Downloader(
+                models, settings(Map.of("TABBY_HUGGINGFACE_HOST_OVERRIDE", "127.0.0.1:" + mirror.port())));
+        ModelInfo.PartSpec spec =
+                new ModelInfo.PartSpec(1, 1, List.of("https://modelscope.cn/a", "https://huggingface.co/b"), "");
+        assertThat(d.mirrors(ModelId.parse("X"), spec))
+                .containsExactly("https://127.0.0.1:" + mirror.port() + "/b", "https://modelscope.cn/a");
         d.close();
         var onlyScope = new Downloader(models, settings(Map.of("TABBY_DOWNLOAD_HOST", "modelscope.cn")));
         assertThat(onlyScope.mirrors(ModelId.parse("X"), spec)).containsExactly("https://modelscope.cn/a");

@@ -111,14 +111,16 @@ final class FakeMirror implements AutoCloseable {
                     ex.sendResponseHeaders(416, -1);
                     return;
                 }
-                ex.getResponseHeaders().set("Content-Range", "bytes " + from + "-" + (content.length - 1) + "/" + content.length);
+                ex.getResponseHeaders()
+                        .set("Content-Range", "bytes " + from + "-" + (content.length - 1) + "/" + content.length);
                 ex.sendResponseHeaders(206, content.length - from);
             } else {
                 ex.sendResponseHeaders(200, content.length);
             }
             int limit = content.length;
             if (fault instanceof Fault.DropAfter(int bytes)) limit = Math.min(content.length, from + bytes);
-            if (fault instanceof Fault.StallAfter(int bytes, long ignored)) limit = Math.min(content.length, from + bytes);
+            if (fault instanceof Fault.StallAfter(int bytes, long ignored))
+                limit = Math.min(content.length, from + bytes);
             OutputStream out = ex.getResponseBody();
             int chunk = 16 * 1024;
             for (int pos = from; pos < limit; pos += chunk) {

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ModelCacheTest {
-    @TempDir Path models;
+    @TempDir
+    Path models;
 
     private Path model(String org, String name, String tabbyJson, String... parts) throws IOException {
         Path dir = models.resolve(org).resolve(name);
@@ -24,10 +25,13 @@ class ModelCacheTest {
 
     @Test
     void findsSinglePartModelWithTemplates() throws IOException {
-        Path dir = model("TabbyML", "StarCoder-1B",
+        Path dir = model(
+                "TabbyML",
+                "StarCoder-1B",
                 "{\"name\":\"StarCoder-1B\",\"prompt_template\":\"<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>\",\"urls\":[\"http://x/a\"],\"sha256\":\"ab\"}",
                 "model-00001-of-00001.gguf");
-        LocalModel m = new ModelCache(models).find(ModelId.parse("StarCoder-1B")).orElseThrow();
+        LocalModel m =
+                new ModelCache(models).find(ModelId.parse("StarCoder-1B")).orElseThrow();
         assertThat(m.id()).isEqualTo(new ModelId("TabbyML", "StarCoder-1B"));
         assertThat(m.entryFile()).isEqualTo(dir.resolve("ggml/model-00001-of-00001.gguf"));
         assertThat(m.promptTemplate()).contains("<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>");
@@ -36,20 +40,28 @@ class ModelCacheTest {
 
     @Test
     void multiPartModelListsPartsInOrderAndNeedsAllOfThem() throws IOException {
-        String json = "{\"name\":\"Big\",\"chat_template\":\"{{x}}\",\"partition_urls\":[{\"urls\":[\"u1\"],\"sha256\":\"a\"},{\"urls\":[\"u2\"],\"sha256\":\"b\"},{\"urls\":[\"u3\"],\"sha256\":\"c\"}]}";
+        String json =
+                "{\"name\":\"Big\",\"chat_template\":\"{{x}}\",\"partition_urls\":[{\"urls\":[\"u1\"],\"sha256\":\"a\"},{\"urls\":[\"u2\"],\"sha256\":\"b\"},{\"urls\":[\"u3\"],\"sha256\":\"c\"}]}";
         Path dir = model("Org", "Big", json, "model-00003-of-00003.gguf", "model-00001-of-00003.gguf");
         var cache = new ModelCache(models);
         assertThat(cache.find(new ModelId("Org", "Big"))).isEmpty();
-        assertThat(cache.inspect()).singleElement().extracting(CachedModel::status).isEqualTo(CachedModel.Status.INCOMPLETE);
+        assertThat(cache.inspect())
+                .singleElement()
+                .extracting(CachedModel::status)
+                .isEqualTo(CachedModel.Status.INCOMPLETE);
         Files.writeString(dir.resolve("ggml/model-00002-of-00003.gguf"), "GGUF2");
         Files.writeString(dir.resolve("ggml/model-00002-of-00003.gguf.part"), "partial, ignored");
         LocalModel m = cache.find(new ModelId("Org", "Big")).orElseThrow();
-        assertThat(m.ggufParts()).extracting(p -> p.getFileName().toString())
+        assertThat(m.ggufParts())
+                .extracting(p -> p.getFileName().toString())
                 .containsExactly("model-00001-of-00003.gguf", "model-00002-of-00003.gguf", "model-00003-of-00003.gguf");
         assertThat(m.entryFile().getFileName().toString()).isEqualTo("model-00001-of-00003.gguf");
         assertThat(m.chatTemplate()).contains("{{x}}");
         assertThat(cache.list()).containsExactly(m);
-        assertThat(cache.inspect()).singleElement().extracting(CachedModel::status).isEqualTo(CachedModel.Status.UNVERIFIED);
+        assertThat(cache.inspect())
+                .singleElement()
+                .extracting(CachedModel::status)
+                .isEqualTo(CachedModel.Status.UNVERIFIED);
     }
 
     @Test
@@ -57,8 +69,13 @@ class ModelCacheTest {
         var cache = new ModelCache(models);
         assertThat(cache.find(ModelId.parse("Nope"))).isEqualTo(Optional.empty());
         model("TabbyML", "Broken", "{not json", "model-00001-of-00001.gguf");
-        assertThatThrownBy(() -> cache.find(ModelId.parse("Broken"))).isInstanceOf(UncheckedIOException.class).hasMessageContaining("tabby.json");
-        assertThat(cache.inspect()).singleElement().extracting(CachedModel::status).isEqualTo(CachedModel.Status.BROKEN);
+        assertThatThrownBy(() -> cache.find(ModelId.parse("Broken")))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageContaining("tabby.json");
+        assertThat(cache.inspect())
+                .singleElement()
+                .extracting(CachedModel::status)
+                .isEqualTo(CachedModel.Status.BROKEN);
         assertThat(cache.list()).isEmpty();
     }
 
@@ -68,8 +85,12 @@ class ModelCacheTest {
         LocalModel m = ModelCache.fromDirectory(dir);
         assertThat(m.id()).isEqualTo(new ModelId("Qwen", "Qwen2-0.5B"));
         assertThat(m.entryFile()).isEqualTo(dir.resolve("ggml/model.gguf"));
-        assertThatThrownBy(() -> ModelCache.fromDirectory(models.resolve("Qwen"))).isInstanceOf(IOException.class).hasMessageContaining("no tabby.json");
-        assertThatThrownBy(() -> ModelCache.fromDirectory(models.resolve("missing"))).isInstanceOf(IOException.class).hasMessageContaining("not a directory");
+        assertThatThrownBy(() -> ModelCache.fromDirectory(models.resolve("Qwen")))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("no tabby.json");
+        assertThatThrownBy(() -> ModelCache.fromDirectory(models.resolve("missing")))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("not a directory");
     }
 
     @Test
@@ -77,7 +98,8 @@ class ModelCacheTest {
         var id = ModelId.parse("Nomic-Embed-Text");
         assertThatThrownBy(() -> ModelKind.COMPLETION.requireSupported(id, Optional.empty(), Optional.empty()))
                 .hasMessage("model TabbyML/Nomic-Embed-Text cannot be used for completion: it has no prompt_template");
-        assertThatThrownBy(() -> ModelKind.CHAT.requireSupported(ModelId.parse("StarCoder-1B"), Optional.of("p"), Optional.empty()))
+        assertThatThrownBy(() -> ModelKind.CHAT.requireSupported(
+                        ModelId.parse("StarCoder-1B"), Optional.of("p"), Optional.empty()))
                 .hasMessageContaining("cannot be used for chat: it has no chat_template (it is a completion model)");
         ModelKind.EMBEDDING.requireSupported(id, Optional.empty(), Optional.empty());
     }

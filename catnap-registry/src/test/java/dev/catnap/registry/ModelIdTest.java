@@ -13,14 +13,36 @@ class ModelIdTest {
     @Test
     void bareNameMeansTabbyML() {
         assertThat(ModelId.parse("StarCoder-1B")).isEqualTo(new ModelId("TabbyML", "StarCoder-1B"));
-        assertThat(ModelId.parse("Qwen/Qwen2.5-Coder-1.5B-Instruct").toString()).isEqualTo("Qwen/Qwen2.5-Coder-1.5B-Instruct");
+        assertThat(ModelId.parse("Qwen/Qwen2.5-Coder-1.5B-Instruct").toString())
+                .isEqualTo("Qwen/Qwen2.5-Coder-1.5B-Instruct");
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", " ", "..", "../etc", "TabbyML/..", "../../x", "/etc/passwd", "/abs/Name", "a/b/c",
-            "Org/", "/Name", ".hidden", "Org/.x", "C:/x", "a\\b", "Org/Na me", "Org/Na\u0000me", "~/models"})
+    @ValueSource(
+            strings = {
+                "",
+                " ",
+                "..",
+                "../etc",
+                "TabbyML/..",
+                "../../x",
+                "/etc/passwd",
+                "/abs/Name",
+                "a/b/c",
+                "Org/",
+                "/Name",
+                ".hidden",
+                "Org/.x",
+                "C:/x",
+                "a\\b",
+                "Org/Na me",
+                "Org/Na\u0000me",
+                "~/models"
+            })
     void rejectsIdsThatCouldEscapeTheModelsDir(String id) {
-        assertThatThrownBy(() -> ModelId.parse(id)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("model id");
+        assertThatThrownBy(() -> ModelId.parse(id))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("model id");
     }
 
     @Test
@@ -31,9 +53,11 @@ class ModelIdTest {
 
     @Test
     void modelsDirFollowsTabby() {
-        assertThat(ModelsDir.resolve(Map.of("TABBY_MODEL_CACHE_ROOT", "/c", "TABBY_ROOT", "/r"))).isEqualTo(Path.of("/c"));
+        assertThat(ModelsDir.resolve(Map.of("TABBY_MODEL_CACHE_ROOT", "/c", "TABBY_ROOT", "/r")))
+                .isEqualTo(Path.of("/c"));
         assertThat(ModelsDir.resolve(Map.of("TABBY_ROOT", "/data"))).isEqualTo(Path.of("/data/models"));
-        assertThat(ModelsDir.resolve(Map.of("TABBY_ROOT", " "))).isEqualTo(Path.of(System.getProperty("user.home"), ".tabby", "models"));
+        assertThat(ModelsDir.resolve(Map.of("TABBY_ROOT", " ")))
+                .isEqualTo(Path.of(System.getProperty("user.home"), ".tabby", "models"));
         assertThat(ModelsDir.resolve(Map.of())).isEqualTo(Path.of(System.getProperty("user.home"), ".tabby", "models"));
     }
 }

@@ -42,8 +42,11 @@ final class Admission {
         }
         if (waiting.incrementAndGet() > queueLimit) {
             waiting.decrementAndGet();
-            throw new ApiException(503, "server_busy", "all " + parallelism + " generation slots are busy and "
-                    + queueLimit + " requests are already queued; retry later");
+            throw new ApiException(
+                    503,
+                    "server_busy",
+                    "all " + parallelism + " generation slots are busy and " + queueLimit
+                            + " requests are already queued; retry later");
         }
         try {
             if (!slots.tryAcquire(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS)) return null;

@@ -1,9 +1,9 @@
 package dev.catnap.server;
 
-import dev.catnap.engine.tokenizer.Prompt;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.catnap.engine.tokenizer.Prompt;
 import io.javalin.http.Context;
 import io.micrometer.core.instrument.Counter;
 import java.io.IOException;
@@ -25,6 +25,7 @@ final class ChatService {
     static final int DEFAULT_MAX_TOKENS = 1024;
     /** How long a chat request may wait for a generation slot before it is refused. */
     private static final long QUEUE_WAIT_NANOS = TimeUnit.MINUTES.toNanos(2);
+
     private static final long KEEP_ALIVE_NANOS = TimeUnit.SECONDS.toNanos(15);
 
     private final ChatModel model;
@@ -43,7 +44,8 @@ final class ChatService {
 
     private static final java.util.regex.Pattern ROLE = java.util.regex.Pattern.compile("[A-Za-z_]{1,32}");
 
-    private record Parsed(Prompt prompt, String modelName, boolean stream, TextModel.Request request, List<String> stops) {}
+    private record Parsed(
+            Prompt prompt, String modelName, boolean stream, TextModel.Request request, List<String> stops) {}
 
     Parsed parse(Obj body) {
         List<Obj> raw = body.objects("messages");
@@ -53,13 +55,16 @@ final class ChatService {
         for (Obj m : raw) {
             String role = m.requiredString("role");
             // a role is part of some templates' markers (Phi-3's <|user|>), so it may not carry markup of its own
-            if (!ROLE.matcher(role).matches()) throw ApiException.badRequest("field '" + m.path() + ".role' must be a role name such as \"user\" (letters and _)");
+            if (!ROLE.matcher(role).matches())
+                throw ApiException.badRequest(
+                        "field '" + m.path() + ".role' must be a role name such as \"user\" (letters and _)");
             messages.add(new ChatTemplate.Message(role, content(m)));
         }
         String modelName = body.string("model").filter(s -> !s.isEmpty()).orElse(model.id());
         boolean stream = body.bool("stream").orElse(true);
         double temperature = body.number("temperature").orElse(DEFAULT_TEMPERATURE);
-        if (temperature < 0 || temperature > 2) throw ApiException.badRequest("field 'temperature' must be between 0 and 2");
+        if (temperature < 0 || temperature > 2)
+            throw ApiException.badRequest("field 'temperature' must be between 0 and 2");
         long seed = body.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE).orElse(clock.millis());
         long maxTokens = body.integer("max_completion_tokens", 1, Integer.MAX_VALUE)
                 .orElse(body.integer("max_tokens", 1, Integer.MAX_VALUE).orElse(DEFAULT_MAX_TOKENS));
@@ -69,7 +74,8 @@ final class ChatService {
             if (s.isTextual()) stops.add(s.textValue());
             else if (s.isArray()) {
                 for (JsonNode e : s) {
-                    if (!e.isTextual()) throw ApiException.badRequest("field 'stop' must be a string or an array of strings");
+                    if (!e.isTextual())
+                        throw ApiException.badRequest("field 'stop' must be a string or an array of strings");
                     stops.add(e.textValue());
                 }
             } else throw ApiException.badRequest("field 'stop' must be a string or an array of strings");
@@ -88,21 +94,26 @@ final class ChatService {
         if (c.isArray()) {
             var sb = new StringBuilder();
             for (JsonNode part : c) {
-                if (part.isObject() && "text".equals(part.path("type").asText()) && part.path("text").isTextual()) {
+                if (part.isObject()
+                        && "text".equals(part.path("type").asText())
+                        && part.path("text").isTextual()) {
                     sb.append(part.get("text").textValue());
                 } else {
-                    throw ApiException.badRequest("field '" + message.path() + ".content' parts must be {\"type\":\"text\",\"text\":...}");
+                    throw ApiException.badRequest(
+                            "field '" + message.path() + ".content' parts must be {\"type\":\"text\",\"text\":...}");
                 }
             }
             return sb.toString();
         }
-        throw ApiException.badRequest("field '" + message.path() + ".content' must be a string or an array of text parts");
+        throw ApiException.badRequest(
+                "field '" + message.path() + ".content' must be a string or an array of text parts");
     }
 
     void chat(Obj body, Context ctx) throws Exception {
         Parsed p = parse(body);
         Admission.Slot slot = admission.enter(QUEUE_WAIT_NANOS);
-        if (slot == null) throw new ApiException(503, "server_busy", "no chat generation slot became free within 2 minutes");
+        if (slot == null)
+            throw new ApiException(503, "server_busy", "no chat generation slot became free within 2 minutes");
         try (slot) {
             if (p.stream()) stream(p, ctx);
             else whole(p, ctx);
@@ -112,8 +123,13 @@ final class ChatService {
     private void whole(Parsed p, Context ctx) throws Exception {
         GenerationStream.End end;
         String text;
-        try (var generation = GenerationStream.start(model.model(), p.request(), StopCondition.openAi(p.stops()),
-                GenerationStream.NEVER, ClientWatch.of(ctx), tokens::increment)) {
+        try (var generation = GenerationStream.start(
+                model.model(),
+                p.request(),
+                StopCondition.openAi(p.stops()),
+                GenerationStream.NEVER,
+                ClientWatch.of(ctx),
+                tokens::increment)) {
             end = generation.awaitEnd();
             text = generation.text();
         }
@@ -129,7 +145,9 @@ final class ChatService {
         choice.put("index", 0);
         choice.putObject("message").put("role", "assistant").put("content", text);
         choice.put("finish_reason", finishReason(o.finish()));
-        r.putObject("usage").put("prompt_tokens", o.promptTokens()).put("completion_tokens", o.generatedTokens())
+        r.putObject("usage")
+                .put("prompt_tokens", o.promptTokens())
+                .put("completion_tokens", o.generatedTokens())
                 .put("total_tokens", o.promptTokens() + o.generatedTokens());
         ctx.contentType("application/json").result(json.writeValueAsBytes(r));
     }
@@ -141,8 +159,13 @@ final class ChatService {
     /** The request thread writes, so a dead socket cancels the generation. */
     private void stream(Parsed p, Context ctx) throws Exception {
         int holdBack = p.stops().stream().mapToInt(String::length).max().orElse(1) - 1;
-        try (var generation = GenerationStream.start(model.model(), p.request(), StopCondition.openAi(p.stops()),
-                GenerationStream.NEVER, null, tokens::increment)) {
+        try (var generation = GenerationStream.start(
+                model.model(),
+                p.request(),
+                StopCondition.openAi(p.stops()),
+                GenerationStream.NEVER,
+                null,
+                tokens::increment)) {
             String id = "chatcmpl-" + UUID.randomUUID();
             long created = clock.millis() / 1000;
             var res = ctx.res();
@@ -165,17 +188,32 @@ final class ChatService {
                         continue;
                     }
                     String text = generation.text();
-                    int safe = e instanceof GenerationStream.End || generation.stopped() ? text.length()
+                    int safe = e instanceof GenerationStream.End || generation.stopped()
+                            ? text.length()
                             : Math.max(sent, text.length() - holdBack);
                     if (safe > sent) {
-                        write(out, "data: " + chunk(id, created, p.modelName(), text.substring(sent, safe), first, null) + "\n\n");
+                        write(
+                                out,
+                                "data: " + chunk(id, created, p.modelName(), text.substring(sent, safe), first, null)
+                                        + "\n\n");
                         first = false;
                         sent = safe;
                         lastWrite = System.nanoTime();
                     }
                     if (e instanceof GenerationStream.End end) {
-                        if (end.outcome().finish() == TextModel.Finish.ERROR) return; // mid-stream error: the stream just ends
-                        write(out, "data: " + chunk(id, created, p.modelName(), null, false, finishReason(end.outcome().finish())) + "\n\n");
+                        if (end.outcome().finish() == TextModel.Finish.ERROR)
+                            return; // mid-stream error: the stream just ends
+                        write(
+                                out,
+                                "data: "
+                                        + chunk(
+                                                id,
+                                                created,
+                                                p.modelName(),
+                                                null,
+                                                false,
+                                                finishReason(end.outcome().finish()))
+                                        + "\n\n");
                         return;
                     }
                 } catch (IOException io) {

@@ -14,7 +14,13 @@ import java.util.regex.Pattern;
  */
 public record ChatTemplate(Shape shape, Optional<String> defaultSystemPrompt) {
 
-    public enum Shape { CHATML, LLAMA3, GEMMA, PHI3, MISTRAL }
+    public enum Shape {
+        CHATML,
+        LLAMA3,
+        GEMMA,
+        PHI3,
+        MISTRAL
+    }
 
     public record Message(String role, String content) {}
 
@@ -38,11 +44,13 @@ public record ChatTemplate(Shape shape, Optional<String> defaultSystemPrompt) {
         }
         if (jinja.contains("<|start_header_id|>")) return new ChatTemplate(Shape.LLAMA3, Optional.empty());
         if (jinja.contains("<start_of_turn>")) return new ChatTemplate(Shape.GEMMA, Optional.empty());
-        if (jinja.contains("<|user|>") && jinja.contains("<|end|>")) return new ChatTemplate(Shape.PHI3, Optional.empty());
+        if (jinja.contains("<|user|>") && jinja.contains("<|end|>"))
+            return new ChatTemplate(Shape.PHI3, Optional.empty());
         if (jinja.contains("[INST]")) return new ChatTemplate(Shape.MISTRAL, Optional.empty());
         String head = jinja.length() > 60 ? jinja.substring(0, 60) + "..." : jinja;
-        throw new IllegalArgumentException("unsupported chat template (supported: ChatML, Llama 3, Gemma, Phi-3, Mistral [INST]): "
-                + head.replace("\n", "\\n"));
+        throw new IllegalArgumentException(
+                "unsupported chat template (supported: ChatML, Llama 3, Gemma, Phi-3, Mistral [INST]): "
+                        + head.replace("\n", "\\n"));
     }
 
     /**
@@ -54,16 +62,27 @@ public record ChatTemplate(Shape shape, Optional<String> defaultSystemPrompt) {
         var sb = Prompt.builder();
         switch (shape) {
             case CHATML -> {
-                if (defaultSystemPrompt.isPresent() && (messages.isEmpty() || !messages.getFirst().role().equals("system"))) {
-                    sb.template("<|im_start|>system\n").text(defaultSystemPrompt.get()).template("<|im_end|>\n");
+                if (defaultSystemPrompt.isPresent()
+                        && (messages.isEmpty() || !messages.getFirst().role().equals("system"))) {
+                    sb.template("<|im_start|>system\n")
+                            .text(defaultSystemPrompt.get())
+                            .template("<|im_end|>\n");
                 }
-                for (Message m : messages) sb.template("<|im_start|>").text(m.role()).template("\n").text(m.content()).template("<|im_end|>\n");
+                for (Message m : messages)
+                    sb.template("<|im_start|>")
+                            .text(m.role())
+                            .template("\n")
+                            .text(m.content())
+                            .template("<|im_end|>\n");
                 sb.template("<|im_start|>assistant\n");
             }
             case LLAMA3 -> {
                 for (Message m : messages) {
-                    sb.template("<|start_header_id|>").text(m.role()).template("<|end_header_id|>\n\n")
-                            .text(m.content().strip()).template("<|eot_id|>");
+                    sb.template("<|start_header_id|>")
+                            .text(m.role())
+                            .template("<|end_header_id|>\n\n")
+                            .text(m.content().strip())
+                            .template("<|eot_id|>");
                 }
                 sb.template("<|start_header_id|>assistant<|end_header_id|>\n\n");
             }
@@ -75,14 +94,21 @@ public record ChatTemplate(Shape shape, Optional<String> defaultSystemPrompt) {
                         continue;
                     }
                     String role = m.role().equals("assistant") ? "model" : m.role();
-                    String content = role.equals("user") ? pendingSystem + m.content().strip() : m.content().strip();
+                    String content = role.equals("user")
+                            ? pendingSystem + m.content().strip()
+                            : m.content().strip();
                     if (role.equals("user")) pendingSystem = "";
-                    sb.template("<start_of_turn>").text(role).template("\n").text(content).template("<end_of_turn>\n");
+                    sb.template("<start_of_turn>")
+                            .text(role)
+                            .template("\n")
+                            .text(content)
+                            .template("<end_of_turn>\n");
                 }
                 sb.template("<start_of_turn>model\n");
             }
             case PHI3 -> {
-                for (Message m : messages) sb.template("<|" + m.role() + "|>\n").text(m.content()).template("<|end|>\n");
+                for (Message m : messages)
+                    sb.template("<|" + m.role() + "|>\n").text(m.content()).template("<|end|>\n");
                 sb.template("<|assistant|>\n");
             }
             case MISTRAL -> {
@@ -90,9 +116,12 @@ public record ChatTemplate(Shape shape, Optional<String> defaultSystemPrompt) {
                 for (Message m : messages) {
                     switch (m.role()) {
                         case "system" -> pendingSystem += m.content().strip() + "\n\n";
-                        case "assistant" -> sb.template(" ").text(m.content().strip()).template("</s>");
+                        case "assistant" ->
+                            sb.template(" ").text(m.content().strip()).template("</s>");
                         default -> {
-                            sb.template("[INST] ").text(pendingSystem + m.content().strip()).template(" [/INST]");
+                            sb.template("[INST] ")
+                                    .text(pendingSystem + m.content().strip())
+                                    .template(" [/INST]");
                             pendingSystem = "";
                         }
                     }

@@ -20,11 +20,20 @@ final class CompletionPrompt {
     /** Tabby asks the code index only when more than this much of the budget is left after the client's snippets. */
     static final int MIN_BUDGET_FOR_RETRIEVAL = 256;
 
-    record Segments(String prefix, Optional<String> suffix, List<Snippet> declarations,
-                    List<Snippet> changedFiles, List<Snippet> recentlyOpenedFiles,
-                    Optional<String> filepath, Optional<String> gitUrl) {
-        Segments(String prefix, Optional<String> suffix, List<Snippet> declarations, List<Snippet> changedFiles,
-                 List<Snippet> recentlyOpenedFiles) {
+    record Segments(
+            String prefix,
+            Optional<String> suffix,
+            List<Snippet> declarations,
+            List<Snippet> changedFiles,
+            List<Snippet> recentlyOpenedFiles,
+            Optional<String> filepath,
+            Optional<String> gitUrl) {
+        Segments(
+                String prefix,
+                Optional<String> suffix,
+                List<Snippet> declarations,
+                List<Snippet> changedFiles,
+                List<Snippet> recentlyOpenedFiles) {
             this(prefix, suffix, declarations, changedFiles, recentlyOpenedFiles, Optional.empty(), Optional.empty());
         }
     }
@@ -52,14 +61,24 @@ final class CompletionPrompt {
      * are left, the index's, leaving out the cursor's own file and exact copies of client snippets, each added while it
      * fits (stopping at the first that does not). Disabling retrieval drops both kinds, as in Tabby.
      */
-    static Built build(Segments segments, Language language, Optional<String> template, boolean disableSnippets, Retrieval retrieval) {
-        List<Snippet> snippets = disableSnippets || language.lineComment().isEmpty() ? List.of() : withRetrieved(segments, language.id(), retrieval);
-        String prefix = withSnippets(segments.prefix(), snippets, language.lineComment().orElse(""));
+    static Built build(
+            Segments segments,
+            Language language,
+            Optional<String> template,
+            boolean disableSnippets,
+            Retrieval retrieval) {
+        List<Snippet> snippets = disableSnippets || language.lineComment().isEmpty()
+                ? List.of()
+                : withRetrieved(segments, language.id(), retrieval);
+        String prefix =
+                withSnippets(segments.prefix(), snippets, language.lineComment().orElse(""));
         String suffix = segments.suffix().filter(s -> !s.isEmpty()).orElse("\n");
         Prompt prompt = template.map(t -> fill(t, prefix, suffix)).orElse(Prompt.of(new Prompt.Text(prefix)));
-        boolean crlf = segments.prefix().contains("\r\n") || segments.suffix().orElse("").contains("\r\n");
+        boolean crlf = segments.prefix().contains("\r\n")
+                || segments.suffix().orElse("").contains("\r\n");
         if (crlf) prompt = prompt.map(s -> s.replace("\r\n", "\n"));
-        return new Built(clip(prompt, template.map(CompletionPrompt::leadingToken).orElse("")), snippets, crlf);
+        return new Built(
+                clip(prompt, template.map(CompletionPrompt::leadingToken).orElse("")), snippets, crlf);
     }
 
     /**
@@ -101,7 +120,8 @@ final class CompletionPrompt {
         for (Snippet s : client) remaining -= utf8Length(s.body());
         if (remaining <= MIN_BUDGET_FOR_RETRIEVAL) return client;
         var bodies = new java.util.HashSet<String>();
-        for (List<Snippet> list : List.of(segments.declarations(), segments.changedFiles(), segments.recentlyOpenedFiles())) {
+        for (List<Snippet> list :
+                List.of(segments.declarations(), segments.changedFiles(), segments.recentlyOpenedFiles())) {
             for (Snippet s : list) bodies.add(s.body());
         }
         var out = new ArrayList<>(client);
@@ -150,7 +170,9 @@ final class CompletionPrompt {
         int chars = 0, bytes = 0;
         while (bytes < drop) {
             char c = text.charAt(chars);
-            boolean pair = Character.isHighSurrogate(c) && chars + 1 < text.length() && Character.isLowSurrogate(text.charAt(chars + 1));
+            boolean pair = Character.isHighSurrogate(c)
+                    && chars + 1 < text.length()
+                    && Character.isLowSurrogate(text.charAt(chars + 1));
             bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
             chars += pair ? 2 : 1;
         }

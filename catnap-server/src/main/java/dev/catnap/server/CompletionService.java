@@ -1,9 +1,9 @@
 package dev.catnap.server;
 
-import dev.catnap.engine.tokenizer.Prompt;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.catnap.engine.tokenizer.Prompt;
 import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,8 +33,13 @@ final class CompletionService {
         this(model, admission, tokens, timeout, json, CompletionPrompt.Retrieval.NONE);
     }
 
-    CompletionService(CompletionModel model, Admission admission, Counter tokens, Duration timeout, ObjectMapper json,
-                      CompletionPrompt.Retrieval retrieval) {
+    CompletionService(
+            CompletionModel model,
+            Admission admission,
+            Counter tokens,
+            Duration timeout,
+            ObjectMapper json,
+            CompletionPrompt.Retrieval retrieval) {
         this.retrieval = retrieval;
         this.model = model;
         this.admission = admission;
@@ -43,16 +48,19 @@ final class CompletionService {
         this.json = json;
     }
 
-    ObjectNode complete(Obj body, String userHeader, BooleanSupplier clientGone, long startNanos) throws InterruptedException {
+    ObjectNode complete(Obj body, String userHeader, BooleanSupplier clientGone, long startNanos)
+            throws InterruptedException {
         Language language = Language.lookup(languages, body.string("language").orElse(null));
         Optional<Obj> segments = body.object("segments");
         Optional<Obj> debug = body.object("debug_options");
         Optional<String> rawPrompt = debug.flatMap(d -> d.string("raw_prompt"));
         boolean returnPrompt = debug.flatMap(d -> d.bool("return_prompt")).orElse(false);
         boolean returnSnippets = debug.flatMap(d -> d.bool("return_snippets")).orElse(false);
-        boolean disableSnippets = debug.flatMap(d -> d.bool("disable_retrieval_augmented_code_completion")).orElse(false);
+        boolean disableSnippets = debug.flatMap(d -> d.bool("disable_retrieval_augmented_code_completion"))
+                .orElse(false);
         double temperature = body.number("temperature").orElse(DEFAULT_TEMPERATURE);
-        if (temperature < 0 || temperature > 2) throw ApiException.badRequest("field 'temperature' must be between 0 and 2");
+        if (temperature < 0 || temperature > 2)
+            throw ApiException.badRequest("field 'temperature' must be between 0 and 2");
         long seed = body.integer("seed", 0, Long.MAX_VALUE).orElse(System.currentTimeMillis());
         body.string("user");
         String mode = body.string("mode").orElse("standard");
@@ -69,9 +77,10 @@ final class CompletionService {
                     prompt = CompletionPrompt.clip(Prompt.of(new Prompt.Template(rawPrompt.get())), "");
                     segments.ifPresent(CompletionService::segments); // still type-checked
                 } else {
-                    Obj seg = segments.orElseThrow(() -> ApiException.badRequest(
-                            "missing field 'segments' (or 'debug_options.raw_prompt')"));
-                    var built = CompletionPrompt.build(segments(seg), language, model.promptTemplate(), disableSnippets, retrieval);
+                    Obj seg = segments.orElseThrow(
+                            () -> ApiException.badRequest("missing field 'segments' (or 'debug_options.raw_prompt')"));
+                    var built = CompletionPrompt.build(
+                            segments(seg), language, model.promptTemplate(), disableSnippets, retrieval);
                     prompt = built.prompt();
                     snippets = built.snippets();
                     crlf = built.crlf();
@@ -80,12 +89,18 @@ final class CompletionService {
             }
             case "next_edit_suggestion" -> {
                 Obj seg = segments.orElseThrow(() -> ApiException.badRequest("missing field 'segments'"));
-                Obj history = seg.object("edit_history").orElseThrow(() -> ApiException.badRequest(
-                        "missing field 'segments.edit_history' (required in next_edit_suggestion mode)"));
-                prompt = Prompt.builder().template("<|original_code|>\n").text(history.requiredString("original_code"))
-                        .template("\n<|edits_diff|>\n").text(history.requiredString("edits_diff"))
-                        .template("\n<|current_version|>\n").text(history.requiredString("current_version"))
-                        .template("\n<|next_version|>\n").build();
+                Obj history = seg.object("edit_history")
+                        .orElseThrow(() -> ApiException.badRequest(
+                                "missing field 'segments.edit_history' (required in next_edit_suggestion mode)"));
+                prompt = Prompt.builder()
+                        .template("<|original_code|>\n")
+                        .text(history.requiredString("original_code"))
+                        .template("\n<|edits_diff|>\n")
+                        .text(history.requiredString("edits_diff"))
+                        .template("\n<|current_version|>\n")
+                        .text(history.requiredString("current_version"))
+                        .template("\n<|next_version|>\n")
+                        .build();
                 stopWords = List.of();
                 maxTokens = 2 * MAX_DECODING_TOKENS;
             }
@@ -98,8 +113,14 @@ final class CompletionService {
         var request = new TextModel.Request(prompt, maxTokens, temperature, seed);
         GenerationStream.End end;
         String text;
-        try (slot; var generation = GenerationStream.start(model.model(), request, StopCondition.tabby(stopWords, prompt.text()),
-                deadline, clientGone, tokens::increment)) {
+        try (slot;
+                var generation = GenerationStream.start(
+                        model.model(),
+                        request,
+                        StopCondition.tabby(stopWords, prompt.text()),
+                        deadline,
+                        clientGone,
+                        tokens::increment)) {
             end = generation.awaitEnd();
             text = generation.text();
         }
@@ -112,8 +133,11 @@ final class CompletionService {
             throw new IllegalStateException("generation failed", end.outcome().error());
         }
         if (firstDone.compareAndSet(false, true)) {
-            log.info("first completion in {} ms ({} prompt tokens, {} generated)", (System.nanoTime() - startNanos) / 1_000_000,
-                    end.outcome().promptTokens(), end.outcome().generatedTokens());
+            log.info(
+                    "first completion in {} ms ({} prompt tokens, {} generated)",
+                    (System.nanoTime() - startNanos) / 1_000_000,
+                    end.outcome().promptTokens(),
+                    end.outcome().generatedTokens());
         }
         if (crlf) text = CompletionPrompt.restoreCrlf(text);
 
@@ -125,7 +149,11 @@ final class CompletionService {
             ObjectNode data = response.putObject("debug_data");
             if (returnSnippets) {
                 ArrayNode list = data.putArray("snippets");
-                for (var s : snippets) list.addObject().put("filepath", s.filepath()).put("body", s.body()).put("score", s.score());
+                for (var s : snippets)
+                    list.addObject()
+                            .put("filepath", s.filepath())
+                            .put("body", s.body())
+                            .put("score", s.score());
             }
             if (returnPrompt) data.put("prompt", prompt.text());
         }
@@ -133,7 +161,11 @@ final class CompletionService {
     }
 
     private ApiException timeout() {
-        return new ApiException(408, "timeout", "completion did not finish within " + Duration.ofNanos(timeoutNanos).toMillis() + " ms");
+        return new ApiException(
+                408,
+                "timeout",
+                "completion did not finish within "
+                        + Duration.ofNanos(timeoutNanos).toMillis() + " ms");
     }
 
     static CompletionPrompt.Segments segments(Obj seg) {
@@ -143,9 +175,14 @@ final class CompletionService {
         Optional<String> gitUrl = seg.string("git_url").filter(u -> !u.isBlank());
         seg.string("clipboard");
         seg.object("edit_history");
-        return new CompletionPrompt.Segments(prefix, suffix, snippets(seg, "declarations", false),
+        return new CompletionPrompt.Segments(
+                prefix,
+                suffix,
+                snippets(seg, "declarations", false),
                 snippets(seg, "relevant_snippets_from_changed_files", true),
-                snippets(seg, "relevant_snippets_from_recently_opened_files", true), filepath, gitUrl);
+                snippets(seg, "relevant_snippets_from_recently_opened_files", true),
+                filepath,
+                gitUrl);
     }
 
     private static List<CompletionPrompt.Snippet> snippets(Obj seg, String key, boolean scored) {

@@ -46,7 +46,8 @@ public final class EngineTextModel implements TextModel {
         int maxNew = Math.min(request.maxNewTokens(), Math.max(1, context - 1));
         prompt = fit(prompt, context - maxNew, tokenizer.specialTokens());
         SamplingParams sampling = SamplingParams.tabbyDefaults()
-                .withTemperature((float) request.temperature()).withSeed(request.seed());
+                .withTemperature((float) request.temperature())
+                .withSeed(request.seed());
         StreamingDecoder decoder = tokenizer.streamingDecoder();
         var sinkAdapter = new TokenSink() {
             int generated;
@@ -105,13 +106,16 @@ public final class EngineTextModel implements TextModel {
             return Optional.of(text(tokenizer, s.fimPrefix()) + "{prefix}" + text(tokenizer, s.fimSuffix()) + "{suffix}"
                     + text(tokenizer, s.fimMiddle()));
         }
-        for (List<String> triple : List.of(List.of("<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
+        for (List<String> triple : List.of(
+                List.of("<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
                 List.of("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"))) {
             if (triple.stream().allMatch(t -> tokenizer.tokenId(t).isPresent())) {
                 return Optional.of(triple.get(0) + "{prefix}" + triple.get(1) + "{suffix}" + triple.get(2));
             }
         }
-        if (tokenizer.tokenId("<PRE>").isPresent() && tokenizer.tokenId("<SUF>").isPresent() && tokenizer.tokenId("<MID>").isPresent()) {
+        if (tokenizer.tokenId("<PRE>").isPresent()
+                && tokenizer.tokenId("<SUF>").isPresent()
+                && tokenizer.tokenId("<MID>").isPresent()) {
             return Optional.of("<PRE> {prefix} <SUF>{suffix} <MID>");
         }
         return Optional.empty();

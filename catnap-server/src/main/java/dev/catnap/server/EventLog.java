@@ -38,8 +38,12 @@ final class EventLog {
         line.putObject("event").set(kind, body);
         Files.createDirectories(dir);
         Path file = fileFor(LocalDate.ofInstant(now, ZoneOffset.UTC));
-        Files.write(file, (json.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8),
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        Files.write(
+                file,
+                (json.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8),
+                StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND,
+                StandardOpenOption.WRITE);
     }
 
     Path fileFor(LocalDate day) {

@@ -29,7 +29,11 @@ final class GenerationStream implements AutoCloseable {
     static final long NEVER = Long.MAX_VALUE;
 
     /** How the read ended: the generation's own end (its outcome says which), or a cancel that the reader must answer. */
-    enum Ending { DONE, TIMED_OUT, CLIENT_GONE }
+    enum Ending {
+        DONE,
+        TIMED_OUT,
+        CLIENT_GONE
+    }
 
     sealed interface Event {}
 
@@ -61,13 +65,14 @@ final class GenerationStream implements AutoCloseable {
     private long nextPollNanos;
     /** When the reader stops waiting for the engine to confirm a cancel; set when it first sees the cancel. */
     private long confirmByNanos;
+
     private boolean confirming;
     private int pieces;
     private int piecesToStop = -1;
     private End end;
 
-    private GenerationStream(StopCondition stop, long deadlineNanos, BooleanSupplier clientGone, Runnable onToken,
-                             long confirmNanos) {
+    private GenerationStream(
+            StopCondition stop, long deadlineNanos, BooleanSupplier clientGone, Runnable onToken, long confirmNanos) {
         this.stop = stop;
         this.deadlineNanos = deadlineNanos;
         this.clientGone = clientGone;
@@ -84,13 +89,24 @@ final class GenerationStream implements AutoCloseable {
      * @param clientGone    polled every {@link #POLL_NANOS} while the reader waits; null: never polled
      * @param onToken       run on the reading thread for each token counted
      */
-    static GenerationStream start(TextModel model, TextModel.Request request, StopCondition stop, long deadlineNanos,
-                                  BooleanSupplier clientGone, Runnable onToken) {
+    static GenerationStream start(
+            TextModel model,
+            TextModel.Request request,
+            StopCondition stop,
+            long deadlineNanos,
+            BooleanSupplier clientGone,
+            Runnable onToken) {
         return start(model, request, stop, deadlineNanos, clientGone, onToken, CONFIRM_NANOS);
     }
 
-    static GenerationStream start(TextModel model, TextModel.Request request, StopCondition stop, long deadlineNanos,
-                                  BooleanSupplier clientGone, Runnable onToken, long confirmNanos) {
+    static GenerationStream start(
+            TextModel model,
+            TextModel.Request request,
+            StopCondition stop,
+            long deadlineNanos,
+            BooleanSupplier clientGone,
+            Runnable onToken,
+            long confirmNanos) {
         var stream = new GenerationStream(stop, deadlineNanos, clientGone, onToken, confirmNanos);
         stream.handle = model.generate(request, stream.new Feed());
         return stream;
@@ -140,17 +156,23 @@ final class GenerationStream implements AutoCloseable {
             if (event == null) {
                 now = System.nanoTime();
                 if (confirming && !finished.get() && now - confirmByNanos >= 0) {
-                    return end = new End(ending(), piecesToStop >= 0
-                            ? new TextModel.Outcome(TextModel.Finish.STOPPED, 0, piecesToStop, null)
-                            : new TextModel.Outcome(TextModel.Finish.CANCELLED, 0, 0, null));
+                    return end = new End(
+                            ending(),
+                            piecesToStop >= 0
+                                    ? new TextModel.Outcome(TextModel.Finish.STOPPED, 0, piecesToStop, null)
+                                    : new TextModel.Outcome(TextModel.Finish.CANCELLED, 0, 0, null));
                 }
                 if (untilNanos != NEVER && now - untilNanos >= 0) return null;
                 continue;
             }
             if (event == WAKE) continue;
             if (event instanceof TextModel.Outcome outcome) {
-                return end = new End(ending(), piecesToStop < 0 ? outcome
-                        : new TextModel.Outcome(TextModel.Finish.STOPPED, outcome.promptTokens(), piecesToStop, null));
+                return end = new End(
+                        ending(),
+                        piecesToStop < 0
+                                ? outcome
+                                : new TextModel.Outcome(
+                                        TextModel.Finish.STOPPED, outcome.promptTokens(), piecesToStop, null));
             }
             String piece = (String) event;
             if (piecesToStop >= 0) continue; // past the stop word: the engine would not have made it

@@ -14,8 +14,12 @@ import java.util.Optional;
 final class HealthInfo {
     private HealthInfo() {}
 
-    static byte[] json(ObjectMapper json, ServerOptions options, Optional<String> model, Optional<String> chatModel,
-                       Optional<String> embeddingModel) {
+    static byte[] json(
+            ObjectMapper json,
+            ServerOptions options,
+            Optional<String> model,
+            Optional<String> chatModel,
+            Optional<String> embeddingModel) {
         ObjectNode h = json.createObjectNode();
         model.ifPresent(m -> h.put("model", m));
         chatModel.ifPresent(m -> {
@@ -66,7 +70,8 @@ final class HealthInfo {
     static String cpuInfo() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name") && line.contains(":")) return line.substring(line.indexOf(':') + 1).strip();
+                if (line.startsWith("model name") && line.contains(":"))
+                    return line.substring(line.indexOf(':') + 1).strip();
             }
         } catch (IOException | RuntimeException e) {
             // not Linux, or not readable: fall through

@@ -22,11 +22,34 @@ record Language(String id, Optional<String> lineComment, List<String> topLevelKe
     static final Language UNKNOWN = new Language("unknown", Optional.of(""), List.of());
 
     private static final List<String> DEFAULT_STOP_WORDS = List.of(
-            "\n\n", "\n\n  ", "\n\n    ", "\n\n      ", "\n\n        ", "\n\n          ", "\n\n            ",
-            "\n\n              ", "\n\n\t", "\n\n\t\t", "\n\n\t\t\t", "\n\n\t\t\t\t", "\n\n\t\t\t\t\t", "\n\n\t\t\t\t\t\t",
-            "\n\n\t\t\t\t\t\t\t", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<file_sep>", " <EOT>",
-            "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|file_separator|>", "<|system|>", "<|user|>",
-            "<|end|>", "<|assistant|>");
+            "\n\n",
+            "\n\n  ",
+            "\n\n    ",
+            "\n\n      ",
+            "\n\n        ",
+            "\n\n          ",
+            "\n\n            ",
+            "\n\n              ",
+            "\n\n\t",
+            "\n\n\t\t",
+            "\n\n\t\t\t",
+            "\n\n\t\t\t\t",
+            "\n\n\t\t\t\t\t",
+            "\n\n\t\t\t\t\t\t",
+            "\n\n\t\t\t\t\t\t\t",
+            "<fim_prefix>",
+            "<fim_suffix>",
+            "<fim_middle>",
+            "<file_sep>",
+            " <EOT>",
+            "<|fim_prefix|>",
+            "<|fim_suffix|>",
+            "<|fim_middle|>",
+            "<|file_separator|>",
+            "<|system|>",
+            "<|user|>",
+            "<|end|>",
+            "<|assistant|>");
 
     /** Tabby's table, read once per server; later lines win, as in Tabby (perl appears twice there). */
     static Map<String, Language> table() {
@@ -39,9 +62,13 @@ record Language(String id, Optional<String> lineComment, List<String> topLevelKe
                 String[] cols = line.split("\\|", -1);
                 if (cols.length != 3) throw new IllegalStateException("bad languages.txt line: " + line);
                 String comment = cols[1].strip();
-                List<String> keywords = cols[2].isBlank() ? List.of() : Arrays.asList(cols[2].strip().split("\\s+"));
+                List<String> keywords = cols[2].isBlank()
+                        ? List.of()
+                        : Arrays.asList(cols[2].strip().split("\\s+"));
                 for (String id : cols[0].strip().split("\\s+")) {
-                    table.put(id, new Language(id, comment.equals("-") ? Optional.empty() : Optional.of(comment), keywords));
+                    table.put(
+                            id,
+                            new Language(id, comment.equals("-") ? Optional.empty() : Optional.of(comment), keywords));
                 }
             }
         } catch (IOException e) {

@@ -67,7 +67,8 @@ record Obj(JsonNode node, String path) {
         JsonNode n = v.get();
         if (!n.isIntegralNumber() || !n.canConvertToLong()) throw wrongType(key, "an integer");
         long x = n.longValue();
-        if (x < min || x > max) throw ApiException.badRequest("field '" + name(key) + "' must be between " + min + " and " + max);
+        if (x < min || x > max)
+            throw ApiException.badRequest("field '" + name(key) + "' must be between " + min + " and " + max);
         return OptionalLong.of(x);
     }
 

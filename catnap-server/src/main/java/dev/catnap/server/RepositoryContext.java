@@ -48,7 +48,11 @@ public final class RepositoryContext implements CompletionPrompt.Retrieval {
             for (String s : sources) known.add(new Repository(null, s));
         } else {
             for (Repository c : configured) {
-                if (!sources.contains(c.source())) log.warn("repository {} ({}) is not in the code index yet: run 'catnap index'", c.name(), c.gitUrl());
+                if (!sources.contains(c.source()))
+                    log.warn(
+                            "repository {} ({}) is not in the code index yet: run 'catnap index'",
+                            c.name(),
+                            c.gitUrl());
             }
         }
         repositories = List.copyOf(known);
@@ -60,21 +64,29 @@ public final class RepositoryContext implements CompletionPrompt.Retrieval {
         String canonical = Repository.canonical(gitUrl);
         String name = Repository.nameOf(gitUrl);
         List<Repository> repos = repositories();
-        for (Repository r : repos) if (r.source().equals(canonical) || Repository.canonical(r.gitUrl()).equals(canonical)) return Optional.of(r.source());
-        return repos.stream().filter(r -> r.name().equals(name)).map(Repository::source).min(Comparator.naturalOrder());
+        for (Repository r : repos)
+            if (r.source().equals(canonical) || Repository.canonical(r.gitUrl()).equals(canonical))
+                return Optional.of(r.source());
+        return repos.stream()
+                .filter(r -> r.name().equals(name))
+                .map(Repository::source)
+                .min(Comparator.naturalOrder());
     }
 
     /** The index's snippets for a completion in the editor's {@code language}; none when the index has no such language. */
     @Override
-    public List<CompletionPrompt.Snippet> snippets(CompletionPrompt.Segments segments, String language, int remainingBytes) {
+    public List<CompletionPrompt.Snippet> snippets(
+            CompletionPrompt.Segments segments, String language, int remainingBytes) {
         Optional<CodeSearch> search = index();
         if (search.isEmpty() || segments.gitUrl().isEmpty()) return List.of();
         Optional<String> source = sourceFor(segments.gitUrl().get());
         Optional<String> indexLanguage = CodeLanguage.ofEditorId(language);
         if (source.isEmpty() || indexLanguage.isEmpty()) return List.of();
-        var request = new CodeSearch.Request(segments.prefix(), source, indexLanguage, segments.filepath(), NUM_TO_RETURN, true);
+        var request = new CodeSearch.Request(
+                segments.prefix(), source, indexLanguage, segments.filepath(), NUM_TO_RETURN, true);
         var out = new ArrayList<CompletionPrompt.Snippet>();
-        for (CodeSearch.Hit h : search.get().search(request)) out.add(new CompletionPrompt.Snippet(h.filepath(), h.body(), h.rrf()));
+        for (CodeSearch.Hit h : search.get().search(request))
+            out.add(new CompletionPrompt.Snippet(h.filepath(), h.body(), h.rrf()));
         return out;
     }
 }

@@ -13,24 +13,35 @@ final class ServerMetrics {
 
     void watch(String role, Admission admission) {
         Gauge.builder("catnap.queue.depth", admission, Admission::waiting)
-                .description("requests waiting for a generation slot").tag("model", role).register(registry);
+                .description("requests waiting for a generation slot")
+                .tag("model", role)
+                .register(registry);
         Gauge.builder("catnap.generations.active", admission, Admission::running)
-                .description("generations running in the engine's batch").tag("model", role).register(registry);
+                .description("generations running in the engine's batch")
+                .tag("model", role)
+                .register(registry);
         Gauge.builder("catnap.batch.occupancy", admission, a -> (double) a.running() / a.parallelism())
-                .description("running generations / parallelism").tag("model", role).register(registry);
+                .description("running generations / parallelism")
+                .tag("model", role)
+                .register(registry);
     }
 
     Counter tokens(String role) {
-        return Counter.builder("catnap.tokens.generated").description("tokens generated").tag("model", role)
+        return Counter.builder("catnap.tokens.generated")
+                .description("tokens generated")
+                .tag("model", role)
                 .register(registry);
     }
 
     void request(String method, String route, int status, long nanos) {
-        Timer.builder("catnap.http.requests").description("HTTP requests by route and status")
+        Timer.builder("catnap.http.requests")
+                .description("HTTP requests by route and status")
                 .tags("method", method, "route", route, "status", Integer.toString(status))
                 .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
-                .register(registry).record(Duration.ofNanos(nanos));
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(60))
+                .register(registry)
+                .record(Duration.ofNanos(nanos));
     }
 
     String scrape() {

@@ -19,14 +19,24 @@ import java.util.Optional;
  *                    empty on the CPU
  * @param maxBodyBytes largest request body; a larger one (declared or actual) is answered 413 with a JSON message
  */
-public record ServerOptions(String host, int port, int parallelism, int queueLimit, Optional<String> token,
-                            Path eventsDir, Duration completionTimeout, String device, String version,
-                            List<String> cudaDevices, long maxBodyBytes) {
+public record ServerOptions(
+        String host,
+        int port,
+        int parallelism,
+        int queueLimit,
+        Optional<String> token,
+        Path eventsDir,
+        Duration completionTimeout,
+        String device,
+        String version,
+        List<String> cudaDevices,
+        long maxBodyBytes) {
     /** The body limit unless told otherwise, the gateway's too: editors' requests are a few KiB to a few 100 KiB. */
     public static final long DEFAULT_MAX_BODY_BYTES = 1 << 20;
 
     public ServerOptions {
-        if (maxBodyBytes < 1) throw new IllegalArgumentException("max body size must be at least 1 byte, got " + maxBodyBytes);
+        if (maxBodyBytes < 1)
+            throw new IllegalArgumentException("max body size must be at least 1 byte, got " + maxBodyBytes);
         Objects.requireNonNull(host, "host");
         cudaDevices = List.copyOf(cudaDevices);
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be in 0..65535, got " + port);
@@ -40,17 +50,53 @@ public record ServerOptions(String host, int port, int parallelism, int queueLim
     }
 
     /** The default body limit. */
-    public ServerOptions(String host, int port, int parallelism, int queueLimit, Optional<String> token,
-                         Path eventsDir, Duration completionTimeout, String device, String version,
-                         List<String> cudaDevices) {
-        this(host, port, parallelism, queueLimit, token, eventsDir, completionTimeout, device, version, cudaDevices,
+    public ServerOptions(
+            String host,
+            int port,
+            int parallelism,
+            int queueLimit,
+            Optional<String> token,
+            Path eventsDir,
+            Duration completionTimeout,
+            String device,
+            String version,
+            List<String> cudaDevices) {
+        this(
+                host,
+                port,
+                parallelism,
+                queueLimit,
+                token,
+                eventsDir,
+                completionTimeout,
+                device,
+                version,
+                cudaDevices,
                 DEFAULT_MAX_BODY_BYTES);
     }
 
     /** No GPUs (the CPU device). */
-    public ServerOptions(String host, int port, int parallelism, int queueLimit, Optional<String> token,
-                         Path eventsDir, Duration completionTimeout, String device, String version) {
-        this(host, port, parallelism, queueLimit, token, eventsDir, completionTimeout, device, version, List.of(),
+    public ServerOptions(
+            String host,
+            int port,
+            int parallelism,
+            int queueLimit,
+            Optional<String> token,
+            Path eventsDir,
+            Duration completionTimeout,
+            String device,
+            String version) {
+        this(
+                host,
+                port,
+                parallelism,
+                queueLimit,
+                token,
+                eventsDir,
+                completionTimeout,
+                device,
+                version,
+                List.of(),
                 DEFAULT_MAX_BODY_BYTES);
     }
 

@@ -26,8 +26,17 @@ public final class TabbyServer implements AutoCloseable {
     static final java.time.Duration DRAIN_TIMEOUT = java.time.Duration.ofSeconds(30);
 
     private static final Logger log = LoggerFactory.getLogger(TabbyServer.class);
-    static final Set<String> ROUTES = Set.of("/v1/health", "/v1/completions", "/v1/events", "/v1/chat/completions",
-            "/v1beta/chat/completions", "/v1beta/server_setting", "/v1beta/models", "/v1beta/search", "/metrics", "/openapi.json");
+    static final Set<String> ROUTES = Set.of(
+            "/v1/health",
+            "/v1/completions",
+            "/v1/events",
+            "/v1/chat/completions",
+            "/v1beta/chat/completions",
+            "/v1beta/server_setting",
+            "/v1beta/models",
+            "/v1beta/search",
+            "/metrics",
+            "/openapi.json");
 
     private final Javalin app;
     private final ObjectMapper json = new ObjectMapper();
@@ -40,14 +49,24 @@ public final class TabbyServer implements AutoCloseable {
     private final byte[] health;
     private final byte[] openapi;
 
-    private TabbyServer(ServerOptions options, Optional<CompletionModel> completionModel, Optional<ChatModel> chatModel,
-                        Optional<String> embeddingModelId, Optional<RepositoryContext> repositories, Clock clock) {
+    private TabbyServer(
+            ServerOptions options,
+            Optional<CompletionModel> completionModel,
+            Optional<ChatModel> chatModel,
+            Optional<String> embeddingModelId,
+            Optional<RepositoryContext> repositories,
+            Clock clock) {
         this.options = options;
         this.repositories = repositories;
         this.completions = completionModel.map(m -> {
             var admission = new Admission(options.parallelism(), options.queueLimit());
             metrics.watch("completion", admission);
-            return new CompletionService(m, admission, metrics.tokens("completion"), options.completionTimeout(), json,
+            return new CompletionService(
+                    m,
+                    admission,
+                    metrics.tokens("completion"),
+                    options.completionTimeout(),
+                    json,
                     repositories.<CompletionPrompt.Retrieval>map(r -> r).orElse(CompletionPrompt.Retrieval.NONE));
         });
         this.chat = chatModel.map(m -> {
@@ -56,8 +75,12 @@ public final class TabbyServer implements AutoCloseable {
             return new ChatService(m, admission, metrics.tokens("chat"), json, clock);
         });
         this.events = new EventLog(options.eventsDir(), clock, json);
-        this.health = HealthInfo.json(json, options, completionModel.map(CompletionModel::id),
-                chatModel.map(ChatModel::id), embeddingModelId);
+        this.health = HealthInfo.json(
+                json,
+                options,
+                completionModel.map(CompletionModel::id),
+                chatModel.map(ChatModel::id),
+                embeddingModelId);
         this.openapi = readResource("openapi.json");
         this.app = Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
@@ -71,39 +94,57 @@ public final class TabbyServer implements AutoCloseable {
             // on stop, requests in flight (a completion, a chat stream) may finish before the port closes
             cfg.jetty.modifyServer(server -> server.setStopTimeout(DRAIN_TIMEOUT.toMillis()));
             cfg.routes.before(this::beforeEach);
-            cfg.routes.get("/v1/health", ctx -> ctx.contentType("application/json").result(health));
-            cfg.routes.post("/v1/health", ctx -> ctx.contentType("application/json").result(health));
+            cfg.routes.get(
+                    "/v1/health", ctx -> ctx.contentType("application/json").result(health));
+            cfg.routes.post(
+                    "/v1/health", ctx -> ctx.contentType("application/json").result(health));
             cfg.routes.post("/v1/completions", this::completion);
             cfg.routes.post("/v1/events", this::event);
             cfg.routes.post("/v1/chat/completions", this::chatCompletion);
             cfg.routes.post("/v1beta/chat/completions", this::chatCompletion);
-            cfg.routes.get("/v1beta/server_setting",
+            cfg.routes.get(
+                    "/v1beta/server_setting",
                     ctx -> ctx.contentType("application/json").result("{\"disable_client_side_telemetry\":false}"));
             // Tabby lists models only for HTTP (remote) backends; local models give nulls.
-            cfg.routes.get("/v1beta/models", ctx -> ctx.contentType("application/json").result("{\"completion\":null,\"chat\":null}"));
+            cfg.routes.get(
+                    "/v1beta/models",
+                    ctx -> ctx.contentType("application/json").result("{\"completion\":null,\"chat\":null}"));
             cfg.routes.get("/v1beta/search", this::codeSearch);
-            cfg.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
-            cfg.routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openapi));
+            cfg.routes.get(
+                    "/metrics",
+                    ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                            .result(metrics.scrape()));
+            cfg.routes.get(
+                    "/openapi.json", ctx -> ctx.contentType("application/json").result(openapi));
             for (String route : ROUTES) cfg.routes.options(route, ctx -> ctx.status(204)); // CORS preflight
             cfg.routes.after(this::afterEach);
             cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.type(), e.getMessage()));
-            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),
-                    switch (e.getStatus()) {
-                        case 404 -> "not_found";
-                        case 405 -> "method_not_allowed";
-                        default -> "http_error";
-                    },
-                    switch (e.getStatus()) {
-                        case 404 -> "no route for " + ctx.method() + " " + ctx.path();
-                        case 405 -> ctx.method() + " is not allowed on " + ctx.path();
-                        default -> e.getMessage();
-                    }));
+            cfg.routes.exception(
+                    HttpResponseException.class,
+                    (e, ctx) -> error(
+                            ctx,
+                            e.getStatus(),
+                            switch (e.getStatus()) {
+                                case 404 -> "not_found";
+                                case 405 -> "method_not_allowed";
+                                default -> "http_error";
+                            },
+                            switch (e.getStatus()) {
+                                case 404 -> "no route for " + ctx.method() + " " + ctx.path();
+                                case 405 -> ctx.method() + " is not allowed on " + ctx.path();
+                                default -> e.getMessage();
+                            }));
             cfg.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("{} {} failed", ctx.method(), ctx.path(), e);
-                error(ctx, 500, "server_error", "internal error: " + e.getClass().getSimpleName());
+                error(
+                        ctx,
+                        500,
+                        "server_error",
+                        "internal error: " + e.getClass().getSimpleName());
             });
             cfg.routes.error(404, ctx -> {
-                if (ctx.result() == null) error(ctx, 404, "not_found", "no route for " + ctx.method() + " " + ctx.path());
+                if (ctx.result() == null)
+                    error(ctx, 404, "not_found", "no route for " + ctx.method() + " " + ctx.path());
             });
         });
     }
@@ -112,25 +153,42 @@ public final class TabbyServer implements AutoCloseable {
      * Opens the port and serves. At least one of the completion and chat models must be given; the embedding
      * model is only reported in {@code /v1/health} (Tabby uses it for its code index, not over HTTP).
      */
-    public static TabbyServer start(ServerOptions options, Optional<CompletionModel> completion, Optional<ChatModel> chat,
-                                    Optional<String> embeddingModelId) {
+    public static TabbyServer start(
+            ServerOptions options,
+            Optional<CompletionModel> completion,
+            Optional<ChatModel> chat,
+            Optional<String> embeddingModelId) {
         return start(options, completion, chat, embeddingModelId, Optional.empty(), Clock.systemUTC());
     }
 
     /** As above, with the user's repositories for completion context and {@code /v1beta/search}. */
-    public static TabbyServer start(ServerOptions options, Optional<CompletionModel> completion, Optional<ChatModel> chat,
-                                    Optional<String> embeddingModelId, Optional<RepositoryContext> repositories) {
+    public static TabbyServer start(
+            ServerOptions options,
+            Optional<CompletionModel> completion,
+            Optional<ChatModel> chat,
+            Optional<String> embeddingModelId,
+            Optional<RepositoryContext> repositories) {
         return start(options, completion, chat, embeddingModelId, repositories, Clock.systemUTC());
     }
 
-    static TabbyServer start(ServerOptions options, Optional<CompletionModel> completion, Optional<ChatModel> chat,
-                             Optional<String> embeddingModelId, Clock clock) {
+    static TabbyServer start(
+            ServerOptions options,
+            Optional<CompletionModel> completion,
+            Optional<ChatModel> chat,
+            Optional<String> embeddingModelId,
+            Clock clock) {
         return start(options, completion, chat, embeddingModelId, Optional.empty(), clock);
     }
 
-    static TabbyServer start(ServerOptions options, Optional<CompletionModel> completion, Optional<ChatModel> chat,
-                             Optional<String> embeddingModelId, Optional<RepositoryContext> repositories, Clock clock) {
-        if (completion.isEmpty() && chat.isEmpty()) throw new IllegalArgumentException("no completion or chat model to serve");
+    static TabbyServer start(
+            ServerOptions options,
+            Optional<CompletionModel> completion,
+            Optional<ChatModel> chat,
+            Optional<String> embeddingModelId,
+            Optional<RepositoryContext> repositories,
+            Clock clock) {
+        if (completion.isEmpty() && chat.isEmpty())
+            throw new IllegalArgumentException("no completion or chat model to serve");
         var server = new TabbyServer(options, completion, chat, embeddingModelId, repositories, clock);
         server.app.start();
         return server;
@@ -153,8 +211,12 @@ public final class TabbyServer implements AutoCloseable {
         ctx.header("Access-Control-Allow-Headers", "*");
         ctx.header("Access-Control-Allow-Methods", "*");
         String path = ctx.path();
-        if (options.token().isPresent() && (path.startsWith("/v1/") || path.startsWith("/v1beta/") || path.equals("/v1")
-                || path.equals("/v1beta")) && !ctx.method().name().equals("OPTIONS")) {
+        if (options.token().isPresent()
+                && (path.startsWith("/v1/")
+                        || path.startsWith("/v1beta/")
+                        || path.equals("/v1")
+                        || path.equals("/v1beta"))
+                && !ctx.method().name().equals("OPTIONS")) {
             checkToken(ctx.header("Authorization"), options.token().get());
         }
     }
@@ -192,7 +254,8 @@ public final class TabbyServer implements AutoCloseable {
         CompletionService service = completions.orElseThrow(() ->
                 new ApiException(501, "not_implemented", "no completion model is configured (start with --model)"));
         Obj body = Obj.root(readJson(ctx));
-        ObjectNode response = service.complete(body, ctx.header("x-tabby-user"), ClientWatch.of(ctx), System.nanoTime());
+        ObjectNode response =
+                service.complete(body, ctx.header("x-tabby-user"), ClientWatch.of(ctx), System.nanoTime());
         ctx.contentType("application/json").result(json.writeValueAsBytes(response));
     }
 
@@ -210,10 +273,11 @@ public final class TabbyServer implements AutoCloseable {
      * and {@code language} narrow it. 501 when no code index is configured or open, as Tabby with search disabled.
      */
     private void codeSearch(Context ctx) throws Exception {
-        RepositoryContext repos = repositories.orElseThrow(() ->
-                new ApiException(501, "not_implemented", "code search is off: start with --repository (and run 'catnap index')"));
-        var index = repos.index().orElseThrow(() ->
-                new ApiException(501, "not_implemented", "the code index is not open (see the server log; run 'catnap index')"));
+        RepositoryContext repos = repositories.orElseThrow(() -> new ApiException(
+                501, "not_implemented", "code search is off: start with --repository (and run 'catnap index')"));
+        var index = repos.index()
+                .orElseThrow(() -> new ApiException(
+                        501, "not_implemented", "the code index is not open (see the server log; run 'catnap index')"));
         String q = ctx.queryParam("q");
         if (q == null || q.isBlank()) throw ApiException.badRequest("query parameter 'q' is required");
         int limit = intParam(ctx, "limit", 20, 1, 100);
@@ -222,7 +286,8 @@ public final class TabbyServer implements AutoCloseable {
         String gitUrl = ctx.queryParam("git_url");
         if (gitUrl != null && !gitUrl.isBlank()) {
             source = repos.sourceFor(gitUrl);
-            if (source.isEmpty()) throw new ApiException(404, "not_found", "no configured repository matches git_url '" + gitUrl + "'");
+            if (source.isEmpty())
+                throw new ApiException(404, "not_found", "no configured repository matches git_url '" + gitUrl + "'");
         }
         Optional<String> language = Optional.empty();
         String lang = ctx.queryParam("language");
@@ -230,7 +295,8 @@ public final class TabbyServer implements AutoCloseable {
             language = dev.catnap.index.CodeLanguage.ofEditorId(lang);
             if (language.isEmpty()) throw ApiException.badRequest("unknown language '" + lang + "'");
         }
-        var hits = index.search(new dev.catnap.index.CodeSearch.Request(q, source, language, Optional.empty(), offset + limit, false));
+        var hits = index.search(
+                new dev.catnap.index.CodeSearch.Request(q, source, language, Optional.empty(), offset + limit, false));
         ObjectNode body = json.createObjectNode();
         body.put("num_hits", hits.size());
         var list = body.putArray("hits");
@@ -240,9 +306,14 @@ public final class TabbyServer implements AutoCloseable {
             hit.put("score", h.rrf());
             hit.put("id", i);
             ObjectNode doc = hit.putObject("doc");
-            doc.put("body", h.body()).put("filepath", h.filepath()).put("git_url", h.source()).put("kind", "chunk")
-                    .put("language", h.language()).put("name", dev.catnap.index.Repository.nameOf(h.source()))
-                    .put("start_line", h.startLine()).put("end_line", h.endLine());
+            doc.put("body", h.body())
+                    .put("filepath", h.filepath())
+                    .put("git_url", h.source())
+                    .put("kind", "chunk")
+                    .put("language", h.language())
+                    .put("name", dev.catnap.index.Repository.nameOf(h.source()))
+                    .put("start_line", h.startLine())
+                    .put("end_line", h.endLine());
         }
         ctx.contentType("application/json").result(json.writeValueAsBytes(body));
     }
@@ -267,10 +338,14 @@ public final class TabbyServer implements AutoCloseable {
         }
         ObjectNode event = json.createObjectNode();
         event.put("completion_id", body.requiredString("completion_id"));
-        event.put("choice_index", body.integer("choice_index", 0, 0xFFFF_FFFFL)
-                .orElseThrow(() -> ApiException.badRequest("missing field 'choice_index'")));
+        event.put(
+                "choice_index",
+                body.integer("choice_index", 0, 0xFFFF_FFFFL)
+                        .orElseThrow(() -> ApiException.badRequest("missing field 'choice_index'")));
         if (type.equals("select")) {
-            String kind = Optional.ofNullable(ctx.queryParam("select_kind")).or(() -> body.string("select_kind")).orElse(null);
+            String kind = Optional.ofNullable(ctx.queryParam("select_kind"))
+                    .or(() -> body.string("select_kind"))
+                    .orElse(null);
             if (kind != null) {
                 if (!kind.equals("line")) throw ApiException.badRequest("field 'select_kind' must be \"line\"");
                 event.put("kind", kind);

@@ -43,7 +43,13 @@ public interface TextModel extends AutoCloseable {
         void cancel();
     }
 
-    enum Finish { END_OF_TEXT, LENGTH, STOPPED, CANCELLED, ERROR }
+    enum Finish {
+        END_OF_TEXT,
+        LENGTH,
+        STOPPED,
+        CANCELLED,
+        ERROR
+    }
 
     /** promptTokens: the tokens actually fed (after clipping); error is non-null only for {@link Finish#ERROR}. */
     record Outcome(Finish finish, int promptTokens, int generatedTokens, Throwable error) {}

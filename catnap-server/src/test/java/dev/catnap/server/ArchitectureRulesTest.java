@@ -13,19 +13,29 @@ import com.tngtech.archunit.lang.ArchRule;
  * names, and where the cache keeps it, is the CLI's business (it composes registry and server), so the server
  * knows nothing of catnap-registry; nor of the gateway that runs it as a command, nor of the CLI above it.
  */
-@AnalyzeClasses(packages = "dev.catnap.server",
+@AnalyzeClasses(
+        packages = "dev.catnap.server",
         importOptions = {ImportOption.DoNotIncludeTests.class, ArchitectureRulesTest.NoTestClassesFolder.class})
 class ArchitectureRulesTest {
 
     @ArchTest
-    static final ArchRule serverKnowsNoRegistry = noClasses().that().resideInAPackage("dev.catnap.server..")
-            .should().dependOnClassesThat().resideInAPackage("dev.catnap.registry..")
+    static final ArchRule serverKnowsNoRegistry = noClasses()
+            .that()
+            .resideInAPackage("dev.catnap.server..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage("dev.catnap.registry..")
             .because("model ids and the cache are resolved by catnap-cli, which hands the server loaded models");
 
     @ArchTest
-    static final ArchRule serverKnowsNeitherGatewayNorCli = noClasses().that().resideInAPackage("dev.catnap.server..")
-            .should().dependOnClassesThat().resideInAnyPackage("dev.catnap.gateway..", "dev.catnap.cli..")
-            .because("the gateway runs a worker as a command and the CLI composes the modules: both sit above the server");
+    static final ArchRule serverKnowsNeitherGatewayNorCli = noClasses()
+            .that()
+            .resideInAPackage("dev.catnap.server..")
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage("dev.catnap.gateway..", "dev.catnap.cli..")
+            .because(
+                    "the gateway runs a worker as a command and the CLI composes the modules: both sit above the server");
 
     /**
      * {@link ImportOption.DoNotIncludeTests} knows {@code target/test-classes} only; builds here may write to

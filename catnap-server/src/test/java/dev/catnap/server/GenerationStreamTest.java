@@ -98,7 +98,8 @@ class GenerationStreamTest {
     void aStopWordEndsTheTextCancelsTheEngineOnceAndCountsTokensUpToIt() throws Exception {
         var model = new HandModel(false);
         var tokens = new AtomicInteger();
-        var stream = start(model, StopCondition.tabby(List.of("\n\n"), "def f():\n    "), GenerationStream.NEVER, tokens);
+        var stream =
+                start(model, StopCondition.tabby(List.of("\n\n"), "def f():\n    "), GenerationStream.NEVER, tokens);
         // the engine runs ahead of the reader: all its pieces are queued before the first read
         assertThat(model.say("return 1")).isTrue();
         assertThat(model.say("\n\n")).isTrue();
@@ -154,32 +155,45 @@ class GenerationStreamTest {
                 var first = stream.next(in(60 * SECOND));
                 return List.of(first, stream.next(in(60 * SECOND)));
             });
-            assertThat(model.cancelled.await(100, TimeUnit.MILLISECONDS)).as("nothing cancels by itself").isFalse();
+            assertThat(model.cancelled.await(100, TimeUnit.MILLISECONDS))
+                    .as("nothing cancels by itself")
+                    .isFalse();
             stream.cancel();
             var events = read.get(10, TimeUnit.SECONDS);
             assertThat(events.get(0)).isEqualTo(new GenerationStream.Piece("a"));
-            assertThat(events.get(1)).isEqualTo(new GenerationStream.End(GenerationStream.Ending.CLIENT_GONE,
-                    new TextModel.Outcome(TextModel.Finish.CANCELLED, 7, 1, null)));
+            assertThat(events.get(1))
+                    .isEqualTo(new GenerationStream.End(
+                            GenerationStream.Ending.CLIENT_GONE,
+                            new TextModel.Outcome(TextModel.Finish.CANCELLED, 7, 1, null)));
         }
     }
 
     @Test
     void aReaderStopsWaitingForAnEngineThatNeverConfirmsTheCancel() throws Exception {
         var model = new HandModel(false);
-        var stream = GenerationStream.start(model, REQUEST, StopCondition.openAi(List.of()), GenerationStream.NEVER, null,
-                () -> {}, TimeUnit.MILLISECONDS.toNanos(20));
+        var stream = GenerationStream.start(
+                model,
+                REQUEST,
+                StopCondition.openAi(List.of()),
+                GenerationStream.NEVER,
+                null,
+                () -> {},
+                TimeUnit.MILLISECONDS.toNanos(20));
         model.say("late");
         try (var reader = Executors.newVirtualThreadPerTaskExecutor()) {
             var read = reader.submit(() -> {
                 var first = stream.next(in(60 * SECOND));
-                return List.of(first, stream.next(in(60 * SECOND))); // blocks: only the cancel's wake-up shortens this wait
+                return List.of(
+                        first, stream.next(in(60 * SECOND))); // blocks: only the cancel's wake-up shortens this wait
             });
             assertThat(model.cancelled.await(100, TimeUnit.MILLISECONDS)).isFalse();
             stream.cancel();
             var events = read.get(10, TimeUnit.SECONDS);
             assertThat(events.get(0)).isEqualTo(new GenerationStream.Piece("late"));
-            assertThat(events.get(1)).isEqualTo(new GenerationStream.End(GenerationStream.Ending.CLIENT_GONE,
-                    new TextModel.Outcome(TextModel.Finish.CANCELLED, 0, 0, null)));
+            assertThat(events.get(1))
+                    .isEqualTo(new GenerationStream.End(
+                            GenerationStream.Ending.CLIENT_GONE,
+                            new TextModel.Outcome(TextModel.Finish.CANCELLED, 0, 0, null)));
         }
         assertThat(model.cancels.get()).isEqualTo(1);
     }
@@ -200,7 +214,8 @@ class GenerationStreamTest {
     @Test
     void aGenerationFinishedBeforeItsDeadlineIsDoneHoweverLateItIsRead() throws Exception {
         var model = new HandModel(true);
-        var stream = start(model, StopCondition.openAi(List.of()), in(TimeUnit.MILLISECONDS.toNanos(1)), new AtomicInteger());
+        var stream = start(
+                model, StopCondition.openAi(List.of()), in(TimeUnit.MILLISECONDS.toNanos(1)), new AtomicInteger());
         model.say("x");
         model.finish(TextModel.Finish.END_OF_TEXT);
         Thread.sleep(5); // past the deadline before the first read
@@ -215,9 +230,11 @@ class GenerationStreamTest {
     void theClientWatchIsPolledWhileTheReaderWaits() throws Exception {
         var model = new HandModel(true);
         var gone = new AtomicBoolean();
-        var stream = GenerationStream.start(model, REQUEST, StopCondition.openAi(List.of()), GenerationStream.NEVER,
-                gone::get, () -> {});
-        assertThat(stream.next(in(TimeUnit.MILLISECONDS.toNanos(120)))).as("nothing yet").isNull();
+        var stream = GenerationStream.start(
+                model, REQUEST, StopCondition.openAi(List.of()), GenerationStream.NEVER, gone::get, () -> {});
+        assertThat(stream.next(in(TimeUnit.MILLISECONDS.toNanos(120))))
+                .as("nothing yet")
+                .isNull();
         gone.set(true);
         var end = stream.awaitEnd();
         assertThat(end.ending()).isEqualTo(GenerationStream.Ending.CLIENT_GONE);

@@ -15,10 +15,23 @@ class HealthInfoTest {
     private final ObjectMapper json = new ObjectMapper();
 
     private JsonNode health(String device, List<String> gpus) throws Exception {
-        var options = new ServerOptions("127.0.0.1", 0, 1, 4, Optional.empty(), Path.of("events"), Duration.ofSeconds(30),
-                device, "0.1.0-test", gpus);
-        return json.readTree(HealthInfo.json(json, options, Optional.of("TabbyML/StarCoder-1B"),
-                Optional.of("TabbyML/Qwen2-1.5B-Instruct"), Optional.of("TabbyML/Nomic-Embed-Text")));
+        var options = new ServerOptions(
+                "127.0.0.1",
+                0,
+                1,
+                4,
+                Optional.empty(),
+                Path.of("events"),
+                Duration.ofSeconds(30),
+                device,
+                "0.1.0-test",
+                gpus);
+        return json.readTree(HealthInfo.json(
+                json,
+                options,
+                Optional.of("TabbyML/StarCoder-1B"),
+                Optional.of("TabbyML/Qwen2-1.5B-Instruct"),
+                Optional.of("TabbyML/Nomic-Embed-Text")));
     }
 
     private static List<String> texts(JsonNode array) {
@@ -40,7 +53,9 @@ class HealthInfoTest {
             assertThat(texts(local.path("cuda_devices"))).as(role).isEqualTo(gpus);
         }
         JsonNode embedding = h.path("models").path("embedding").path("local");
-        assertThat(embedding.path("device").asText()).as("embeddings run on the CPU engine").isEqualTo("cpu");
+        assertThat(embedding.path("device").asText())
+                .as("embeddings run on the CPU engine")
+                .isEqualTo("cpu");
         assertThat(embedding.path("cuda_devices")).isEmpty();
     }
 
@@ -50,13 +65,14 @@ class HealthInfoTest {
         assertThat(h.path("device").asText()).isEqualTo("cpu");
         assertThat(h.path("cuda_devices").isArray()).isTrue();
         assertThat(h.path("cuda_devices")).isEmpty();
-        assertThat(h.path("models").path("completion").path("local").path("cuda_devices")).isEmpty();
+        assertThat(h.path("models").path("completion").path("local").path("cuda_devices"))
+                .isEmpty();
     }
 
     @Test
     void theShorterConstructorMeansNoGpus() {
-        var options = new ServerOptions("127.0.0.1", 0, 1, 4, Optional.empty(), Path.of("events"), Duration.ofSeconds(30),
-                "cpu", "0.1.0-test");
+        var options = new ServerOptions(
+                "127.0.0.1", 0, 1, 4, Optional.empty(), Path.of("events"), Duration.ofSeconds(30), "cpu", "0.1.0-test");
         assertThat(options.cudaDevices()).isEmpty();
     }
 }

@@ -1,11 +1,11 @@
 package dev.catnap.server;
 
-import dev.catnap.engine.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.LanguageModel;
 import dev.catnap.index.Chunker;
@@ -51,12 +51,18 @@ class RepositoryContextE2ETest {
             """;
     static final Map<String, String> FILES = Map.of(
             "lib/money.py", MONEY,
-            "lib/dates.py", "import datetime\n\n\ndef iso_day(ts):\n    return datetime.date.fromtimestamp(ts).isoformat()\n",
-            "app/report.py", "from lib.money import format_currency\n\n\ndef print_invoice(items):\n    total = sum(i.price for i in items)\n    print(\"Total:\", format_currency(total))\n",
-            "app/cli.py", "import sys\n\n\ndef main(argv):\n    print(\"usage: shop REPORT\", file=sys.stderr)\n    return 2\n",
-            "src/main/java/acme/shop/Cart.java", "package acme.shop;\n\nimport java.util.ArrayList;\nimport java.util.List;\n\npublic final class Cart {\n    private final List<Item> items = new ArrayList<>();\n\n    public void add(Item item) {\n        items.add(item);\n    }\n\n    public long totalCents() {\n        return items.stream().mapToLong(Item::priceCents).sum();\n    }\n}\n",
-            "src/main/java/acme/shop/Item.java", "package acme.shop;\n\npublic record Item(String name, long priceCents) {}\n",
-            "src/main/java/acme/shop/Checkout.java", "package acme.shop;\n\nfinal class Checkout {\n    String receipt(Cart cart) {\n        return \"paid \" + cart.totalCents();\n    }\n}\n");
+            "lib/dates.py",
+                    "import datetime\n\n\ndef iso_day(ts):\n    return datetime.date.fromtimestamp(ts).isoformat()\n",
+            "app/report.py",
+                    "from lib.money import format_currency\n\n\ndef print_invoice(items):\n    total = sum(i.price for i in items)\n    print(\"Total:\", format_currency(total))\n",
+            "app/cli.py",
+                    "import sys\n\n\ndef main(argv):\n    print(\"usage: shop REPORT\", file=sys.stderr)\n    return 2\n",
+            "src/main/java/acme/shop/Cart.java",
+                    "package acme.shop;\n\nimport java.util.ArrayList;\nimport java.util.List;\n\npublic final class Cart {\n    private final List<Item> items = new ArrayList<>();\n\n    public void add(Item item) {\n        items.add(item);\n    }\n\n    public long totalCents() {\n        return items.stream().mapToLong(Item::priceCents).sum();\n    }\n}\n",
+            "src/main/java/acme/shop/Item.java",
+                    "package acme.shop;\n\npublic record Item(String name, long priceCents) {}\n",
+            "src/main/java/acme/shop/Checkout.java",
+                    "package acme.shop;\n\nfinal class Checkout {\n    String receipt(Cart cart) {\n        return \"paid \" + cart.totalCents();\n    }\n}\n");
 
     static LanguageModel starcoder;
     static TabbyServer server;
@@ -64,36 +70,61 @@ class RepositoryContextE2ETest {
     static CodeIndex index;
     static final ObjectMapper json = new ObjectMapper();
     static final HttpClient http = HttpClient.newHttpClient();
-    @TempDir static Path tmp;
+
+    @TempDir
+    static Path tmp;
 
     @BeforeAll
     static void start() throws Exception {
         Path repo = tmp.resolve("shop");
-        try (Git git = Git.init().setDirectory(repo.toFile()).setInitialBranch("main").call()) {
+        try (Git git =
+                Git.init().setDirectory(repo.toFile()).setInitialBranch("main").call()) {
             for (var f : FILES.entrySet()) {
                 Path file = repo.resolve(f.getKey());
                 Files.createDirectories(file.getParent());
                 Files.writeString(file, f.getValue());
             }
             git.add().addFilepattern(".").call();
-            git.commit().setMessage("shop").setAuthor("t", "t@catnap.local").setCommitter("t", "t@catnap.local").setSign(false).call();
+            git.commit()
+                    .setMessage("shop")
+                    .setAuthor("t", "t@catnap.local")
+                    .setCommitter("t", "t@catnap.local")
+                    .setSign(false)
+                    .call();
         }
         Repository configured = Repository.of(repo.toString());
         Path indexDir = tmp.resolve("index");
         try (var indexer = new Indexer(indexDir, Optional.empty(), new Chunker(Chunker.DEFAULT_MAX_CHARS), false)) {
-            assertThat(indexer.index(configured.source(), repo, Indexer.Progress.NONE).read()).isEqualTo(FILES.size());
+            assertThat(indexer.index(configured.source(), repo, Indexer.Progress.NONE)
+                            .read())
+                    .isEqualTo(FILES.size());
         }
         index = CodeIndex.open(indexDir, Optional.empty(), SearchMode.HYBRID).orElseThrow();
-        var context = new RepositoryContext(List.of(configured), CompletableFuture.completedFuture(Optional.<CodeSearch>of(index)));
+        var context = new RepositoryContext(
+                List.of(configured), CompletableFuture.completedFuture(Optional.<CodeSearch>of(index)));
 
-        starcoder = Engine.languageModel(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 4, 256L << 20));
-        var completion = new CompletionModel("tiny-starcoder-17m-q8_0", new EngineTextModel(starcoder), EngineTextModel.fimTemplate(starcoder.tokenizer()));
-        server = TabbyServer.start(options(), Optional.of(completion), Optional.empty(), Optional.empty(), Optional.of(context));
+        starcoder = Engine.languageModel(
+                Fixtures.model("tiny-starcoder-17m-q8_0.gguf"), new EngineOptions(2, 4, 256L << 20));
+        var completion = new CompletionModel(
+                "tiny-starcoder-17m-q8_0",
+                new EngineTextModel(starcoder),
+                EngineTextModel.fimTemplate(starcoder.tokenizer()));
+        server = TabbyServer.start(
+                options(), Optional.of(completion), Optional.empty(), Optional.empty(), Optional.of(context));
         bare = TabbyServer.start(options(), Optional.of(completion), Optional.empty(), Optional.empty());
     }
 
     static ServerOptions options() {
-        return new ServerOptions("127.0.0.1", 0, 2, 8, Optional.empty(), tmp.resolve("events"), Duration.ofSeconds(30), "cpu", "0.1.0-test");
+        return new ServerOptions(
+                "127.0.0.1",
+                0,
+                2,
+                8,
+                Optional.empty(),
+                tmp.resolve("events"),
+                Duration.ofSeconds(30),
+                "cpu",
+                "0.1.0-test");
     }
 
     @AfterAll
@@ -105,13 +136,21 @@ class RepositoryContextE2ETest {
     }
 
     static HttpResponse<String> post(TabbyServer to, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + "/v1/completions"))
-                .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + "/v1/completions"))
+                        .timeout(Duration.ofSeconds(60))
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     static HttpResponse<String> get(TabbyServer to, String pathAndQuery) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + pathAndQuery))
-                .timeout(Duration.ofSeconds(60)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + pathAndQuery))
+                        .timeout(Duration.ofSeconds(60))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** The cursor in app/report.py, in a new function that needs the money helper; git_url as an editor sends it. */
@@ -119,11 +158,15 @@ class RepositoryContextE2ETest {
         ObjectNode body = json.createObjectNode();
         body.put("language", "python").put("temperature", 0);
         ObjectNode seg = body.putObject("segments");
-        seg.put("prefix", "from lib.money import format_currency\n\n\ndef print_refund(amount):\n    print(\"Refund:\", format_currency(");
+        seg.put(
+                "prefix",
+                "from lib.money import format_currency\n\n\ndef print_refund(amount):\n    print(\"Refund:\", format_currency(");
         seg.put("suffix", "))\n");
         seg.put("filepath", "app/report.py");
         seg.put("git_url", gitUrl);
-        body.putObject("debug_options").put("return_snippets", true).put("return_prompt", true)
+        body.putObject("debug_options")
+                .put("return_snippets", true)
+                .put("return_prompt", true)
                 .put("disable_retrieval_augmented_code_completion", disable);
         return body;
     }
@@ -134,48 +177,78 @@ class RepositoryContextE2ETest {
         assertThat(response.statusCode()).isEqualTo(200);
         JsonNode debug = json.readTree(response.body()).path("debug_data");
         String prompt = debug.path("prompt").asText();
-        assertThat(prompt).startsWith("<fim_prefix># Path: lib/money.py\n").contains("# def format_currency(amount, symbol=\"$\"):\n")
+        assertThat(prompt)
+                .startsWith("<fim_prefix># Path: lib/money.py\n")
+                .contains("# def format_currency(amount, symbol=\"$\"):\n")
                 .contains("\nfrom lib.money import format_currency\n");
-        assertThat(debug.path("snippets").findValuesAsText("filepath")).contains("lib/money.py")
+        assertThat(debug.path("snippets").findValuesAsText("filepath"))
+                .contains("lib/money.py")
                 .doesNotContain("app/report.py"); // the cursor's own file
-        assertThat(debug.path("snippets").findValuesAsText("filepath")).allSatisfy(p -> assertThat(p).endsWith(".py"));
+        assertThat(debug.path("snippets").findValuesAsText("filepath"))
+                .allSatisfy(p -> assertThat(p).endsWith(".py"));
         assertThat(debug.path("snippets").get(0).path("score").asDouble()).isBetween(0.0, 1.0);
-        String text = json.readTree(response.body()).path("choices").get(0).path("text").asText();
+        String text = json.readTree(response.body())
+                .path("choices")
+                .get(0)
+                .path("text")
+                .asText();
         assertThat(text).isNotNull();
     }
 
     @Test
     void disabledRetrievalOrAnotherRepositoryGivesNoContext() throws Exception {
-        JsonNode disabled = json.readTree(post(server, request(GIT_URL, true).toString()).body()).path("debug_data");
+        JsonNode disabled = json.readTree(
+                        post(server, request(GIT_URL, true).toString()).body())
+                .path("debug_data");
         assertThat(disabled.path("snippets")).isEmpty();
-        assertThat(disabled.path("prompt").asText()).doesNotContain("Path: lib/money.py").startsWith("<fim_prefix>from lib.money");
-        JsonNode other = json.readTree(post(server, request("https://github.com/acme/other.git", false).toString()).body()).path("debug_data");
+        assertThat(disabled.path("prompt").asText())
+                .doesNotContain("Path: lib/money.py")
+                .startsWith("<fim_prefix>from lib.money");
+        JsonNode other = json.readTree(post(
+                                server,
+                                request("https://github.com/acme/other.git", false)
+                                        .toString())
+                        .body())
+                .path("debug_data");
         assertThat(other.path("snippets")).isEmpty();
-        JsonNode noIndex = json.readTree(post(bare, request(GIT_URL, false).toString()).body()).path("debug_data");
+        JsonNode noIndex = json.readTree(
+                        post(bare, request(GIT_URL, false).toString()).body())
+                .path("debug_data");
         assertThat(noIndex.path("snippets")).isEmpty();
     }
 
     @Test
     void clientSnippetsComeFirstAndAreNotRepeated() throws Exception {
-        var search = json.readTree(get(server, "/v1beta/search?q=" + URLEncoder.encode("format_currency", StandardCharsets.UTF_8)).body());
+        var search = json.readTree(
+                get(server, "/v1beta/search?q=" + URLEncoder.encode("format_currency", StandardCharsets.UTF_8))
+                        .body());
         String moneyChunk = null;
         for (JsonNode hit : search.path("hits")) {
-            if (hit.path("doc").path("filepath").asText().equals("lib/money.py")) moneyChunk = hit.path("doc").path("body").asText();
+            if (hit.path("doc").path("filepath").asText().equals("lib/money.py"))
+                moneyChunk = hit.path("doc").path("body").asText();
         }
         assertThat(moneyChunk).contains("def format_currency");
         ObjectNode body = request(GIT_URL, false);
-        ((ObjectNode) body.path("segments")).putArray("relevant_snippets_from_changed_files").addObject()
-                .put("filepath", "lib/money_copy.py").put("body", moneyChunk).put("score", 0.9);
+        ((ObjectNode) body.path("segments"))
+                .putArray("relevant_snippets_from_changed_files")
+                .addObject()
+                .put("filepath", "lib/money_copy.py")
+                .put("body", moneyChunk)
+                .put("score", 0.9);
         JsonNode debug = json.readTree(post(server, body.toString()).body()).path("debug_data");
         List<String> bodies = debug.path("snippets").findValuesAsText("body");
         assertThat(bodies.getFirst()).isEqualTo(moneyChunk);
         assertThat(bodies.stream().filter(moneyChunk::equals)).hasSize(1);
-        assertThat(debug.path("snippets").findValuesAsText("filepath").getFirst()).isEqualTo("lib/money_copy.py");
+        assertThat(debug.path("snippets").findValuesAsText("filepath").getFirst())
+                .isEqualTo("lib/money_copy.py");
     }
 
     @Test
     void codeSearchReturnsChunksWithPathLinesAndScore() throws Exception {
-        var response = get(server, "/v1beta/search?q=totalCents&limit=5&language=java&git_url=" + URLEncoder.encode(GIT_URL, StandardCharsets.UTF_8));
+        var response = get(
+                server,
+                "/v1beta/search?q=totalCents&limit=5&language=java&git_url="
+                        + URLEncoder.encode(GIT_URL, StandardCharsets.UTF_8));
         assertThat(response.statusCode()).isEqualTo(200);
         JsonNode body = json.readTree(response.body());
         assertThat(body.path("num_hits").asInt()).isPositive();
@@ -185,7 +258,8 @@ class RepositoryContextE2ETest {
         assertThat(first.path("doc").path("language").asText()).isEqualTo("java");
         assertThat(first.path("doc").path("name").asText()).isEqualTo("shop");
         assertThat(first.path("doc").path("start_line").asInt()).isPositive();
-        assertThat(first.path("doc").path("end_line").asInt()).isGreaterThanOrEqualTo(first.path("doc").path("start_line").asInt());
+        assertThat(first.path("doc").path("end_line").asInt())
+                .isGreaterThanOrEqualTo(first.path("doc").path("start_line").asInt());
         assertThat(body.path("hits").findValuesAsText("language")).containsOnly("java");
     }
 
@@ -194,12 +268,18 @@ class RepositoryContextE2ETest {
         assertThat(get(server, "/v1beta/search").statusCode()).isEqualTo(400);
         assertThat(get(server, "/v1beta/search?q=x&limit=0").statusCode()).isEqualTo(400);
         assertThat(get(server, "/v1beta/search?q=x&offset=-1").statusCode()).isEqualTo(400);
-        assertThat(get(server, "/v1beta/search?q=x&language=klingon").statusCode()).isEqualTo(400);
+        assertThat(get(server, "/v1beta/search?q=x&language=klingon").statusCode())
+                .isEqualTo(400);
         var unknownRepo = get(server, "/v1beta/search?q=x&git_url=https%3A%2F%2Fexample.invalid%2Fnope.git");
         assertThat(unknownRepo.statusCode()).isEqualTo(404);
-        assertThat(json.readTree(unknownRepo.body()).path("error").path("message").asText()).contains("no configured repository");
+        assertThat(json.readTree(unknownRepo.body())
+                        .path("error")
+                        .path("message")
+                        .asText())
+                .contains("no configured repository");
         var off = get(bare, "/v1beta/search?q=x");
         assertThat(off.statusCode()).isEqualTo(501);
-        assertThat(json.readTree(off.body()).path("error").path("message").asText()).contains("--repository");
+        assertThat(json.readTree(off.body()).path("error").path("message").asText())
+                .contains("--repository");
     }
 }

@@ -30,7 +30,10 @@ class SpecialTokenTextTest {
     private static String everyControlToken(Tokenizer t) {
         StringBuilder sb = new StringBuilder();
         for (int id = 0; id < t.vocabSize(); id++) {
-            if (t.isControl(id)) sb.append("x").append(new String(t.tokenBytes(id), StandardCharsets.UTF_8)).append("\n");
+            if (t.isControl(id))
+                sb.append("x")
+                        .append(new String(t.tokenBytes(id), StandardCharsets.UTF_8))
+                        .append("\n");
         }
         return sb.toString();
     }
@@ -49,21 +52,26 @@ class SpecialTokenTextTest {
         var python = Language.lookup(Language.table(), "python");
         var special = t.specialTokens();
         // the prefix and a snippet; then the suffix (all three at once would pass the 1536-byte prompt budget)
-        var prefixAndSnippet = new CompletionPrompt.Segments("# " + all + "def f(", Optional.of(")"),
-                List.of(snippet), List.of(), List.of());
-        var suffix = new CompletionPrompt.Segments("def f(", Optional.of(") # {prefix} " + all), List.of(), List.of(), List.of());
+        var prefixAndSnippet = new CompletionPrompt.Segments(
+                "# " + all + "def f(", Optional.of(")"), List.of(snippet), List.of(), List.of());
+        var suffix = new CompletionPrompt.Segments(
+                "def f(", Optional.of(") # {prefix} " + all), List.of(), List.of(), List.of());
         for (var segments : List.of(prefixAndSnippet, suffix)) {
             var built = CompletionPrompt.build(segments, python, Optional.of(template), false);
             assertThat(built.prompt().text()).contains(all.strip(), "def f(");
             int[] ids = t.encode(built.prompt(), true);
             assertThat(controls(t, ids)).containsExactly(special.fimPrefix(), special.fimSuffix(), special.fimMiddle());
             // what the same text gave before prompts were data: the code's markers were control tokens
-            assertThat(controls(t, t.encode(built.prompt().text(), true, true)).length).isGreaterThan(3);
+            assertThat(controls(t, t.encode(built.prompt().text(), true, true)).length)
+                    .isGreaterThan(3);
         }
         var withSnippet = CompletionPrompt.build(prefixAndSnippet, python, Optional.of(template), false);
         assertThat(withSnippet.snippets()).hasSize(1);
         assertThat(withSnippet.prompt().text()).contains("SPECIALS = '''");
-        assertThat(CompletionPrompt.build(suffix, python, Optional.of(template), false).prompt().text()).contains(") # {prefix} ");
+        assertThat(CompletionPrompt.build(suffix, python, Optional.of(template), false)
+                        .prompt()
+                        .text())
+                .contains(") # {prefix} ");
     }
 
     @Test
@@ -73,7 +81,8 @@ class SpecialTokenTextTest {
         assertThat(all).contains("<|im_start|>", "<|im_end|>");
         var chat = new ChatTemplate(ChatTemplate.Shape.CHATML, Optional.empty());
         Prompt prompt = chat.render(List.of(new ChatTemplate.Message("user", "What do these mean?\n" + all)));
-        int start = t.tokenId("<|im_start|>").orElseThrow(), end = t.tokenId("<|im_end|>").orElseThrow();
+        int start = t.tokenId("<|im_start|>").orElseThrow(),
+                end = t.tokenId("<|im_end|>").orElseThrow();
         assertThat(controls(t, t.encode(prompt, true))).containsExactly(start, end, start);
     }
 }

@@ -13,8 +13,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -35,14 +35,19 @@ final class TabbyAgent implements AutoCloseable {
     /** The agent's cli.js, or empty (with the reason) when node or the package is missing. */
     static Optional<List<String>> command(List<String> reasons) {
         Path repo = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
-        Path cli = Optional.ofNullable(System.getenv("CATNAP_TABBY_AGENT")).map(Path::of)
+        Path cli = Optional.ofNullable(System.getenv("CATNAP_TABBY_AGENT"))
+                .map(Path::of)
                 .orElse(repo.resolve(".tools/tabby-agent/node_modules/tabby-agent/dist/cli.js"));
         if (!Files.isRegularFile(cli)) {
-            reasons.add("tabby-agent not installed at " + cli + " (.ci/run installs it: npm install --no-package-lock --prefix .tools/tabby-agent tabby-agent@1.5.0)");
+            reasons.add(
+                    "tabby-agent not installed at " + cli
+                            + " (.ci/run installs it: npm install --no-package-lock --prefix .tools/tabby-agent tabby-agent@1.5.0)");
             return Optional.empty();
         }
         try {
-            Process p = new ProcessBuilder("node", "--version").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder("node", "--version")
+                    .redirectErrorStream(true)
+                    .start();
             if (!p.waitFor(20, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IOException("node --version failed");
         } catch (IOException | InterruptedException e) {
             reasons.add("node is not runnable: " + e.getMessage());
@@ -124,7 +129,8 @@ final class TabbyAgent implements AutoCloseable {
             if (header == null) return null;
             header = header.strip();
             if (header.isEmpty()) break;
-            if (header.toLowerCase().startsWith("content-length:")) length = Integer.parseInt(header.substring(15).strip());
+            if (header.toLowerCase().startsWith("content-length:"))
+                length = Integer.parseInt(header.substring(15).strip());
         }
         if (length < 0) return "";
         return new String(s.readNBytes(length), StandardCharsets.UTF_8);

@@ -32,23 +32,41 @@ import org.junit.jupiter.api.io.TempDir;
 class TabbyServerTest {
     static final String STARCODER_FIM = "<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>";
     final ObjectMapper json = new ObjectMapper();
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     final List<TabbyServer> servers = new ArrayList<>();
-    @TempDir Path events;
+
+    @TempDir
+    Path events;
 
     @AfterEach
     void stop() {
         servers.forEach(TabbyServer::close);
     }
 
-    TabbyServer serve(ScriptedModel completion, ScriptedModel chat, Optional<String> token, int parallelism, int queue,
-                      Duration timeout, Clock clock) {
-        var options = new ServerOptions("127.0.0.1", 0, parallelism, queue, token, events, timeout, "cpu", "0.1.0-test");
-        var server = TabbyServer.start(options,
-                Optional.ofNullable(completion).map(m -> new CompletionModel("TabbyML/StarCoder-1B", m, Optional.of(STARCODER_FIM))),
-                Optional.ofNullable(chat).map(m -> new ChatModel("TabbyML/Qwen2-1.5B-Instruct", m,
-                        ChatTemplate.fromJinja("{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"))),
-                Optional.empty(), clock);
+    TabbyServer serve(
+            ScriptedModel completion,
+            ScriptedModel chat,
+            Optional<String> token,
+            int parallelism,
+            int queue,
+            Duration timeout,
+            Clock clock) {
+        var options =
+                new ServerOptions("127.0.0.1", 0, parallelism, queue, token, events, timeout, "cpu", "0.1.0-test");
+        var server = TabbyServer.start(
+                options,
+                Optional.ofNullable(completion)
+                        .map(m -> new CompletionModel("TabbyML/StarCoder-1B", m, Optional.of(STARCODER_FIM))),
+                Optional.ofNullable(chat)
+                        .map(
+                                m -> new ChatModel(
+                                        "TabbyML/Qwen2-1.5B-Instruct",
+                                        m,
+                                        ChatTemplate.fromJinja(
+                                                "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"))),
+                Optional.empty(),
+                clock);
         servers.add(server);
         return server;
     }
@@ -57,10 +75,13 @@ class TabbyServerTest {
         return serve(completion, chat, Optional.empty(), 2, 8, Duration.ofSeconds(30), Clock.systemUTC());
     }
 
-    HttpResponse<String> send(TabbyServer s, String method, String path, String body, String... headers) throws Exception {
-        var b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path)).timeout(Duration.ofSeconds(20));
+    HttpResponse<String> send(TabbyServer s, String method, String path, String body, String... headers)
+            throws Exception {
+        var b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + path))
+                .timeout(Duration.ofSeconds(20));
         if (headers.length > 0) b.headers(headers);
-        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        b.method(
+                method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -78,8 +99,8 @@ class TabbyServerTest {
     }
 
     static String completionBody(String language, String prefix, String suffix) {
-        return "{\"language\":\"" + language + "\",\"segments\":{\"prefix\":" + quote(prefix) + ",\"suffix\":" + quote(suffix)
-                + "},\"debug_options\":{\"return_prompt\":true}}";
+        return "{\"language\":\"" + language + "\",\"segments\":{\"prefix\":" + quote(prefix) + ",\"suffix\":"
+                + quote(suffix) + "},\"debug_options\":{\"return_prompt\":true}}";
     }
 
     static String quote(String s) {
@@ -107,30 +128,54 @@ class TabbyServerTest {
             assertThat(h.path("cpu_count").asInt()).isPositive();
             assertThat(h.path("version").path("git_describe").asText()).isEqualTo("v0.1.0-test");
             assertThat(h.has("webserver")).isTrue();
-            assertThat(h.path("models").path("completion").path("local").path("model_id").asText()).isEqualTo("TabbyML/StarCoder-1B");
+            assertThat(h.path("models")
+                            .path("completion")
+                            .path("local")
+                            .path("model_id")
+                            .asText())
+                    .isEqualTo("TabbyML/StarCoder-1B");
         }
     }
 
     @Test
     void tokenGuardsEveryV1PathButNotMetrics() throws Exception {
-        var s = serve(ScriptedModel.saying(0, "x"), null, Optional.of("secret-token"), 2, 8, Duration.ofSeconds(30), Clock.systemUTC());
+        var s = serve(
+                ScriptedModel.saying(0, "x"),
+                null,
+                Optional.of("secret-token"),
+                2,
+                8,
+                Duration.ofSeconds(30),
+                Clock.systemUTC());
         for (String path : List.of("/v1/health", "/v1beta/server_setting", "/v1beta/models")) {
             var r = send(s, "GET", path, null);
             assertThat(r.statusCode()).as(path).isEqualTo(401);
             assertThat(errorMessage(r)).contains("Authorization");
-            assertThat(send(s, "GET", path, null, "Authorization", "Bearer wrong").statusCode()).isEqualTo(401);
-            assertThat(send(s, "GET", path, null, "Authorization", "Bearer secret-token").statusCode()).isEqualTo(200);
+            assertThat(send(s, "GET", path, null, "Authorization", "Bearer wrong")
+                            .statusCode())
+                    .isEqualTo(401);
+            assertThat(send(s, "GET", path, null, "Authorization", "Bearer secret-token")
+                            .statusCode())
+                    .isEqualTo(200);
         }
-        assertThat(post(s, "/v1/completions", completionBody("python", "def f():\n    ", "")).statusCode()).isEqualTo(401);
+        assertThat(post(s, "/v1/completions", completionBody("python", "def f():\n    ", ""))
+                        .statusCode())
+                .isEqualTo(401);
         assertThat(post(s, "/v1/events", "{}").statusCode()).isEqualTo(401);
         assertThat(post(s, "/v1/chat/completions", "{}").statusCode()).isEqualTo(401);
         assertThat(send(s, "GET", "/v1/nowhere", null).statusCode()).isEqualTo(401);
         var preflight = send(s, "OPTIONS", "/v1/completions", null);
         assertThat(preflight.statusCode()).isEqualTo(204);
-        assertThat(preflight.headers().firstValue("access-control-allow-origin")).contains("*");
+        assertThat(preflight.headers().firstValue("access-control-allow-origin"))
+                .contains("*");
         assertThat(send(s, "GET", "/metrics", null).statusCode()).isEqualTo(200);
         assertThat(send(s, "GET", "/openapi.json", null).statusCode()).isEqualTo(200);
-        var ok = post(s, "/v1/completions", completionBody("python", "def f():\n    ", ""), "Authorization", "Bearer secret-token");
+        var ok = post(
+                s,
+                "/v1/completions",
+                completionBody("python", "def f():\n    ", ""),
+                "Authorization",
+                "Bearer secret-token");
         assertThat(ok.statusCode()).isEqualTo(200);
     }
 
@@ -172,7 +217,8 @@ class TabbyServerTest {
                 print(fib(10))
                 <fim_middle>""");
         assertThat(c.path("debug_data").path("snippets")).hasSize(2);
-        assertThat(c.path("debug_data").path("snippets").get(1).path("filepath").asText()).isEqualTo("src/util.py");
+        assertThat(c.path("debug_data").path("snippets").get(1).path("filepath").asText())
+                .isEqualTo("src/util.py");
         var req = model.requests.getLast();
         assertThat(req.maxNewTokens()).isEqualTo(64);
         assertThat(req.temperature()).isEqualTo(0.5);
@@ -195,14 +241,23 @@ class TabbyServerTest {
     void perLanguageStopWordsAndUnknownLanguageIsSingleLine() throws Exception {
         var s = serve(new ScriptedModel(p -> List.of("return 1", "\n", "def", " g():"), 0), null);
         String text = parse(post(s, "/v1/completions", completionBody("python", "def f():\n    ", "")))
-                .path("choices").get(0).path("text").asText();
+                .path("choices")
+                .get(0)
+                .path("text")
+                .asText();
         assertThat(text).isEqualTo("return 1");
         String unknown = parse(post(s, "/v1/completions", completionBody("brainfuck", "def f():\n    ", "")))
-                .path("choices").get(0).path("text").asText();
+                .path("choices")
+                .get(0)
+                .path("text")
+                .asText();
         assertThat(unknown).isEqualTo("return 1");
         var java = serve(ScriptedModel.saying(0, "return x;", "\n", "}", "\n", "public", " int y;"), null);
         String jtext = parse(post(java, "/v1/completions", completionBody("java", "int f() {\n    ", "")))
-                .path("choices").get(0).path("text").asText();
+                .path("choices")
+                .get(0)
+                .path("text")
+                .asText();
         assertThat(jtext).isEqualTo("return x;\n}");
     }
 
@@ -220,7 +275,11 @@ class TabbyServerTest {
         var many = new ArrayList<String>(Collections.nCopies(500, "a"));
         var model = new ScriptedModel(p -> many, 0);
         var s = serve(model, null);
-        JsonNode c = parse(post(s, "/v1/completions", "{\"language\":\"python\",\"debug_options\":{\"raw_prompt\":\"<fim_prefix>x\",\"return_prompt\":true}}"));
+        JsonNode c = parse(
+                post(
+                        s,
+                        "/v1/completions",
+                        "{\"language\":\"python\",\"debug_options\":{\"raw_prompt\":\"<fim_prefix>x\",\"return_prompt\":true}}"));
         assertThat(c.path("choices").get(0).path("text").asText()).hasSize(64);
         assertThat(model.requests.getLast().prompt().text()).isEqualTo("<fim_prefix>x");
         assertThat(c.path("debug_data").path("prompt").asText()).isEqualTo("<fim_prefix>x");
@@ -247,9 +306,12 @@ class TabbyServerTest {
         assertThat(r.statusCode()).isEqualTo(200);
         JsonNode c = parse(r);
         assertThat(c.path("mode").asText()).isEqualTo("next_edit_suggestion");
-        assertThat(c.path("choices").get(0).path("text").asText()).isEqualTo("x = 2\n\ny"); // no stop words in this mode
+        assertThat(c.path("choices").get(0).path("text").asText())
+                .isEqualTo("x = 2\n\ny"); // no stop words in this mode
         var req = model.requests.getLast();
-        assertThat(req.prompt().text()).isEqualTo("<|original_code|>\nx = 1\n<|edits_diff|>\n-x = 1\n+x = 2\n<|current_version|>\nx = 2\n<|next_version|>\n");
+        assertThat(req.prompt().text())
+                .isEqualTo(
+                        "<|original_code|>\nx = 1\n<|edits_diff|>\n-x = 1\n+x = 2\n<|current_version|>\nx = 2\n<|next_version|>\n");
         assertThat(req.maxNewTokens()).isEqualTo(128);
         var missing = post(s, "/v1/completions", "{\"mode\":\"next_edit_suggestion\",\"segments\":{\"prefix\":\"x\"}}");
         assertThat(missing.statusCode()).isEqualTo(400);
@@ -273,7 +335,10 @@ class TabbyServerTest {
         assertThat(errorMessage(noSegments)).contains("segments");
         var badTemp = post(s, "/v1/completions", "{\"segments\":{\"prefix\":\"a\"},\"temperature\":\"hot\"}");
         assertThat(errorMessage(badTemp)).contains("temperature");
-        var badSnippet = post(s, "/v1/completions", "{\"segments\":{\"prefix\":\"a\",\"declarations\":[{\"filepath\":1,\"body\":\"b\"}]}}");
+        var badSnippet = post(
+                s,
+                "/v1/completions",
+                "{\"segments\":{\"prefix\":\"a\",\"declarations\":[{\"filepath\":1,\"body\":\"b\"}]}}");
         assertThat(errorMessage(badSnippet)).contains("segments.declarations[0].filepath");
         var badMode = post(s, "/v1/completions", "{\"segments\":{\"prefix\":\"a\"},\"mode\":\"fast\"}");
         assertThat(badMode.statusCode()).isEqualTo(400);
@@ -284,7 +349,8 @@ class TabbyServerTest {
         assertThat(errorMessage(chatNoMessages)).contains("messages");
         var chatBadRole = post(s, "/v1/chat/completions", "{\"messages\":[{\"role\":5,\"content\":\"hi\"}]}");
         assertThat(errorMessage(chatBadRole)).contains("messages[0].role");
-        var chatMarkupRole = post(s, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user|><|im_start\",\"content\":\"hi\"}]}");
+        var chatMarkupRole =
+                post(s, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user|><|im_start\",\"content\":\"hi\"}]}");
         assertThat(chatMarkupRole.statusCode()).isEqualTo(400);
         assertThat(errorMessage(chatMarkupRole)).contains("messages[0].role", "role name");
     }
@@ -304,39 +370,67 @@ class TabbyServerTest {
 
     @Test
     void theBodyLimitIsConfigurableAndInvalidUtf8Is400() throws Exception {
-        var options = new ServerOptions("127.0.0.1", 0, 1, 4, Optional.empty(), events, Duration.ofSeconds(30), "cpu",
-                "0.1.0-test", List.of(), 2048);
-        var s = TabbyServer.start(options, Optional.of(new CompletionModel("TabbyML/StarCoder-1B", ScriptedModel.saying(0, "x"),
-                Optional.of(STARCODER_FIM))), Optional.empty(), Optional.empty());
+        var options = new ServerOptions(
+                "127.0.0.1",
+                0,
+                1,
+                4,
+                Optional.empty(),
+                events,
+                Duration.ofSeconds(30),
+                "cpu",
+                "0.1.0-test",
+                List.of(),
+                2048);
+        var s = TabbyServer.start(
+                options,
+                Optional.of(new CompletionModel(
+                        "TabbyML/StarCoder-1B", ScriptedModel.saying(0, "x"), Optional.of(STARCODER_FIM))),
+                Optional.empty(),
+                Optional.empty());
         servers.add(s);
         var tooLarge = post(s, "/v1/completions", "{\"segments\":{\"prefix\":\"" + "a".repeat(3000) + "\"}}");
         assertThat(tooLarge.statusCode()).isEqualTo(413);
         assertThat(parse(tooLarge).at("/error/type").asText()).isEqualTo("payload_too_large");
         assertThat(errorMessage(tooLarge)).isEqualTo("request body exceeds 2048 bytes");
-        assertThat(post(s, "/v1/completions", completionBody("python", "a".repeat(1500), "")).statusCode()).isEqualTo(200);
+        assertThat(post(s, "/v1/completions", completionBody("python", "a".repeat(1500), ""))
+                        .statusCode())
+                .isEqualTo(200);
 
         // a lone continuation byte and a truncated sequence inside a JSON string
         for (byte[] bad : new byte[][] {
             {'{', '"', 'l', 'a', 'n', 'g', 'u', 'a', 'g', 'e', '"', ':', '"', (byte) 0x80, '"', '}'},
             {'{', '"', 'x', '"', ':', '"', (byte) 0xE2, (byte) 0x82, '"', '}'},
         }) {
-            var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v1/completions"))
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(bad)).build(),
+            var r = http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v1/completions"))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofByteArray(bad))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
             assertThat(errorMessage(r)).contains("not valid JSON");
         }
-        assertThat(post(s, "/v1/completions", completionBody("python", "ok", "")).statusCode()).isEqualTo(200);
+        assertThat(post(s, "/v1/completions", completionBody("python", "ok", ""))
+                        .statusCode())
+                .isEqualTo(200);
     }
 
     @Test
     void missingModelsAnswer501() throws Exception {
         var chatOnly = serve(null, ScriptedModel.saying(0, "y"));
-        assertThat(post(chatOnly, "/v1/completions", completionBody("python", "a", "")).statusCode()).isEqualTo(501);
-        var completionOnly = serve(ScriptedModel.saying(0, "x"), null);
-        assertThat(post(completionOnly, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode())
+        assertThat(post(chatOnly, "/v1/completions", completionBody("python", "a", ""))
+                        .statusCode())
                 .isEqualTo(501);
-        assertThat(parse(send(completionOnly, "GET", "/v1/health", null)).has("chat_model")).isFalse();
+        var completionOnly = serve(ScriptedModel.saying(0, "x"), null);
+        assertThat(post(
+                                completionOnly,
+                                "/v1/chat/completions",
+                                "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+                        .statusCode())
+                .isEqualTo(501);
+        assertThat(parse(send(completionOnly, "GET", "/v1/health", null)).has("chat_model"))
+                .isFalse();
     }
 
     @Test
@@ -352,14 +446,20 @@ class TabbyServerTest {
     void eventsAreAppendedPerUtcDayAndOtherTypesRefused() throws Exception {
         var clock = Clock.fixed(Instant.parse("2026-03-01T23:59:58Z"), ZoneOffset.UTC);
         var s = serve(ScriptedModel.saying(0, "x"), null, Optional.empty(), 1, 1, Duration.ofSeconds(30), clock);
-        var r = post(s, "/v1/events?select_kind=line",
+        var r = post(
+                s,
+                "/v1/events?select_kind=line",
                 "{\"type\":\"select\",\"completion_id\":\"cmpl-1\",\"choice_index\":0,\"view_id\":\"view-1\",\"elapsed\":567}");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).isEmpty();
-        assertThat(post(s, "/v1/events", "{\"type\":\"view\",\"completion_id\":\"cmpl-1\",\"choice_index\":0}").statusCode()).isEqualTo(200);
+        assertThat(post(s, "/v1/events", "{\"type\":\"view\",\"completion_id\":\"cmpl-1\",\"choice_index\":0}")
+                        .statusCode())
+                .isEqualTo(200);
         var bad = post(s, "/v1/events", "{\"type\":\"completion\",\"completion_id\":\"cmpl-1\",\"choice_index\":0}");
         assertThat(bad.statusCode()).isEqualTo(400);
-        assertThat(post(s, "/v1/events", "{\"type\":\"view\",\"choice_index\":0}").statusCode()).isEqualTo(400);
+        assertThat(post(s, "/v1/events", "{\"type\":\"view\",\"choice_index\":0}")
+                        .statusCode())
+                .isEqualTo(400);
         List<String> lines = Files.readAllLines(events.resolve("2026-03-01.json"));
         assertThat(lines).hasSize(2);
         JsonNode first = json.readTree(lines.get(0));
@@ -367,7 +467,12 @@ class TabbyServerTest {
         assertThat(first.path("user").isNull()).isTrue();
         assertThat(first.path("event").path("select").path("kind").asText()).isEqualTo("line");
         assertThat(first.path("event").path("select").path("elapsed").asInt()).isEqualTo(567);
-        assertThat(json.readTree(lines.get(1)).path("event").path("view").path("completion_id").asText()).isEqualTo("cmpl-1");
+        assertThat(json.readTree(lines.get(1))
+                        .path("event")
+                        .path("view")
+                        .path("completion_id")
+                        .asText())
+                .isEqualTo("cmpl-1");
     }
 
     @Test
@@ -389,18 +494,22 @@ class TabbyServerTest {
                 JsonNode choice = chunk.path("choices").get(0);
                 sawRole |= choice.path("delta").path("role").asText().equals("assistant");
                 content.append(choice.path("delta").path("content").asText(""));
-                if (!choice.path("finish_reason").isNull()) finish = choice.path("finish_reason").asText();
+                if (!choice.path("finish_reason").isNull())
+                    finish = choice.path("finish_reason").asText();
             }
             assertThat(content.toString()).isEqualTo("Tail recursion!");
             assertThat(sawRole).isTrue();
             assertThat(finish).isEqualTo("stop");
             assertThat(r.body()).doesNotContain("[DONE]");
         }
-        assertThat(chat.requests.getLast().prompt().text()).isEqualTo("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
-        var whole = post(s, "/v1/chat/completions", "{\"model\":\"m\"," + messages + ",\"stream\":false,\"stop\":[\" rec\"]}");
+        assertThat(chat.requests.getLast().prompt().text())
+                .isEqualTo("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+        var whole = post(
+                s, "/v1/chat/completions", "{\"model\":\"m\"," + messages + ",\"stream\":false,\"stop\":[\" rec\"]}");
         JsonNode c = parse(whole);
         assertThat(c.path("object").asText()).isEqualTo("chat.completion");
-        assertThat(c.path("choices").get(0).path("message").path("content").asText()).isEqualTo("Tail");
+        assertThat(c.path("choices").get(0).path("message").path("content").asText())
+                .isEqualTo("Tail");
         assertThat(c.path("usage").path("completion_tokens").asInt()).isEqualTo(2);
     }
 
@@ -411,7 +520,8 @@ class TabbyServerTest {
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             var futures = new ArrayList<Future<Integer>>();
             for (int i = 0; i < 6; i++) {
-                futures.add(pool.submit(() -> post(s, "/v1/completions", completionBody("unknown", "x", "")).statusCode()));
+                futures.add(pool.submit(() -> post(s, "/v1/completions", completionBody("unknown", "x", ""))
+                        .statusCode()));
             }
             var codes = new ArrayList<Integer>();
             for (var f : futures) codes.add(f.get(20, TimeUnit.SECONDS));
@@ -420,10 +530,12 @@ class TabbyServerTest {
         }
         assertThat(model.maxRunning.get()).isLessThanOrEqualTo(2);
         String metrics = send(s, "GET", "/metrics", null).body();
-        assertThat(metrics).contains("catnap_tokens_generated_total{model=\"completion\"}")
+        assertThat(metrics)
+                .contains("catnap_tokens_generated_total{model=\"completion\"}")
                 .contains("catnap_queue_depth{model=\"completion\"}")
                 .contains("catnap_batch_occupancy{model=\"completion\"}")
-                .contains("catnap_http_requests_seconds_count{method=\"POST\",route=\"/v1/completions\",status=\"503\"}");
+                .contains(
+                        "catnap_http_requests_seconds_count{method=\"POST\",route=\"/v1/completions\",status=\"503\"}");
     }
 
     @Test
@@ -433,26 +545,33 @@ class TabbyServerTest {
         byte[] body = completionBody("unknown", "x", "").getBytes(StandardCharsets.UTF_8);
         try (var socket = new Socket("127.0.0.1", s.port())) {
             OutputStream out = socket.getOutputStream();
-            out.write(("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
-                    + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(
+                    ("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                                    + body.length + "\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             out.write(body);
             out.flush();
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (model.running.get() == 0 && System.nanoTime() < until) Thread.sleep(10);
             assertThat(model.running.get()).isEqualTo(1);
         }
-        assertThat(model.firstCancel.await(5, TimeUnit.SECONDS)).as("generation cancelled after disconnect").isTrue();
+        assertThat(model.firstCancel.await(5, TimeUnit.SECONDS))
+                .as("generation cancelled after disconnect")
+                .isTrue();
     }
 
     @Test
     void chatStreamDisconnectCancelsTheGeneration() throws Exception {
         var chat = new ScriptedModel(p -> Collections.nCopies(1000, "a"), 20);
         var s = serve(null, chat);
-        byte[] body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":900}".getBytes(StandardCharsets.UTF_8);
+        byte[] body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":900}"
+                .getBytes(StandardCharsets.UTF_8);
         try (var socket = new Socket("127.0.0.1", s.port())) {
             OutputStream out = socket.getOutputStream();
-            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
-                    + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(
+                    ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                                    + body.length + "\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             out.write(body);
             out.flush();
             byte[] buf = new byte[256];
@@ -466,8 +585,13 @@ class TabbyServerTest {
         var s = serve(ScriptedModel.saying(0, "x"), null);
         JsonNode doc = parse(send(s, "GET", "/openapi.json", null));
         assertThat(doc.path("openapi").asText()).startsWith("3.");
-        for (String route : TabbyServer.ROUTES) assertThat(doc.path("paths").has(route)).as(route).isTrue();
-        assertThat(send(s, "GET", "/v1beta/server_setting", null).body()).isEqualTo("{\"disable_client_side_telemetry\":false}");
-        assertThat(parse(send(s, "GET", "/v1beta/models", null)).path("completion").isNull()).isTrue();
+        for (String route : TabbyServer.ROUTES)
+            assertThat(doc.path("paths").has(route)).as(route).isTrue();
+        assertThat(send(s, "GET", "/v1beta/server_setting", null).body())
+                .isEqualTo("{\"disable_client_side_telemetry\":false}");
+        assertThat(parse(send(s, "GET", "/v1beta/models", null))
+                        .path("completion")
+                        .isNull())
+                .isTrue();
     }
 }

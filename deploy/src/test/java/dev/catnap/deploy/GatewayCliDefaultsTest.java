@@ -18,8 +18,14 @@ import org.junit.jupiter.api.Test;
 class GatewayCliDefaultsTest {
     @Test
     void gatewayCommandDefaultsAreGatewayConfigDefaults() throws Exception {
-        var pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "dev.catnap.cli.Main", "gateway", "--help").redirectErrorStream(true);
+        var pb = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        "dev.catnap.cli.Main",
+                        "gateway",
+                        "--help")
+                .redirectErrorStream(true);
         Process p = pb.start();
         String help = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).replaceAll("\\s+", " ");
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -27,16 +33,20 @@ class GatewayCliDefaultsTest {
 
         GatewayConfig seed = GatewayConfig.defaults(List.of("worker", "{port}"), Path.of("unused"));
         assertThat(Integer.parseInt(defaultOf(help, "--max-inputs"))).isEqualTo(GatewayConfig.DEFAULT_MAX_INPUTS);
-        assertThat(Manifests.goDuration(defaultOf(help, "--scaledown-window"))).isEqualTo(GatewayConfig.DEFAULT_SCALEDOWN_WINDOW);
-        assertThat(Manifests.goDuration(defaultOf(help, "--startup-timeout"))).isEqualTo(GatewayConfig.DEFAULT_STARTUP_TIMEOUT);
+        assertThat(Manifests.goDuration(defaultOf(help, "--scaledown-window")))
+                .isEqualTo(GatewayConfig.DEFAULT_SCALEDOWN_WINDOW);
+        assertThat(Manifests.goDuration(defaultOf(help, "--startup-timeout")))
+                .isEqualTo(GatewayConfig.DEFAULT_STARTUP_TIMEOUT);
         assertThat(Integer.parseInt(defaultOf(help, "--min-workers"))).isEqualTo(seed.minWorkers());
         assertThat(Integer.parseInt(defaultOf(help, "--max-workers"))).isEqualTo(seed.maxWorkers());
         assertThat(defaultOf(help, "--readiness")).isEqualTo("tcp");
     }
 
     private static String defaultOf(String help, String option) {
-        // "--opt=<label> " starts the option's description (the synopsis has "]" there); its first default is the option's.
-        Matcher m = Pattern.compile(Pattern.quote(option) + "=<[^>]+> .*?\\(default: ([^)]+)\\)").matcher(help);
+        // "--opt=<label> " starts the option's description (the synopsis has "]" there); its first default is the
+        // option's.
+        Matcher m = Pattern.compile(Pattern.quote(option) + "=<[^>]+> .*?\\(default: ([^)]+)\\)")
+                .matcher(help);
         assertThat(m.find()).as("default of " + option + " in: " + help).isTrue();
         return m.group(1).strip();
     }

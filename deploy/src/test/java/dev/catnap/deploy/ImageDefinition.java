@@ -46,7 +46,8 @@ record ImageDefinition(
     static Path repositoryRoot() {
         Path here = Path.of("").toAbsolutePath();
         for (Path p = here; p != null; p = p.getParent()) {
-            if (Files.isRegularFile(p.resolve("catnap-cli/pom.xml")) && Files.isRegularFile(p.resolve("pom.xml"))) return p;
+            if (Files.isRegularFile(p.resolve("catnap-cli/pom.xml")) && Files.isRegularFile(p.resolve("pom.xml")))
+                return p;
         }
         throw new IllegalStateException("no Catnap checkout above " + here);
     }
@@ -56,7 +57,8 @@ record ImageDefinition(
         Element parent = parse(root.resolve("pom.xml"));
         Element cli = parse(root.resolve("catnap-cli/pom.xml"));
         Element profile = children(child(cli, "profiles"), "profile").stream()
-                .filter(p -> text(child(p, "id")).equals(PROFILE)).findFirst()
+                .filter(p -> text(child(p, "id")).equals(PROFILE))
+                .findFirst()
                 .orElseThrow(() -> new IllegalStateException("catnap-cli/pom.xml has no profile " + PROFILE));
 
         Map<String, String> props = new HashMap<>();
@@ -69,15 +71,20 @@ record ImageDefinition(
         var resolver = new Resolver(props);
 
         Element plugins = child(child(profile, "build"), "plugins");
-        Element jib = plugin(plugins, "jib-maven-plugin").orElseThrow(() -> new IllegalStateException("profile " + PROFILE + " has no jib-maven-plugin"));
+        Element jib = plugin(plugins, "jib-maven-plugin")
+                .orElseThrow(() -> new IllegalStateException("profile " + PROFILE + " has no jib-maven-plugin"));
         Element config = child(jib, "configuration");
         Element container = child(config, "container");
         Map<String, String> env = new LinkedHashMap<>();
-        for (Element e : children(child(container, "environment"), null)) env.put(e.getTagName(), resolver.resolve(text(e)));
-        List<Integer> ports = children(child(container, "ports"), "port").stream().map(e -> Integer.parseInt(resolver.resolve(text(e)))).toList();
+        for (Element e : children(child(container, "environment"), null))
+            env.put(e.getTagName(), resolver.resolve(text(e)));
+        List<Integer> ports = children(child(container, "ports"), "port").stream()
+                .map(e -> Integer.parseInt(resolver.resolve(text(e))))
+                .toList();
         List<ExtraDirectory> extra = new ArrayList<>();
         for (Element p : children(child(child(config, "extraDirectories"), "paths"), "path")) {
-            extra.add(new ExtraDirectory(Path.of(resolver.resolve(text(child(p, "from")))), resolver.resolve(text(child(p, "into")))));
+            extra.add(new ExtraDirectory(
+                    Path.of(resolver.resolve(text(child(p, "from")))), resolver.resolve(text(child(p, "into")))));
         }
 
         List<List<String>> steps = new ArrayList<>();
@@ -93,21 +100,34 @@ record ImageDefinition(
         }
 
         // The runnable jar the build steps call, and its main class (catnap-cli's shade configuration).
-        Element shade = plugin(child(child(cli, "build"), "plugins"), "maven-shade-plugin").orElseThrow();
+        Element shade = plugin(child(child(cli, "build"), "plugins"), "maven-shade-plugin")
+                .orElseThrow();
         Element shadeConfig = child(child(child(shade, "executions"), "execution"), "configuration");
         String outputFile = resolver.resolve(text(child(shadeConfig, "outputFile")));
         String mainClass = children(child(shadeConfig, "transformers"), "transformer").stream()
-                .map(t -> child(t, "mainClass")).filter(e -> e != null).map(ImageDefinition::text).findFirst().orElseThrow();
+                .map(t -> child(t, "mainClass"))
+                .filter(e -> e != null)
+                .map(ImageDefinition::text)
+                .findFirst()
+                .orElseThrow();
 
         return new ImageDefinition(
                 resolver.resolve(text(child(child(config, "from"), "image"))),
                 args(child(container, "entrypoint"), resolver),
                 args(child(container, "args"), resolver),
-                Map.copyOf(env), ports, List.copyOf(extra), List.copyOf(steps), outputFile, mainClass, Map.copyOf(props));
+                Map.copyOf(env),
+                ports,
+                List.copyOf(extra),
+                List.copyOf(steps),
+                outputFile,
+                mainClass,
+                Map.copyOf(props));
     }
 
     private static List<String> args(Element list, Resolver resolver) {
-        return children(list, "arg").stream().map(e -> resolver.resolve(text(e))).toList();
+        return children(list, "arg").stream()
+                .map(e -> resolver.resolve(text(e)))
+                .toList();
     }
 
     private record Resolver(Map<String, String> props) {
@@ -120,7 +140,9 @@ record ImageDefinition(
                 m.reset();
                 while (m.find()) {
                     String p = props.get(m.group(1));
-                    if (p == null) throw new IllegalStateException("pom property ${" + m.group(1) + "} is not defined (in '" + value + "')");
+                    if (p == null)
+                        throw new IllegalStateException(
+                                "pom property ${" + m.group(1) + "} is not defined (in '" + value + "')");
                     m.appendReplacement(sb, Matcher.quoteReplacement(p));
                 }
                 m.appendTail(sb);
@@ -131,7 +153,9 @@ record ImageDefinition(
     }
 
     private static Optional<Element> plugin(Element plugins, String artifactId) {
-        return children(plugins, "plugin").stream().filter(p -> text(child(p, "artifactId")).equals(artifactId)).findFirst();
+        return children(plugins, "plugin").stream()
+                .filter(p -> text(child(p, "artifactId")).equals(artifactId))
+                .findFirst();
     }
 
     private static void properties(Element owner, Map<String, String> into) {

@@ -51,7 +51,10 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(180)
 class ImageProcessTest {
     static final String KNATIVE = "knative/service-cpu.yaml";
-    @TempDir Path tmp;
+
+    @TempDir
+    Path tmp;
+
     HttpServer registry;
     Process serve;
     final Map<String, byte[]> files = new ConcurrentHashMap<>();
@@ -73,7 +76,8 @@ class ImageProcessTest {
 
         // Build time: the exec steps, with this build's class path in place of the shaded jar.
         List<Process> downloads = new ArrayList<>();
-        // (the AOT cache steps are left out: the JVM runs the same without a cache, and ImageDefinitionTest checks them)
+        // (the AOT cache steps are left out: the JVM runs the same without a cache, and ImageDefinitionTest checks
+        // them)
         for (List<String> step : ImageDefinitionTest.downloadSteps(image)) {
             List<String> cmd = new ArrayList<>();
             cmd.add(javaBinary());
@@ -90,30 +94,41 @@ class ImageProcessTest {
         }
         for (int i = 0; i < downloads.size(); i++) {
             Process p = downloads.get(i);
-            assertThat(p.waitFor(90, TimeUnit.SECONDS)).as("download %d finished", i).isTrue();
-            assertThat(p.exitValue()).as(Files.readString(tmp.resolve("download-" + i + ".log"))).isZero();
+            assertThat(p.waitFor(90, TimeUnit.SECONDS))
+                    .as("download %d finished", i)
+                    .isTrue();
+            assertThat(p.exitValue())
+                    .as(Files.readString(tmp.resolve("download-" + i + ".log")))
+                    .isZero();
         }
 
         // The image's file system: Jib's extra directory (its own layer) and the Secret Knative mounts.
         Path rootfs = tmp.resolve("rootfs");
         for (ImageDefinition.ExtraDirectory d : image.extraDirectories()) {
-            if (Files.isDirectory(d.from())) copyTree(d.from(), under(rootfs, d.into())); // the models; the jar layer is not built here
+            if (Files.isDirectory(d.from()))
+                copyTree(d.from(), under(rootfs, d.into())); // the models; the jar layer is not built here
         }
         Container knative = Manifests.container(Manifests.service(KNATIVE));
         String token = UUID.randomUUID().toString();
-        List<Volume> volumes = Manifests.service(KNATIVE).getSpec().getTemplate().getSpec().getVolumes();
+        List<Volume> volumes =
+                Manifests.service(KNATIVE).getSpec().getTemplate().getSpec().getVolumes();
         for (var mount : knative.getVolumeMounts()) {
-            Volume v = volumes.stream().filter(x -> x.getName().equals(mount.getName())).findFirst().orElseThrow();
+            Volume v = volumes.stream()
+                    .filter(x -> x.getName().equals(mount.getName()))
+                    .findFirst()
+                    .orElseThrow();
             if (v.getSecret() != null && v.getSecret().getSecretName().equals(ManifestsTest.TOKEN_SECRET)) {
                 Files.createDirectories(under(rootfs, mount.getMountPath()));
-                Files.writeString(under(rootfs, mount.getMountPath()).resolve("token"), token + "\n"); // key `token`, see README
+                Files.writeString(
+                        under(rootfs, mount.getMountPath()).resolve("token"), token + "\n"); // key `token`, see README
             }
         }
 
         // Run time: ENTRYPOINT + the manifest's args, the image's environment plus the PORT Knative injects.
         int port = freePort();
         List<String> argv = entrypoint(image);
-        for (String a : knative.getArgs()) argv.add(a.startsWith("/") ? under(rootfs, a).toString() : a);
+        for (String a : knative.getArgs())
+            argv.add(a.startsWith("/") ? under(rootfs, a).toString() : a);
         Map<String, String> env = environment(image, rootfs);
         env.put("PORT", String.valueOf(port));
         Path log = tmp.resolve("serve.log");
@@ -124,20 +139,40 @@ class ImageProcessTest {
         var http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String base = "http://127.0.0.1:" + port;
         String body = "{\"language\":\"python\",\"segments\":{\"prefix\":\"def fib(n):\\n    \",\"suffix\":\"\\n\"}}";
-        var denied = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions")).timeout(Duration.ofSeconds(60))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(denied.statusCode()).as("the token from the Secret is required").isEqualTo(401);
+        var denied = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                        .timeout(Duration.ofSeconds(60))
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .header("Content-Type", "application/json")
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(denied.statusCode())
+                .as("the token from the Secret is required")
+                .isEqualTo(401);
 
-        var completion = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions")).timeout(Duration.ofSeconds(60))
-                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        var completion = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                        .timeout(Duration.ofSeconds(60))
+                        .header("Authorization", "Bearer " + token)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(completion.statusCode()).as(completion.body()).isEqualTo(200);
         JsonNode choices = new ObjectMapper().readTree(completion.body()).path("choices");
-        assertThat(choices.isArray() && !choices.isEmpty()).as(completion.body()).isTrue();
-        assertThat(choices.get(0).path("text").isTextual()).as(completion.body()).isTrue();
+        assertThat(choices.isArray() && !choices.isEmpty())
+                .as(completion.body())
+                .isTrue();
+        assertThat(choices.get(0).path("text").isTextual())
+                .as(completion.body())
+                .isTrue();
 
-        var health = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/health")).timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+        var health = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/health"))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Authorization", "Bearer " + token)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(health.statusCode()).isEqualTo(200);
         JsonNode h = new ObjectMapper().readTree(health.body());
         assertThat(h.path("model").asText()).isEqualTo(Manifests.optionValue(image.args(), "--model"));
@@ -163,7 +198,8 @@ class ImageProcessTest {
         argv.add(javaBinary());
         for (int i = 1; i < entrypoint.size(); i++) {
             String a = entrypoint.get(i);
-            if (a.startsWith("-XX:AOTCache=")) continue; // made for the shaded jar, which this build's class path stands in for
+            if (a.startsWith("-XX:AOTCache="))
+                continue; // made for the shaded jar, which this build's class path stands in for
             if (a.equals("-jar") && i + 1 < entrypoint.size()) {
                 i++;
                 argv.addAll(List.of("-cp", System.getProperty("java.class.path"), image.jarMainClass()));
@@ -181,7 +217,9 @@ class ImageProcessTest {
     /** The image's environment, its absolute paths under {@code rootfs}. */
     private static Map<String, String> environment(ImageDefinition image, Path rootfs) {
         Map<String, String> env = new HashMap<>();
-        image.environment().forEach((k, v) -> env.put(k, v.startsWith("/") ? under(rootfs, v).toString() : v));
+        image.environment()
+                .forEach((k, v) ->
+                        env.put(k, v.startsWith("/") ? under(rootfs, v).toString() : v));
         return env;
     }
 
@@ -217,11 +255,17 @@ class ImageProcessTest {
             files.put(path, gguf);
             ObjectNode e = entries.addObject().put("name", id.name());
             e.putArray("urls").add(base + path);
-            e.put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(gguf)));
+            e.put(
+                    "sha256",
+                    HexFormat.of()
+                            .formatHex(MessageDigest.getInstance("SHA-256").digest(gguf)));
             switch (kind) {
                 case "completion" -> e.put("prompt_template", "<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>");
-                case "chat" -> e.put("chat_template", "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
-                default -> { }
+                case "chat" ->
+                    e.put(
+                            "chat_template",
+                            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
+                default -> {}
             }
         }
         files.put("/models.json", mapper.writeValueAsBytes(entries));
@@ -233,7 +277,8 @@ class ImageProcessTest {
         long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline) {
             if (!serve.isAlive()) {
-                throw new AssertionError("catnap serve exited with " + serve.exitValue() + " before its port opened:\n" + Files.readString(log));
+                throw new AssertionError("catnap serve exited with " + serve.exitValue() + " before its port opened:\n"
+                        + Files.readString(log));
             }
             try (var s = new Socket()) {
                 s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);

@@ -67,7 +67,8 @@ final class Manifests {
             // a fabric8 value type without additional properties (Quantity, IntOrString)
         }
         JavaType type = YAML.constructType(value.getClass());
-        for (BeanPropertyDefinition p : YAML.getSerializationConfig().introspect(type).findProperties()) {
+        for (BeanPropertyDefinition p :
+                YAML.getSerializationConfig().introspect(type).findProperties()) {
             if (p.getGetter() == null) continue;
             Object child;
             try {
@@ -88,11 +89,12 @@ final class Manifests {
         int end = 0;
         while (m.find() && m.start() == end) {
             long n = Long.parseLong(m.group(1));
-            d = d.plus(switch (m.group(2)) {
-                case "h" -> Duration.ofHours(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofSeconds(n);
-            });
+            d = d.plus(
+                    switch (m.group(2)) {
+                        case "h" -> Duration.ofHours(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        default -> Duration.ofSeconds(n);
+                    });
             end = m.end();
         }
         if (end == 0 || end != text.length()) throw new IllegalArgumentException("not a duration: '" + text + "'");

@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ManifestsTest {
     /** The seed's Modal `timeout=360`: one request (and, on Modal, model loading) gets this long. */
     static final long SEED_TIMEOUT_SECONDS = 360;
+
     static final String TOKEN_SECRET = "catnap-token";
 
     static final GatewayConfig GATEWAY = GatewayConfig.defaults(List.of("worker", "{port}"), Path.of("unused"));
@@ -42,7 +43,9 @@ class ManifestsTest {
         assertThat(s.getApiVersion()).isEqualTo("serving.knative.dev/v1");
         assertThat(s.getKind()).isEqualTo("Service");
         assertThat(s.getMetadata().getName()).startsWith("catnap");
-        assertThat(Manifests.unknownFields(s)).as("fields fabric8's Knative model does not know").isEmpty();
+        assertThat(Manifests.unknownFields(s))
+                .as("fields fabric8's Knative model does not know")
+                .isEmpty();
     }
 
     @ParameterizedTest
@@ -54,17 +57,26 @@ class ManifestsTest {
 
         assertThat(spec.getContainerConcurrency()).isEqualTo((long) GatewayConfig.DEFAULT_MAX_INPUTS);
         assertThat(a.get("autoscaling.knative.dev/class")).isEqualTo("kpa.autoscaling.knative.dev");
-        assertThat(Integer.parseInt(a.get("autoscaling.knative.dev/min-scale"))).isEqualTo(GATEWAY.minWorkers()).isZero();
+        assertThat(Integer.parseInt(a.get("autoscaling.knative.dev/min-scale")))
+                .isEqualTo(GATEWAY.minWorkers())
+                .isZero();
         assertThat(Integer.parseInt(a.get("autoscaling.knative.dev/max-scale"))).isGreaterThanOrEqualTo(1);
         assertThat(goDuration(a.get("autoscaling.knative.dev/scale-to-zero-pod-retention-period")))
                 .isEqualTo(GatewayConfig.DEFAULT_SCALEDOWN_WINDOW);
-        assertThat(goDuration(a.get("serving.knative.dev/progress-deadline"))).isEqualTo(GatewayConfig.DEFAULT_STARTUP_TIMEOUT);
-        assertThat(spec.getTimeoutSeconds()).isEqualTo(SEED_TIMEOUT_SECONDS).isLessThanOrEqualTo(600); // Knative's max-revision-timeout default
+        assertThat(goDuration(a.get("serving.knative.dev/progress-deadline")))
+                .isEqualTo(GatewayConfig.DEFAULT_STARTUP_TIMEOUT);
+        assertThat(spec.getTimeoutSeconds())
+                .isEqualTo(SEED_TIMEOUT_SECONDS)
+                .isLessThanOrEqualTo(600); // Knative's max-revision-timeout default
 
         Container c = container(s);
         int port = c.getPorts().getFirst().getContainerPort();
-        assertThat(c.getPorts()).singleElement().satisfies(p -> assertThat(p.getName()).isEqualTo("http1"));
-        assertThat(c.getReadinessProbe().getHttpGet()).as("an HTTP probe would need the token").isNull();
+        assertThat(c.getPorts())
+                .singleElement()
+                .satisfies(p -> assertThat(p.getName()).isEqualTo("http1"));
+        assertThat(c.getReadinessProbe().getHttpGet())
+                .as("an HTTP probe would need the token")
+                .isNull();
         assertThat(c.getReadinessProbe().getTcpSocket().getPort().getIntVal()).isEqualTo(port);
         assertTokenFromSecret(s, c);
     }
@@ -74,22 +86,33 @@ class ManifestsTest {
         assertThat(gpus(container(service("knative/service.yaml")))).isEqualTo("1");
         assertThat(gpus(container(service("cloudrun/service.yaml")))).isEqualTo("1");
         assertThat(gpus(container(service("knative/service-cpu.yaml")))).isNull();
-        assertThat(service("cloudrun/service.yaml").getSpec().getTemplate().getSpec().getNodeSelector())
+        assertThat(service("cloudrun/service.yaml")
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getNodeSelector())
                 .containsEntry("run.googleapis.com/accelerator", "nvidia-l4");
     }
 
     @Test
     void theGpuVariantsRunTheLanguageModelsOnTheGpu() throws Exception {
-        assertThat(optionValue(container(service("knative/service.yaml")).getArgs(), "--device")).isEqualTo("cuda");
-        assertThat(optionValue(container(service("cloudrun/service.yaml")).getArgs(), "--device")).isEqualTo("cuda");
+        assertThat(optionValue(container(service("knative/service.yaml")).getArgs(), "--device"))
+                .isEqualTo("cuda");
+        assertThat(optionValue(container(service("cloudrun/service.yaml")).getArgs(), "--device"))
+                .isEqualTo("cuda");
         assertThat(container(service("knative/service-cpu.yaml")).getArgs()).doesNotContain("--device", "cuda");
-        assertThat(image().environment().get("NVIDIA_DRIVER_CAPABILITIES")).as("libcuda.so.1 is mounted for compute")
+        assertThat(image().environment().get("NVIDIA_DRIVER_CAPABILITIES"))
+                .as("libcuda.so.1 is mounted for compute")
                 .contains("compute");
     }
 
     private static String gpus(Container c) {
         Quantity q = c.getResources().getLimits().get("nvidia.com/gpu");
-        assertThat(c.getResources().getRequests() == null ? Map.of() : c.getResources().getRequests()).doesNotContainKey("nvidia.com/gpu");
+        assertThat(
+                        c.getResources().getRequests() == null
+                                ? Map.of()
+                                : c.getResources().getRequests())
+                .doesNotContainKey("nvidia.com/gpu");
         return q == null ? null : q.getAmount();
     }
 
@@ -110,7 +133,8 @@ class ManifestsTest {
         assertThat(probe.getTcpSocket().getPort().getIntVal()).isEqualTo(port);
         assertThat(Duration.ofSeconds((long) probe.getPeriodSeconds() * probe.getFailureThreshold()))
                 .isEqualTo(GatewayConfig.DEFAULT_STARTUP_TIMEOUT);
-        assertThat(c.getResources().getLimits().get("memory")).isEqualTo(new Quantity("16Gi")); // Cloud Run's GPU minimum
+        assertThat(c.getResources().getLimits().get("memory"))
+                .isEqualTo(new Quantity("16Gi")); // Cloud Run's GPU minimum
         assertTokenFromSecret(s, c);
     }
 
@@ -120,21 +144,31 @@ class ManifestsTest {
         ImageDefinition image = image();
         Container c = container(service(file));
         assertThat(c.getCommand()).as("the image's entrypoint is kept").isNullOrEmpty();
-        assertThat(without(without(c.getArgs(), "--token-file"), "--device")).as("a model the image lacks would fail every cold start")
+        assertThat(without(without(c.getArgs(), "--token-file"), "--device"))
+                .as("a model the image lacks would fail every cold start")
                 .isEqualTo(image.args());
-        assertThat(c.getPorts().getFirst().getContainerPort()).isIn(image.ports()).isEqualTo(Integer.parseInt(image.environment().get("PORT")));
+        assertThat(c.getPorts().getFirst().getContainerPort())
+                .isIn(image.ports())
+                .isEqualTo(Integer.parseInt(image.environment().get("PORT")));
         assertThat(c.getImage()).endsWith("/catnap:" + image.properties().get("project.version"));
     }
 
     private static void assertTokenFromSecret(Service s, Container c) {
         Path tokenFile = Path.of(optionValue(c.getArgs(), "--token-file"));
-        VolumeMount mount = c.getVolumeMounts().stream().filter(m -> tokenFile.startsWith(m.getMountPath())).findFirst()
+        VolumeMount mount = c.getVolumeMounts().stream()
+                .filter(m -> tokenFile.startsWith(m.getMountPath()))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("--token-file " + tokenFile + " is on no volume mount"));
-        var volume = s.getSpec().getTemplate().getSpec().getVolumes().stream().filter(v -> v.getName().equals(mount.getName()))
-                .findFirst().orElseThrow();
+        var volume = s.getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getName().equals(mount.getName()))
+                .findFirst()
+                .orElseThrow();
         assertThat(volume.getSecret().getSecretName()).isEqualTo(TOKEN_SECRET);
-        if (volume.getSecret().getItems() != null && !volume.getSecret().getItems().isEmpty()) {
-            assertThat(volume.getSecret().getItems()).anySatisfy(i -> assertThat(Path.of(mount.getMountPath(), i.getPath())).isEqualTo(tokenFile));
+        if (volume.getSecret().getItems() != null
+                && !volume.getSecret().getItems().isEmpty()) {
+            assertThat(volume.getSecret().getItems())
+                    .anySatisfy(i -> assertThat(Path.of(mount.getMountPath(), i.getPath()))
+                            .isEqualTo(tokenFile));
         }
     }
 
@@ -151,9 +185,11 @@ class ManifestsTest {
                       containers: [{image: x, readinesProbe: {tcpSocket: {port: 8080}}}]
                 """;
         Service s = Manifests.YAML.readValue(typo, Service.class);
-        assertThat(Manifests.unknownFields(s)).containsExactlyInAnyOrder(".spec.template.spec.containerConcurency",
-                ".spec.template.spec.containers[0].readinesProbe");
-        assertThatThrownBy(() -> Manifests.YAML.readValue("spec: {template: {spec: {containerConcurrency: ten}}}", Service.class))
+        assertThat(Manifests.unknownFields(s))
+                .containsExactlyInAnyOrder(
+                        ".spec.template.spec.containerConcurency", ".spec.template.spec.containers[0].readinesProbe");
+        assertThatThrownBy(() -> Manifests.YAML.readValue(
+                        "spec: {template: {spec: {containerConcurrency: ten}}}", Service.class))
                 .isInstanceOf(MismatchedInputException.class);
         assertThat(goDuration("1h30m")).isEqualTo(Duration.ofMinutes(90));
         assertThatThrownBy(() -> goDuration("2 m")).isInstanceOf(IllegalArgumentException.class);

@@ -20,14 +20,19 @@ import org.junit.jupiter.api.io.TempDir;
 /** deploy/modal/app.py compiles, and runs the image's entrypoint with the seed's (and the gateway's) settings. */
 class ModalAppTest {
     static boolean python;
-    @TempDir Path tmp;
+
+    @TempDir
+    Path tmp;
 
     record Run(int exit, String output) {}
 
     @BeforeAll
     static void findPython() {
         try {
-            python = new ProcessBuilder("python3", "--version").redirectErrorStream(true).start().waitFor(10, TimeUnit.SECONDS);
+            python = new ProcessBuilder("python3", "--version")
+                    .redirectErrorStream(true)
+                    .start()
+                    .waitFor(10, TimeUnit.SECONDS);
         } catch (IOException | InterruptedException e) {
             python = false;
         }
@@ -54,25 +59,35 @@ class ModalAppTest {
         Run r = python("-m", "py_compile", app().toString());
         assertThat(r.exit()).as(r.output()).isZero();
         Path broken = Files.writeString(tmp.resolve("broken.py"), "@app.function(\ndef serve(:\n");
-        assertThat(python("-m", "py_compile", broken.toString()).exit()).as("the check can fail").isNotZero();
+        assertThat(python("-m", "py_compile", broken.toString()).exit())
+                .as("the check can fail")
+                .isNotZero();
     }
 
     @Test
     void usesTheSeedsSettingsAndTheImagesEntrypoint() throws Exception {
-        Path helper = Path.of(ModalAppTest.class.getResource("/modal_settings.py").toURI());
+        Path helper =
+                Path.of(ModalAppTest.class.getResource("/modal_settings.py").toURI());
         Run r = python(helper.toString(), app().toString());
         assertThat(r.exit()).as(r.output()).isZero();
         JsonNode settings = new ObjectMapper().readTree(r.output());
         JsonNode serve = settings.path("functions").path("serve");
         JsonNode constants = settings.path("constants");
 
-        assertThat(serve.path("modal.concurrent").path("max_inputs").asInt()).isEqualTo(GatewayConfig.DEFAULT_MAX_INPUTS);
-        assertThat(serve.path("app.function").path("scaledown_window").asLong()).isEqualTo(GatewayConfig.DEFAULT_SCALEDOWN_WINDOW.toSeconds());
+        assertThat(serve.path("modal.concurrent").path("max_inputs").asInt())
+                .isEqualTo(GatewayConfig.DEFAULT_MAX_INPUTS);
+        assertThat(serve.path("app.function").path("scaledown_window").asLong())
+                .isEqualTo(GatewayConfig.DEFAULT_SCALEDOWN_WINDOW.toSeconds());
         assertThat(serve.path("app.function").path("timeout").asLong()).isEqualTo(ManifestsTest.SEED_TIMEOUT_SECONDS);
         assertThat(serve.path("app.function").path("gpu").asText()).isNotEmpty();
-        assertThat(strings(constants.path("DEVICE"))).as("the GPU is used, not only reserved").containsExactly("--device", "cuda");
-        assertThat(serve.path("modal.web_server").path("port").asInt()).isEqualTo(constants.path("PORT").asInt()).isPositive();
-        assertThat(serve.path("modal.web_server").path("startup_timeout").asLong()).isEqualTo(GatewayConfig.DEFAULT_STARTUP_TIMEOUT.toSeconds());
+        assertThat(strings(constants.path("DEVICE")))
+                .as("the GPU is used, not only reserved")
+                .containsExactly("--device", "cuda");
+        assertThat(serve.path("modal.web_server").path("port").asInt())
+                .isEqualTo(constants.path("PORT").asInt())
+                .isPositive();
+        assertThat(serve.path("modal.web_server").path("startup_timeout").asLong())
+                .isEqualTo(GatewayConfig.DEFAULT_STARTUP_TIMEOUT.toSeconds());
 
         ImageDefinition image = ImageDefinition.read(ImageDefinition.repositoryRoot(), Path.of("/build"));
         assertThat(strings(constants.path("CATNAP_SERVE"))).isEqualTo(image.entrypoint());

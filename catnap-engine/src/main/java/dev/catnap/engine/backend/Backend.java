@@ -71,8 +71,16 @@ public interface Backend extends AutoCloseable {
      * {@code offset} of each row of width {@code width}. NEOX style rotates pairs (i, i + headDim/2); normal style
      * rotates (2i, 2i+1).
      */
-    void rope(float[] x, int n, int width, int offset, int heads, int headDim, int[] positions, float freqBase,
-              boolean neox);
+    void rope(
+            float[] x,
+            int n,
+            int width,
+            int offset,
+            int heads,
+            int headDim,
+            int[] positions,
+            float freqBase,
+            boolean neox);
 
     /**
      * Scaled dot-product attention for {@code n} query rows. Row t attends to the first {@code lengths[t]} entries of
@@ -80,8 +88,19 @@ public interface Backend extends AutoCloseable {
      * {@code h / (heads / kvHeads)}. Queries are at column {@code qOffset} of rows of width {@code qWidth}; the
      * output row has width {@code heads * headDim}.
      */
-    void attention(float[] q, int qWidth, int qOffset, int n, float[][] keys, float[][] values, int[] lengths,
-                   int heads, int kvHeads, int headDim, float scale, float[] out);
+    void attention(
+            float[] q,
+            int qWidth,
+            int qOffset,
+            int n,
+            float[][] keys,
+            float[][] values,
+            int[] lengths,
+            int heads,
+            int kvHeads,
+            int headDim,
+            float scale,
+            float[] out);
 
     @Override
     void close();

@@ -54,8 +54,12 @@ public final class BatchedModel implements LanguageModel {
      * model closes both.
      */
     public static BatchedModel create(GGUFFile file, Tokenizer tokenizer, Decoder decoder, EngineOptions options) {
-        log.info("loaded {} model {} ({} layers, context {}) on {}", file.metadata().architecture(),
-                file.path().getFileName(), decoder.config().layers(), decoder.config().contextLength(),
+        log.info(
+                "loaded {} model {} ({} layers, context {}) on {}",
+                file.metadata().architecture(),
+                file.path().getFileName(),
+                decoder.config().layers(),
+                decoder.config().contextLength(),
                 decoder.description());
         return new BatchedModel(file, tokenizer, decoder, options);
     }
@@ -90,7 +94,8 @@ public final class BatchedModel implements LanguageModel {
         int[] prompt = request.promptTokens();
         int vocab = decoder.config().vocabSize();
         for (int id : prompt) {
-            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + vocab);
+            if (id < 0 || id >= vocab)
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + vocab);
         }
         long positions = (long) prompt.length + request.maxNewTokens();
         if (positions > contextLength()) {
@@ -98,9 +103,12 @@ public final class BatchedModel implements LanguageModel {
         }
         long bytes = positions * decoder.cacheBytesPerPosition();
         if (bytes > options.kvCacheBudgetBytes()) {
-            throw new ContextOverflowException((int) positions, (int) (options.kvCacheBudgetBytes() / decoder.cacheBytesPerPosition()),
+            throw new ContextOverflowException(
+                    (int) positions,
+                    (int) (options.kvCacheBudgetBytes() / decoder.cacheBytesPerPosition()),
                     "prompt plus max new tokens (" + positions + ") needs " + bytes / (1 << 20)
-                            + " MiB of KV cache, more than the budget of " + options.kvCacheBudgetBytes() / (1 << 20) + " MiB");
+                            + " MiB of KV cache, more than the budget of " + options.kvCacheBudgetBytes() / (1 << 20)
+                            + " MiB");
         }
         if (closed) throw new IllegalStateException("the model is closed");
         var seq = new Sequence(prompt, request.maxNewTokens(), new Sampler(request.sampling()), sink);
@@ -115,7 +123,7 @@ public final class BatchedModel implements LanguageModel {
         final TokenSink sink;
         volatile boolean cancelled;
         SequenceCache cache;
-        int position;      // tokens already in the cache
+        int position; // tokens already in the cache
         int generated;
         int lastToken = -1;
 
@@ -230,7 +238,8 @@ public final class BatchedModel implements LanguageModel {
                         reason = FinishReason.ERROR;
                         error = e;
                     }
-                    if (reason == null && tokenizer != null && tokenizer.isEndOfGeneration(token)) reason = FinishReason.END_OF_GENERATION;
+                    if (reason == null && tokenizer != null && tokenizer.isEndOfGeneration(token))
+                        reason = FinishReason.END_OF_GENERATION;
                     if (reason == null && s.generated >= s.maxNewTokens) reason = FinishReason.LENGTH;
                     if (reason != null) {
                         active.remove(s);
@@ -242,8 +251,10 @@ public final class BatchedModel implements LanguageModel {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
-            log.error("decode step failed; ending {} sequences and refusing further requests",
-                    active.size() + waiting.size(), e);
+            log.error(
+                    "decode step failed; ending {} sequences and refusing further requests",
+                    active.size() + waiting.size(),
+                    e);
             for (Sequence s : active) finish(s, FinishReason.ERROR, e);
             for (Sequence s : waiting) finish(s, FinishReason.ERROR, e);
             active.clear();

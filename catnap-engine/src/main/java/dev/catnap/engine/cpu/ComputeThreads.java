@@ -28,7 +28,10 @@ final class ComputeThreads implements AutoCloseable {
         workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             int id = i;
-            workers[i] = Thread.ofPlatform().daemon().name("catnap-compute-" + (i + 1)).unstarted(() -> work(id));
+            workers[i] = Thread.ofPlatform()
+                    .daemon()
+                    .name("catnap-compute-" + (i + 1))
+                    .unstarted(() -> work(id));
             workers[i].start();
         }
     }

@@ -5,7 +5,6 @@ import dev.catnap.engine.gguf.Dequantize;
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFTensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** The Vector API backend: all operations run on a persistent pool of compute threads. */
@@ -17,9 +16,11 @@ public final class CpuBackend implements Backend {
     private final ComputeThreads pool;
     /** Per compute thread: four widened weight rows for the matmul tiles, and attention scores. */
     private final float[][][] rowScratch;
+
     private final float[][] scoreScratch;
     /** The activations of the current product, rounded to Q8_0 for Q8_0 and Q4_0 weights. */
     private final Q8Activations quantized = new Q8Activations();
+
     private final boolean roundActivations;
 
     public CpuBackend(int threads) {
@@ -162,8 +163,16 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void rope(float[] x, int n, int width, int offset, int heads, int headDim, int[] positions, float freqBase,
-                     boolean neox) {
+    public void rope(
+            float[] x,
+            int n,
+            int width,
+            int offset,
+            int heads,
+            int headDim,
+            int[] positions,
+            float freqBase,
+            boolean neox) {
         int half = headDim / 2;
         // ggml advances theta by repeated float multiplication; doing the same keeps the angles bit-compatible.
         float thetaScale = (float) Math.pow(freqBase, -2.0 / headDim);
@@ -190,8 +199,19 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void attention(float[] q, int qWidth, int qOffset, int n, float[][] keys, float[][] values, int[] lengths,
-                          int heads, int kvHeads, int headDim, float scale, float[] out) {
+    public void attention(
+            float[] q,
+            int qWidth,
+            int qOffset,
+            int n,
+            float[][] keys,
+            float[][] values,
+            int[] lengths,
+            int heads,
+            int kvHeads,
+            int headDim,
+            float scale,
+            float[] out) {
         int group = heads / kvHeads;
         int kvWidth = kvHeads * headDim;
         int outWidth = heads * headDim;
@@ -204,16 +224,38 @@ public final class CpuBackend implements Backend {
             int to = serial ? tasks : c + 1;
             for (int task = from; task < to; task++) {
                 int t = task / heads, h = task % heads;
-                if (scoreScratch[worker].length < lengths[t]) scoreScratch[worker] = new float[Math.max(lengths[t], 256)];
-                attendOne(q, t * qWidth + qOffset + h * headDim, keys[t], values[t], lengths[t],
-                        (h / group) * headDim, kvWidth, headDim, scale, out, t * outWidth + h * headDim,
+                if (scoreScratch[worker].length < lengths[t])
+                    scoreScratch[worker] = new float[Math.max(lengths[t], 256)];
+                attendOne(
+                        q,
+                        t * qWidth + qOffset + h * headDim,
+                        keys[t],
+                        values[t],
+                        lengths[t],
+                        (h / group) * headDim,
+                        kvWidth,
+                        headDim,
+                        scale,
+                        out,
+                        t * outWidth + h * headDim,
                         scoreScratch[worker]);
             }
         });
     }
 
-    private static void attendOne(float[] q, int qo, float[] k, float[] v, int len, int kvo, int kvWidth, int headDim,
-                                  float scale, float[] out, int oo, float[] scores) {
+    private static void attendOne(
+            float[] q,
+            int qo,
+            float[] k,
+            float[] v,
+            int len,
+            int kvo,
+            int kvWidth,
+            int headDim,
+            float scale,
+            float[] out,
+            int oo,
+            float[] scores) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < len; j++) {
             float s = dot(q, qo, k, j * kvWidth + kvo, headDim) * scale;
@@ -235,7 +277,9 @@ public final class CpuBackend implements Backend {
             int i = 0;
             FloatVector pv = FloatVector.broadcast(F, p);
             for (; i < bound; i += F.length()) {
-                FloatVector.fromArray(F, v, vo + i).fma(pv, FloatVector.fromArray(F, out, oo + i)).intoArray(out, oo + i);
+                FloatVector.fromArray(F, v, vo + i)
+                        .fma(pv, FloatVector.fromArray(F, out, oo + i))
+                        .intoArray(out, oo + i);
             }
             for (; i < headDim; i++) out[oo + i] += p * v[vo + i];
         }

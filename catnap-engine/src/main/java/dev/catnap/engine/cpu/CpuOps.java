@@ -25,6 +25,7 @@ final class CpuOps implements Ops<float[], GGUFTensor, float[]> {
     private HeapSequenceCache[] caches = new HeapSequenceCache[0];
     /** Leading rows that are the only row of their sequence in this step; see {@link #bind}. */
     private int oneTokenRows;
+
     private int[] lengths = new int[0];
     private float[][] keys = new float[0][];
     private float[][] values = new float[0][];
@@ -98,8 +99,8 @@ final class CpuOps implements Ops<float[], GGUFTensor, float[]> {
     }
 
     @Override
-    public void layerNorm(float[] x, boolean logitRowsOnly, float[] out, float[] weight, float[] bias, int n, int dim,
-                          float eps) {
+    public void layerNorm(
+            float[] x, boolean logitRowsOnly, float[] out, float[] weight, float[] bias, int n, int dim, float eps) {
         copyRows(x, logitRowsOnly, out, n, dim);
         backend.layerNorm(out, n, dim, weight, bias, eps);
     }
@@ -125,8 +126,7 @@ final class CpuOps implements Ops<float[], GGUFTensor, float[]> {
         backend.matmul(w, x, product, n, oneTokenRows);
         if (bias != null) backend.addBias(product, n, bias);
         switch (epilogue) {
-            case STORE -> {
-            }
+            case STORE -> {}
             case ADD -> backend.add(out, product, count);
             case GELU -> backend.gelu(out, count);
         }
@@ -143,8 +143,8 @@ final class CpuOps implements Ops<float[], GGUFTensor, float[]> {
     }
 
     @Override
-    public void kvStore(float[] k, int kOffset, int kStride, float[] v, int vOffset, int vStride, int n, int layer,
-                        int kvWidth) {
+    public void kvStore(
+            float[] k, int kOffset, int kStride, float[] v, int vOffset, int vStride, int n, int layer, int kvWidth) {
         for (int t = 0; t < n; t++) {
             HeapSequenceCache cache = caches[t];
             System.arraycopy(k, t * kStride + kOffset, cache.keys[layer], positions[t] * kvWidth, kvWidth);
@@ -153,8 +153,17 @@ final class CpuOps implements Ops<float[], GGUFTensor, float[]> {
     }
 
     @Override
-    public void attention(float[] q, int qOffset, int qStride, int n, int layer, int heads, int kvHeads, int headDim,
-                          float scale, float[] out) {
+    public void attention(
+            float[] q,
+            int qOffset,
+            int qStride,
+            int n,
+            int layer,
+            int heads,
+            int kvHeads,
+            int headDim,
+            float scale,
+            float[] out) {
         for (int t = 0; t < n; t++) {
             keys[t] = caches[t].keys[layer];
             values[t] = caches[t].values[layer];

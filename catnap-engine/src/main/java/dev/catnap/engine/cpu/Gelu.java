@@ -8,8 +8,7 @@ package dev.catnap.engine.cpu;
 final class Gelu {
     private static final float[] TABLE = build();
 
-    private Gelu() {
-    }
+    private Gelu() {}
 
     private static float[] build() {
         float[] t = new float[1 << 16];

@@ -25,6 +25,7 @@ final class KQuants {
     private static final int L = F.length();
     /** Float vectors per 16 bytes. */
     private static final int P16 = 16 / L;
+
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> HS = L == 16 ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = L == 16 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
@@ -35,8 +36,7 @@ final class KQuants {
     static final int Q5K_BYTES = GGMLType.Q5_K.blockBytes();
     static final int Q6K_BYTES = GGMLType.Q6_K.blockBytes();
 
-    private KQuants() {
-    }
+    private KQuants() {}
 
     private static float f16(MemorySegment w, long off) {
         return Float.float16ToFloat(w.get(I16, off));
@@ -63,7 +63,8 @@ final class KQuants {
 
     private static FloatVector bf16(MemorySegment w, long off) {
         return ((IntVector) ShortVector.fromMemorySegment(HS, w, off, LE).convertShape(VectorOperators.S2I, I, 0))
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                .lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
     }
 
     private static float bf16Scalar(MemorySegment w, long off) {
@@ -72,7 +73,8 @@ final class KQuants {
 
     static void bf16Row(MemorySegment w, long base, int cols, float[] row) {
         int i = 0;
-        for (int bound = F.loopBound(cols); i < bound; i += L) bf16(w, base + i * 2L).intoArray(row, i);
+        for (int bound = F.loopBound(cols); i < bound; i += L)
+            bf16(w, base + i * 2L).intoArray(row, i);
         for (; i < cols; i++) row[i] = bf16Scalar(w, base + i * 2L);
     }
 
@@ -102,7 +104,9 @@ final class KQuants {
      * nibbles of the 16 bytes at {@code qs + 32 * (g / 2) + 16 * c}.
      */
     private static IntVector nibbles4(MemorySegment w, long qs, int g, int c, int k) {
-        return ints(w, qs + 32L * (g >> 1) + 16L * c, k).lanewise(VectorOperators.LSHR, 4 * (g & 1)).and(0x0F);
+        return ints(w, qs + 32L * (g >> 1) + 16L * c, k)
+                .lanewise(VectorOperators.LSHR, 4 * (g & 1))
+                .and(0x0F);
     }
 
     /** Q5_K's fifth bits for the same values: bit g of the qh bytes at {@code qh + 16 * c}, moved to bit 4. */
@@ -125,7 +129,8 @@ final class KQuants {
                 for (int c = 0; c < 2; c++) {
                     int xi = xo + b * 256 + g * 32 + c * 16;
                     for (int k = 0; k < P16; k++) {
-                        FloatVector v = floats(nibbles4(w, off + 16, g, c, k)).mul(dg).sub(mg);
+                        FloatVector v =
+                                floats(nibbles4(w, off + 16, g, c, k)).mul(dg).sub(mg);
                         acc = v.fma(FloatVector.fromArray(F, x, xi + k * L), acc);
                     }
                 }
@@ -204,7 +209,10 @@ final class KQuants {
         long ql = off + 64L * half + 16L * (g & 3);
         long qh = off + 128 + 32L * half + 16L * (g & 1);
         IntVector lo = ints(w, ql, k).lanewise(VectorOperators.LSHR, g & 4).and(0x0F);
-        IntVector hi = ints(w, qh, k).lanewise(VectorOperators.LSHR, 2 * (g >> 1)).and(3).lanewise(VectorOperators.LSHL, 4);
+        IntVector hi = ints(w, qh, k)
+                .lanewise(VectorOperators.LSHR, 2 * (g >> 1))
+                .and(3)
+                .lanewise(VectorOperators.LSHL, 4);
         return lo.or(hi).sub(32);
     }
 

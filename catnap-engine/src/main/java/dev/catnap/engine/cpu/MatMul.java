@@ -27,14 +27,14 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class MatMul {
     /** 512-bit vectors where the CPU has them (16 lanes: half a block), else 256 bits (8 lanes). */
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 16
-            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+    static final VectorSpecies<Float> F =
+            FloatVector.SPECIES_PREFERRED.length() >= 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;
+
     private static final int L = F.length();
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private MatMul() {
-    }
+    private MatMul() {}
 
     /** How row {@code r} of a weight type becomes {@code cols} floats for the float tiles. */
     @FunctionalInterface
@@ -51,7 +51,8 @@ final class MatMul {
             GGMLType.Q8_0, (w, cols, r, row) -> QuantizedDot.widenRow(GGMLType.Q8_0, w, cols, r, row),
             GGMLType.Q4_0, (w, cols, r, row) -> QuantizedDot.widenRow(GGMLType.Q4_0, w, cols, r, row),
             GGMLType.F16, (w, cols, r, row) -> f16Row(w, rowOffset(GGMLType.F16, cols, r), cols, row),
-            GGMLType.F32, (w, cols, r, row) -> MemorySegment.copy(w, F32, rowOffset(GGMLType.F32, cols, r), row, 0, cols),
+            GGMLType.F32,
+                    (w, cols, r, row) -> MemorySegment.copy(w, F32, rowOffset(GGMLType.F32, cols, r), row, 0, cols),
             GGMLType.BF16, (w, cols, r, row) -> KQuants.bf16Row(w, rowOffset(GGMLType.BF16, cols, r), cols, row),
             GGMLType.Q4_K, (w, cols, r, row) -> KQuants.q4kRow(w, rowOffset(GGMLType.Q4_K, cols, r), cols / 256, row),
             GGMLType.Q5_K, (w, cols, r, row) -> KQuants.q5kRow(w, rowOffset(GGMLType.Q5_K, cols, r), cols / 256, row),
@@ -73,8 +74,19 @@ final class MatMul {
      * (float32 activations), Q8_0 and Q4_0 rows all take the float tiles. {@code scratch}: six arrays
      * of at least {@code cols} floats, private to the calling thread.
      */
-    static void rows(GGMLType type, MemorySegment w, int cols, int rows, int r0, int r1, float[] x, int n,
-                     int oneTokenRows, float[] out, float[][] scratch, Q8Activations quantized) {
+    static void rows(
+            GGMLType type,
+            MemorySegment w,
+            int cols,
+            int rows,
+            int r0,
+            int r1,
+            float[] x,
+            int n,
+            int oneTokenRows,
+            float[] out,
+            float[][] scratch,
+            Q8Activations quantized) {
         int t0 = 0;
         if (QuantizedDot.handles(type) && quantized != null) {
             QuantizedDot.rows(type, w, cols, r0, r1, quantized, oneTokenRows, out, rows, scratch);
@@ -94,15 +106,18 @@ final class MatMul {
             return;
         }
         if (n == 1 && t0 == 0 && type == GGMLType.Q4_K) {
-            for (int r = r0; r < r1; r++) out[r] = KQuants.q4kDot(w, r * (cols / 256L) * KQuants.Q4K_BYTES, cols / 256, x, 0);
+            for (int r = r0; r < r1; r++)
+                out[r] = KQuants.q4kDot(w, r * (cols / 256L) * KQuants.Q4K_BYTES, cols / 256, x, 0);
             return;
         }
         if (n == 1 && t0 == 0 && type == GGMLType.Q5_K) {
-            for (int r = r0; r < r1; r++) out[r] = KQuants.q5kDot(w, r * (cols / 256L) * KQuants.Q5K_BYTES, cols / 256, x, 0);
+            for (int r = r0; r < r1; r++)
+                out[r] = KQuants.q5kDot(w, r * (cols / 256L) * KQuants.Q5K_BYTES, cols / 256, x, 0);
             return;
         }
         if (n == 1 && t0 == 0 && type == GGMLType.Q6_K) {
-            for (int r = r0; r < r1; r++) out[r] = KQuants.q6kDot(w, r * (cols / 256L) * KQuants.Q6K_BYTES, cols / 256, x, 0);
+            for (int r = r0; r < r1; r++)
+                out[r] = KQuants.q6kDot(w, r * (cols / 256L) * KQuants.Q6K_BYTES, cols / 256, x, 0);
             return;
         }
         // Four (or two) rows at a time: each activation vector loaded feeds four FMAs, each weight vector four.
@@ -175,7 +190,8 @@ final class MatMul {
     }
 
     /** Rows r and r+1 against tokens t..t+3: out[(t+j) * stride + r (+1)]. Per token and row, the same FMAs as dot. */
-    private static void dot2x4(float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride) {
+    private static void dot2x4(
+            float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         int x1 = xo + cols, x2 = xo + 2 * cols, x3 = xo + 3 * cols;
         int bound = F.loopBound(cols);
@@ -196,10 +212,7 @@ final class MatMul {
             a3 = w.fma(y, a3);
             b3 = v.fma(y, b3);
         }
-        float[] s = {sum(a0), sum(a1),
-                sum(a2), sum(a3),
-                sum(b0), sum(b1),
-                sum(b2), sum(b3)};
+        float[] s = {sum(a0), sum(a1), sum(a2), sum(a3), sum(b0), sum(b1), sum(b2), sum(b3)};
         for (; i < cols; i++) {
             for (int j = 0; j < 4; j++) {
                 s[j] += row[i] * x[xo + j * cols + i];
@@ -213,7 +226,8 @@ final class MatMul {
     }
 
     /** Rows r and r+1 against tokens t and t+1, the same FMAs as dot. */
-    private static void dot2x2(float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride) {
+    private static void dot2x2(
+            float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         int x1 = xo + cols;
         int bound = F.loopBound(cols);
@@ -243,8 +257,17 @@ final class MatMul {
     }
 
     /** Rows r..r+3 against tokens t..t+3, the same FMAs per token and row as dot. */
-    private static void dot4x4(float[] w0, float[] w1, float[] w2, float[] w3, int cols, float[] x, int xo, float[] out,
-                               int oo, int stride) {
+    private static void dot4x4(
+            float[] w0,
+            float[] w1,
+            float[] w2,
+            float[] w3,
+            int cols,
+            float[] x,
+            int xo,
+            float[] out,
+            int oo,
+            int stride) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
@@ -278,8 +301,10 @@ final class MatMul {
             a23 = v2.fma(y, a23);
             a33 = v3.fma(y, a33);
         }
-        float[] s = {sum(a00), sum(a01), sum(a02), sum(a03), sum(a10), sum(a11), sum(a12), sum(a13),
-                sum(a20), sum(a21), sum(a22), sum(a23), sum(a30), sum(a31), sum(a32), sum(a33)};
+        float[] s = {
+            sum(a00), sum(a01), sum(a02), sum(a03), sum(a10), sum(a11), sum(a12), sum(a13), sum(a20), sum(a21),
+            sum(a22), sum(a23), sum(a30), sum(a31), sum(a32), sum(a33)
+        };
         float[][] ws = {w0, w1, w2, w3};
         for (; i < cols; i++) {
             for (int k = 0; k < 4; k++) {
@@ -292,8 +317,17 @@ final class MatMul {
     }
 
     /** Rows r..r+3 against tokens t and t+1, the same FMAs per token and row as dot. */
-    private static void dot4x2(float[] w0, float[] w1, float[] w2, float[] w3, int cols, float[] x, int xo, float[] out,
-                               int oo, int stride) {
+    private static void dot4x2(
+            float[] w0,
+            float[] w1,
+            float[] w2,
+            float[] w3,
+            int cols,
+            float[] x,
+            int xo,
+            float[] out,
+            int oo,
+            int stride) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
         FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         int x1 = xo + cols;
@@ -346,6 +380,7 @@ final class MatMul {
 
     /** Lane i takes lane (i + n) mod L. */
     private static final VectorShuffle<Float> ROTATE_8 = VectorShuffle.iota(F, 8, 1, true);
+
     private static final VectorShuffle<Float> ROTATE_4 = VectorShuffle.iota(F, 4, 1, true);
     private static final VectorShuffle<Float> ROTATE_2 = VectorShuffle.iota(F, 2, 1, true);
     private static final VectorShuffle<Float> ROTATE_1 = VectorShuffle.iota(F, 1, 1, true);

@@ -49,12 +49,12 @@ final class QuantizedDot {
      * (lane j: elements j and j+16). Exact tiles of 4 rows x 3 tokens use the 32 registers.
      */
     static final boolean WIDE = MatMul.F.length() == 16;
+
     private static final VectorSpecies<Float> FW = FloatVector.SPECIES_512;
     private static final VectorSpecies<Short> SW = ShortVector.SPECIES_512;
     private static final VectorSpecies<Byte> BW = ByteVector.SPECIES_256;
 
-    private QuantizedDot() {
-    }
+    private QuantizedDot() {}
 
     static boolean handles(GGMLType type) {
         return type == GGMLType.Q8_0 || type == GGMLType.Q4_0;
@@ -68,8 +68,17 @@ final class QuantizedDot {
      * multiply-adds per cycle) and the integer kernels for the one or two tokens left over. {@code scratch}: six
      * arrays of at least {@code cols} floats, private to the calling thread.
      */
-    static void rows(GGMLType type, MemorySegment w, int cols, int r0, int r1, Q8Activations x, int n, float[] out,
-                     int stride, float[][] scratch) {
+    static void rows(
+            GGMLType type,
+            MemorySegment w,
+            int cols,
+            int r0,
+            int r1,
+            Q8Activations x,
+            int n,
+            float[] out,
+            int stride,
+            float[][] scratch) {
         int blocks = cols / 32;
         boolean q8 = type == GGMLType.Q8_0;
         long rowBytes = (long) blocks * (q8 ? Q8_BYTES : Q4_BYTES);
@@ -111,7 +120,8 @@ final class QuantizedDot {
     }
 
     private static float dot(boolean q8, MemorySegment w, long base, int blocks, Q8Activations x, int t) {
-        return q8 ? q8Dot(w, base, blocks, x.q, x.d, t * blocks * 32, t * blocks)
+        return q8
+                ? q8Dot(w, base, blocks, x.q, x.d, t * blocks * 32, t * blocks)
                 : q4Dot(w, base, blocks, x.q, x.d, t * blocks * 32, t * blocks);
     }
 
@@ -122,7 +132,8 @@ final class QuantizedDot {
         for (int b = 0; b < blocks; b++) {
             long off = base + b * (long) Q8_BYTES;
             int o = xo + b * 32;
-            ShortVector p = shorts(w, off + 2).mul(ShortVector.fromArray(S, xq, o))
+            ShortVector p = shorts(w, off + 2)
+                    .mul(ShortVector.fromArray(S, xq, o))
                     .add(shorts(w, off + 18).mul(ShortVector.fromArray(S, xq, o + 16)));
             float d = Float.float16ToFloat(w.get(I16, off)) * xd[bo + b];
             acc = pairSums(p).fma(FloatVector.broadcast(F, d), acc);
@@ -136,7 +147,8 @@ final class QuantizedDot {
             long off = base + b * (long) Q4_BYTES;
             int o = xo + b * 32;
             ShortVector packed = shorts(w, off + 2);
-            ShortVector p = low(packed).mul(ShortVector.fromArray(S, xq, o))
+            ShortVector p = low(packed)
+                    .mul(ShortVector.fromArray(S, xq, o))
                     .add(high(packed).mul(ShortVector.fromArray(S, xq, o + 16)));
             float d = Float.float16ToFloat(w.get(I16, off)) * xd[bo + b];
             acc = pairSums(p).fma(FloatVector.broadcast(F, d), acc);
@@ -149,8 +161,8 @@ final class QuantizedDot {
      * the two chains of dependent FMAs interleaved so that a block does not wait for the previous one's. (Four rows
      * made a method too large for C2 to keep its vectors in registers: it ran twice as slow as one row.)
      */
-    private static void q8Dot2(MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t,
-                               float[] out, int oo) {
+    private static void q8Dot2(
+            MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t, float[] out, int oo) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         short[] xq = x.q;
         int xo = t * blocks * 32, bo = t * blocks;
@@ -170,8 +182,8 @@ final class QuantizedDot {
     }
 
     /** {@link #q8Dot2} for Q4_0 weights (four rows ran 4.6 times slower, as for Q8_0). */
-    private static void q4Dot2(MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t,
-                               float[] out, int oo) {
+    private static void q4Dot2(
+            MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t, float[] out, int oo) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         short[] xq = x.q;
         int xo = t * blocks * 32, bo = t * blocks;
@@ -212,7 +224,8 @@ final class QuantizedDot {
     /** Lane j: short lanes 2j and 2j+1 added, as a float (the 16-bit values are sign-extended first). */
     private static FloatVector pairSums(ShortVector p) {
         IntVector i = p.reinterpretAsInts();
-        IntVector sum = i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+        IntVector sum = i.lanewise(VectorOperators.LSHL, 16)
+                .lanewise(VectorOperators.ASHR, 16)
                 .add(i.lanewise(VectorOperators.ASHR, 16));
         return (FloatVector) sum.convert(VectorOperators.I2F, 0);
     }
@@ -227,8 +240,10 @@ final class QuantizedDot {
      */
     private static void spread(ShortVector v, float[] dst, int o) {
         IntVector i = v.reinterpretAsInts();
-        ((FloatVector) i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                .convert(VectorOperators.I2F, 0)).intoArray(dst, o);
+        ((FloatVector) i.lanewise(VectorOperators.LSHL, 16)
+                        .lanewise(VectorOperators.ASHR, 16)
+                        .convert(VectorOperators.I2F, 0))
+                .intoArray(dst, o);
         ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 8);
     }
 
@@ -240,7 +255,8 @@ final class QuantizedDot {
         }
         if (WIDE) {
             ((FloatVector) ShortVector.fromArray(S, q, qo).convertShape(VectorOperators.S2F, FW, 0)).intoArray(dst, o);
-            ((FloatVector) ShortVector.fromArray(S, q, qo + 16).convertShape(VectorOperators.S2F, FW, 0)).intoArray(dst, o + 16);
+            ((FloatVector) ShortVector.fromArray(S, q, qo + 16).convertShape(VectorOperators.S2F, FW, 0))
+                    .intoArray(dst, o + 16);
             return;
         }
         spread(ShortVector.fromArray(S, q, qo), dst, o);
@@ -270,7 +286,9 @@ final class QuantizedDot {
                 int so = (i * 3 + j) * blocks, wo = i * blocks, xo = (t + j) * blocks;
                 int b = 0;
                 for (int bound = F.loopBound(blocks); b < bound; b += 8) {
-                    FloatVector.fromArray(F, wd, wo + b).mul(FloatVector.fromArray(F, xd, xo + b)).intoArray(scales, so + b);
+                    FloatVector.fromArray(F, wd, wo + b)
+                            .mul(FloatVector.fromArray(F, xd, xo + b))
+                            .intoArray(scales, so + b);
                 }
                 for (; b < blocks; b++) scales[so + b] = wd[wo + b] * xd[xo + b];
             }
@@ -282,8 +300,17 @@ final class QuantizedDot {
      * {@link #tileScales}: out[oo + j * stride + i] for row r+i and token t+j. Per block, each pair sums its four
      * 8-lane parts exactly, then takes the integer kernel's scale FMA.
      */
-    private static void tile2x3(float[] w0, float[] w1, float[] sc, int blocks, float[] xs, int t, int cols,
-                                float[] out, int oo, int stride) {
+    private static void tile2x3(
+            float[] w0,
+            float[] w1,
+            float[] sc,
+            int blocks,
+            float[] xs,
+            int t,
+            int cols,
+            float[] out,
+            int oo,
+            int stride) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
         int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
         for (int b = 0; b < blocks; b++) {
@@ -327,8 +354,17 @@ final class QuantizedDot {
     // ---- 512-bit vectors: one block per 16 float lanes ----
 
     /** {@link #rows} with 512-bit vectors: exact tiles of 4 rows x 3 tokens, interleaved integer kernels for the rest. */
-    private static void wideRows(boolean q8, MemorySegment w, int cols, int r0, int r1, Q8Activations x, int n,
-                                 float[] out, int stride, float[][] scratch) {
+    private static void wideRows(
+            boolean q8,
+            MemorySegment w,
+            int cols,
+            int r0,
+            int r1,
+            Q8Activations x,
+            int n,
+            float[] out,
+            int stride,
+            float[][] scratch) {
         int blocks = cols / 32;
         long rowBytes = (long) blocks * (q8 ? Q8_BYTES : Q4_BYTES);
         int tiled = usesTiles(n) ? n - n % 3 : 0;
@@ -345,22 +381,34 @@ final class QuantizedDot {
                     tileScales(wd, 4, x.d, t, blocks, scales);
                     wideTile4x3(wq0, wq1, wq2, wq3, scales, blocks, x.spread, t, cols, out, t * stride + r, stride);
                 }
-                for (int t = tiled; t < n; t++) wideDot4(q8, w, r * rowBytes, rowBytes, blocks, x, t, cols, out, t * stride + r);
+                for (int t = tiled; t < n; t++)
+                    wideDot4(q8, w, r * rowBytes, rowBytes, blocks, x, t, cols, out, t * stride + r);
             }
         }
         for (; r + 4 <= r1; r += 4) {
-            for (int t = 0; t < n; t++) wideDot4(q8, w, r * rowBytes, rowBytes, blocks, x, t, cols, out, t * stride + r);
+            for (int t = 0; t < n; t++)
+                wideDot4(q8, w, r * rowBytes, rowBytes, blocks, x, t, cols, out, t * stride + r);
         }
         for (; r < r1; r++) {
             for (int t = 0; t < n; t++) {
-                out[t * stride + r] = q8 ? wideQ8Dot(w, r * rowBytes, blocks, x.q, x.d, t * cols, t * blocks)
+                out[t * stride + r] = q8
+                        ? wideQ8Dot(w, r * rowBytes, blocks, x.q, x.d, t * cols, t * blocks)
                         : wideQ4Dot(w, r * rowBytes, blocks, x.q, x.d, t * cols, t * blocks);
             }
         }
     }
 
-    private static void wideDot4(boolean q8, MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x,
-                                 int t, int cols, float[] out, int oo) {
+    private static void wideDot4(
+            boolean q8,
+            MemorySegment w,
+            long base,
+            long rowBytes,
+            int blocks,
+            Q8Activations x,
+            int t,
+            int cols,
+            float[] out,
+            int oo) {
         if (q8) {
             wideQ8Dot4(w, base, rowBytes, blocks, x, t, cols, out, oo);
         } else {
@@ -375,7 +423,9 @@ final class QuantizedDot {
             long off = base + b * (long) Q4_BYTES;
             int o = xo + b * 32;
             ShortVector packed = shorts(w, off + 2);
-            ShortVector p = low(packed).mul(ShortVector.fromArray(S, xq, o)).add(high(packed).mul(ShortVector.fromArray(S, xq, o + 16)));
+            ShortVector p = low(packed)
+                    .mul(ShortVector.fromArray(S, xq, o))
+                    .add(high(packed).mul(ShortVector.fromArray(S, xq, o + 16)));
             float d = Float.float16ToFloat(w.get(I16, off)) * xd[bo + b];
             acc = wideHalfSums(p).fma(FloatVector.broadcast(FW, d), acc);
         }
@@ -383,8 +433,16 @@ final class QuantizedDot {
     }
 
     /** Two rows of {@link #wideQ4Dot} against token t, their chains interleaved. */
-    private static void wideQ4Dot2(MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t,
-                                   int cols, float[] out, int oo) {
+    private static void wideQ4Dot2(
+            MemorySegment w,
+            long base,
+            long rowBytes,
+            int blocks,
+            Q8Activations x,
+            int t,
+            int cols,
+            float[] out,
+            int oo) {
         FloatVector a0 = FloatVector.zero(FW), a1 = a0;
         short[] xq = x.q;
         int xo = t * cols, bo = t * blocks;
@@ -425,8 +483,16 @@ final class QuantizedDot {
      * Four rows against token t, into out[oo .. oo+4): each row's sum is {@link #wideQ8Dot}'s, in the same order, but
      * the four chains of dependent FMAs interleave, so that one block does not wait for the previous one's.
      */
-    private static void wideQ8Dot4(MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t,
-                                   int cols, float[] out, int oo) {
+    private static void wideQ8Dot4(
+            MemorySegment w,
+            long base,
+            long rowBytes,
+            int blocks,
+            Q8Activations x,
+            int t,
+            int cols,
+            float[] out,
+            int oo) {
         FloatVector a0 = FloatVector.zero(FW), a1 = a0, a2 = a0, a3 = a0;
         short[] xq = x.q;
         float[] xd = x.d;
@@ -471,12 +537,15 @@ final class QuantizedDot {
     /** 32 integers as floats in the wide kernel's lane order: even elements into dst[o, o+16), odd into dst[o+16, o+32). */
     private static void wideSpread(ShortVector v, float[] dst, int o) {
         IntVector i = v.reinterpretAsInts();
-        ((FloatVector) i.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                .convert(VectorOperators.I2F, 0)).intoArray(dst, o);
+        ((FloatVector) i.lanewise(VectorOperators.LSHL, 16)
+                        .lanewise(VectorOperators.ASHR, 16)
+                        .convert(VectorOperators.I2F, 0))
+                .intoArray(dst, o);
         ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 16);
     }
 
-    private static void wideSpreadRow(boolean q8, MemorySegment w, long base, int blocks, float[] wq, float[] wd, int wdo) {
+    private static void wideSpreadRow(
+            boolean q8, MemorySegment w, long base, int blocks, float[] wq, float[] wd, int wdo) {
         for (int b = 0; b < blocks; b++) {
             long off = base + b * (long) (q8 ? Q8_BYTES : Q4_BYTES);
             wd[wdo + b] = Float.float16ToFloat(w.get(I16, off));
@@ -490,13 +559,23 @@ final class QuantizedDot {
         }
     }
 
-
     /**
      * Rows r..r+3 against tokens t..t+2 with 512-bit vectors (12 accumulators and 12 block sums in 32 registers):
      * out[oo + j * stride + i] for row r+i and token t+j; pair (i, j)'s block scales at {@code (i * 3 + j) * blocks}.
      */
-    private static void wideTile4x3(float[] w0, float[] w1, float[] w2, float[] w3, float[] sc, int blocks, float[] xs,
-                                    int t, int cols, float[] out, int oo, int stride) {
+    private static void wideTile4x3(
+            float[] w0,
+            float[] w1,
+            float[] w2,
+            float[] w3,
+            float[] sc,
+            int blocks,
+            float[] xs,
+            int t,
+            int cols,
+            float[] out,
+            int oo,
+            int stride) {
         FloatVector a00 = FloatVector.zero(FW), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
         int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;

@@ -1,14 +1,14 @@
 package dev.catnap.engine.cuda;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Entry point to the CUDA driver API, called directly through the FFM API (no JNI, no CUDA runtime).
@@ -32,8 +32,7 @@ public final class Cuda {
 
     private static final int NAME_BUFFER_BYTES = 256;
 
-    private Cuda() {
-    }
+    private Cuda() {}
 
     /**
      * Loads the driver, initialises it and lists its devices. Never throws: when CUDA cannot be used the probe has no
@@ -109,7 +108,8 @@ public final class Cuda {
         MemorySegment context;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ADDRESS);
-            driver.check(driver.cuDevicePrimaryCtxRetain(out, handle), "cuDevicePrimaryCtxRetain(device " + ordinal + ")");
+            driver.check(
+                    driver.cuDevicePrimaryCtxRetain(out, handle), "cuDevicePrimaryCtxRetain(device " + ordinal + ")");
             context = out.get(ADDRESS, 0);
         }
         int current = driver.cuCtxSetCurrent(context);
@@ -136,10 +136,14 @@ public final class Cuda {
     private static CudaDevice describe(CudaDriver driver, int ordinal, int handle) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment name = arena.allocate(NAME_BUFFER_BYTES);
-            driver.check(driver.cuDeviceGetName(name, NAME_BUFFER_BYTES, handle), "cuDeviceGetName(device " + ordinal + ")");
+            driver.check(
+                    driver.cuDeviceGetName(name, NAME_BUFFER_BYTES, handle), "cuDeviceGetName(device " + ordinal + ")");
             MemorySegment bytes = arena.allocate(JAVA_LONG);
             driver.check(driver.cuDeviceTotalMem(bytes, handle), "cuDeviceTotalMem(device " + ordinal + ")");
-            return new CudaDevice(ordinal, name.getString(0), bytes.get(JAVA_LONG, 0),
+            return new CudaDevice(
+                    ordinal,
+                    name.getString(0),
+                    bytes.get(JAVA_LONG, 0),
                     attribute(driver, arena, handle, ordinal, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
                     attribute(driver, arena, handle, ordinal, CudaDriver.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR));
         }
@@ -147,7 +151,8 @@ public final class Cuda {
 
     private static int attribute(CudaDriver driver, Arena arena, int handle, int ordinal, int attribute) {
         MemorySegment value = arena.allocate(JAVA_INT);
-        driver.check(driver.cuDeviceGetAttribute(value, attribute, handle),
+        driver.check(
+                driver.cuDeviceGetAttribute(value, attribute, handle),
                 "cuDeviceGetAttribute(" + attribute + ", device " + ordinal + ")");
         return value.get(JAVA_INT, 0);
     }

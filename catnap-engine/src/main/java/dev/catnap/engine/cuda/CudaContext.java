@@ -1,5 +1,9 @@
 package dev.catnap.engine.cuda;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -11,10 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.ToIntFunction;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The primary context of one device, and the owner of everything allocated through it: {@link #close()} frees device
@@ -37,8 +37,8 @@ public final class CudaContext implements AutoCloseable {
      */
     static final long COPY_CHUNK_BYTES = 64L << 20;
 
-    private static final int ELF_MAGIC = 0x464C457F;       // "\x7fELF", read little-endian
-    private static final int FATBIN_MAGIC = 0xBA55ED50;    // fatbin file header
+    private static final int ELF_MAGIC = 0x464C457F; // "\x7fELF", read little-endian
+    private static final int FATBIN_MAGIC = 0xBA55ED50; // fatbin file header
 
     private final CudaDriver driver;
     private final CudaDevice device;
@@ -101,7 +101,8 @@ public final class CudaContext implements AutoCloseable {
         if (bytes <= 0) {
             throw new IllegalArgumentException("pinned allocation size must be positive: " + bytes);
         }
-        MemorySegment pointer = returned("cuMemAllocHost(" + bytes + " bytes)", out -> driver.cuMemAllocHost(out, bytes));
+        MemorySegment pointer =
+                returned("cuMemAllocHost(" + bytes + " bytes)", out -> driver.cuMemAllocHost(out, bytes));
         // A shared arena per allocation: the decode thread may not be the allocating one, and closing the arena on
         // free turns later access through the segment into an exception.
         Arena lifetime = Arena.ofShared();
@@ -121,7 +122,9 @@ public final class CudaContext implements AutoCloseable {
         // The arena closes first: while another thread still uses the segment that fails, and nothing is freed.
         lifetime.close();
         pinnedAllocations.remove(address);
-        check(driver.cuMemFreeHost(MemorySegment.ofAddress(address)), "cuMemFreeHost(0x" + Long.toHexString(address) + ")");
+        check(
+                driver.cuMemFreeHost(MemorySegment.ofAddress(address)),
+                "cuMemFreeHost(0x" + Long.toHexString(address) + ")");
     }
 
     /**
@@ -138,7 +141,8 @@ public final class CudaContext implements AutoCloseable {
             long chunk = Math.min(COPY_CHUNK_BYTES, bytes - offset);
             int result = driver.cuMemcpyHtoDAsync(dst + offset, src.asSlice(offset, chunk), chunk, stream.handle());
             if (result != CudaDriver.CUDA_SUCCESS) {
-                throw failure(result, "cuMemcpyHtoDAsync(" + chunk + " bytes at offset " + offset + " of " + bytes + ")");
+                throw failure(
+                        result, "cuMemcpyHtoDAsync(" + chunk + " bytes at offset " + offset + " of " + bytes + ")");
             }
         }
         stream.synchronize();
@@ -156,7 +160,8 @@ public final class CudaContext implements AutoCloseable {
             long chunk = Math.min(COPY_CHUNK_BYTES, bytes - offset);
             int result = driver.cuMemcpyDtoHAsync(dst.asSlice(offset, chunk), src + offset, chunk, stream.handle());
             if (result != CudaDriver.CUDA_SUCCESS) {
-                throw failure(result, "cuMemcpyDtoHAsync(" + chunk + " bytes at offset " + offset + " of " + bytes + ")");
+                throw failure(
+                        result, "cuMemcpyDtoHAsync(" + chunk + " bytes at offset " + offset + " of " + bytes + ")");
             }
         }
         stream.synchronize();
@@ -184,7 +189,8 @@ public final class CudaContext implements AutoCloseable {
             // cuModuleLoadData reads the image during the call only, so a temporary copy suffices.
             MemorySegment copy = arena.allocate(image.length + (terminate ? 1 : 0), 16);
             MemorySegment.copy(image, 0, copy, JAVA_BYTE, 0, image.length);
-            module = returned("cuModuleLoadData(" + (binary ? "binary" : "PTX") + " image of " + image.length + " bytes)",
+            module = returned(
+                    "cuModuleLoadData(" + (binary ? "binary" : "PTX") + " image of " + image.length + " bytes)",
                     out -> driver.cuModuleLoadData(out, copy));
         }
         CudaModule loaded = new CudaModule(this, module);
@@ -195,7 +201,8 @@ public final class CudaContext implements AutoCloseable {
     /** Creates a non-blocking stream, for launches, async copies and capture. */
     public synchronized CudaStream createStream() {
         ensureOpen();
-        MemorySegment stream = returned("cuStreamCreate", out -> driver.cuStreamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING));
+        MemorySegment stream =
+                returned("cuStreamCreate", out -> driver.cuStreamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING));
         CudaStream created = new CudaStream(this, stream);
         resources.add(created);
         return created;
@@ -229,7 +236,9 @@ public final class CudaContext implements AutoCloseable {
         closed = true;
         List<RuntimeException> failures = new ArrayList<>();
         // The closing thread may not be the one that used the context (a shutdown hook, a test's cleanup).
-        attempt(failures, () -> check(driver.cuCtxSetCurrent(handle), "cuCtxSetCurrent(device " + device.ordinal() + ")"));
+        attempt(
+                failures,
+                () -> check(driver.cuCtxSetCurrent(handle), "cuCtxSetCurrent(device " + device.ordinal() + ")"));
         // Queued work may still read or write the memory about to be freed.
         attempt(failures, () -> check(driver.cuCtxSynchronize(), "cuCtxSynchronize"));
         List<ContextResource> owned = new ArrayList<>(resources);
@@ -246,8 +255,11 @@ public final class CudaContext implements AutoCloseable {
             attempt(failures, () -> releasePinned(pinned.getKey(), pinned.getValue()));
         }
         pinnedAllocations.clear();
-        attempt(failures, () -> check(driver.cuDevicePrimaryCtxRelease(deviceHandle),
-                "cuDevicePrimaryCtxRelease(device " + device.ordinal() + ")"));
+        attempt(
+                failures,
+                () -> check(
+                        driver.cuDevicePrimaryCtxRelease(deviceHandle),
+                        "cuDevicePrimaryCtxRelease(device " + device.ordinal() + ")"));
         if (!failures.isEmpty()) {
             RuntimeException first = failures.getFirst();
             failures.subList(1, failures.size()).forEach(first::addSuppressed);
@@ -317,16 +329,19 @@ public final class CudaContext implements AutoCloseable {
 
     private void releasePinned(long address, Arena lifetime) {
         lifetime.close();
-        check(driver.cuMemFreeHost(MemorySegment.ofAddress(address)), "cuMemFreeHost(0x" + Long.toHexString(address) + ")");
+        check(
+                driver.cuMemFreeHost(MemorySegment.ofAddress(address)),
+                "cuMemFreeHost(0x" + Long.toHexString(address) + ")");
     }
 
     private static void checkHostRange(MemorySegment segment, long bytes, String role) {
         if (!segment.isNative()) {
-            throw new IllegalArgumentException(role + " segment must be native memory (off-heap, pinned or mapped), not a heap array");
+            throw new IllegalArgumentException(
+                    role + " segment must be native memory (off-heap, pinned or mapped), not a heap array");
         }
         if (bytes < 0 || bytes > segment.byteSize()) {
-            throw new IllegalArgumentException("cannot copy " + bytes + " bytes with a " + role + " segment of "
-                    + segment.byteSize() + " bytes");
+            throw new IllegalArgumentException(
+                    "cannot copy " + bytes + " bytes with a " + role + " segment of " + segment.byteSize() + " bytes");
         }
     }
 

@@ -14,8 +14,7 @@ public final class CudaDecoders {
     /** The attention kernel keeps a head's dimensions across one warp's lanes, eight values each. */
     private static final int MAX_HEAD_DIM = 256;
 
-    private CudaDecoders() {
-    }
+    private CudaDecoders() {}
 
     /** Uploads the model's weights to the device; the decoder owns the CUDA context, not the file. */
     public static Decoder load(GGUFFile file, ModelConfig config, int maxSequences) {
@@ -26,8 +25,8 @@ public final class CudaDecoders {
     static Decoder load(GGUFFile file, ModelConfig c, CudaContext context, byte[] image, int maxSequences) {
         try {
             if (c.headDim() > MAX_HEAD_DIM) {
-                throw new IllegalArgumentException("head size " + c.headDim() + " is larger than the CUDA kernels' "
-                        + MAX_HEAD_DIM);
+                throw new IllegalArgumentException(
+                        "head size " + c.headDim() + " is larger than the CUDA kernels' " + MAX_HEAD_DIM);
             }
             context.makeCurrent();
             var ops = new DeviceOps(context.loadModule(image), context.createStream());

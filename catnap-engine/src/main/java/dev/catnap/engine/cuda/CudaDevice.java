@@ -20,7 +20,12 @@ public record CudaDevice(int ordinal, String name, long totalMemoryBytes, int co
 
     /** One line for logs and health reports, e.g. {@code NVIDIA H100 80GB HBM3 (sm_90, 79.2 GiB)}. */
     public String describe() {
-        return String.format(Locale.ROOT, "%s (sm_%d%d, %.1f GiB)",
-                name, computeMajor, computeMinor, totalMemoryBytes / (double) (1L << 30));
+        return String.format(
+                Locale.ROOT,
+                "%s (sm_%d%d, %.1f GiB)",
+                name,
+                computeMajor,
+                computeMinor,
+                totalMemoryBytes / (double) (1L << 30));
     }
 }

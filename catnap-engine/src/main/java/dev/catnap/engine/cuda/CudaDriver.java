@@ -1,5 +1,10 @@
 package dev.catnap.engine.cuda;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -11,11 +16,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * One loaded CUDA driver library (libcuda.so.1 or a stand-in such as the test emulator) with one downcall handle per
@@ -35,6 +35,7 @@ final class CudaDriver {
 
     /** CUresult values this code reacts to (cuda.h, enum cudaError_enum). */
     static final int CUDA_SUCCESS = 0;
+
     static final int CUDA_ERROR_INVALID_CONTEXT = 201;
 
     static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
@@ -46,6 +47,7 @@ final class CudaDriver {
      * stream: the context's synchronous copies run on its own transfer stream and wait for it.
      */
     static final int CU_STREAM_NON_BLOCKING = 1;
+
     static final int CU_EVENT_DEFAULT = 0;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -53,8 +55,9 @@ final class CudaDriver {
 
     static {
         try {
-            MISSING = MethodHandles.lookup().findStatic(CudaDriver.class, "missing",
-                    MethodType.methodType(int.class, String.class, String.class));
+            MISSING = MethodHandles.lookup()
+                    .findStatic(
+                            CudaDriver.class, "missing", MethodType.methodType(int.class, String.class, String.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -131,8 +134,20 @@ final class CudaDriver {
         cuStreamCreate = bind(symbols, "cuStreamCreate", ADDRESS, JAVA_INT);
         cuStreamDestroy = bind(symbols, "cuStreamDestroy_v2", ADDRESS);
         cuStreamSynchronize = bind(symbols, "cuStreamSynchronize", ADDRESS);
-        cuLaunchKernel = bind(symbols, "cuLaunchKernel", ADDRESS,
-                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        cuLaunchKernel = bind(
+                symbols,
+                "cuLaunchKernel",
+                ADDRESS,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                JAVA_INT,
+                ADDRESS,
+                ADDRESS,
+                ADDRESS);
         cuStreamBeginCapture = bind(symbols, "cuStreamBeginCapture_v2", ADDRESS, JAVA_INT);
         cuStreamEndCapture = bind(symbols, "cuStreamEndCapture", ADDRESS, ADDRESS);
         cuGraphInstantiateWithFlags = bind(symbols, "cuGraphInstantiateWithFlags", ADDRESS, ADDRESS, JAVA_LONG);
@@ -192,14 +207,15 @@ final class CudaDriver {
                     // A driver without the symbol (too old, or a stand-in that does not implement it) still serves
                     // every other call; this one fails readably when used.
                     MethodHandle thrower = MethodHandles.insertArguments(MISSING, 0, name, library);
-                    return MethodHandles.dropArguments(thrower, 0, descriptor.toMethodType().parameterList());
+                    return MethodHandles.dropArguments(
+                            thrower, 0, descriptor.toMethodType().parameterList());
                 });
     }
 
     @SuppressWarnings("unused") // called through MISSING
     private static int missing(String function, String library) {
-        throw new CudaException(function, function + " is not exported by " + library
-                + " (an older driver, or not a CUDA driver)");
+        throw new CudaException(
+                function, function + " is not exported by " + library + " (an older driver, or not a CUDA driver)");
     }
 
     // ---- error reporting
@@ -221,7 +237,10 @@ final class CudaDriver {
         String name = errorText(cuGetErrorName, result);
         String description = errorText(cuGetErrorString, result);
         description = description != null ? description : "unknown error code";
-        return new CudaException(call, result, name != null ? name : "CUresult " + result,
+        return new CudaException(
+                call,
+                result,
+                name != null ? name : "CUresult " + result,
                 hint == null ? description : description + "; " + hint);
     }
 
@@ -454,11 +473,21 @@ final class CudaDriver {
         }
     }
 
-    int cuLaunchKernel(MemorySegment function, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
-                       int sharedMemBytes, MemorySegment stream, MemorySegment params, MemorySegment extra) {
+    int cuLaunchKernel(
+            MemorySegment function,
+            int gridX,
+            int gridY,
+            int gridZ,
+            int blockX,
+            int blockY,
+            int blockZ,
+            int sharedMemBytes,
+            MemorySegment stream,
+            MemorySegment params,
+            MemorySegment extra) {
         try {
-            return (int) cuLaunchKernel.invokeExact(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
-                    sharedMemBytes, stream, params, extra);
+            return (int) cuLaunchKernel.invokeExact(
+                    function, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedMemBytes, stream, params, extra);
         } catch (Throwable t) {
             throw propagate(t);
         }

@@ -8,5 +8,4 @@ import java.lang.foreign.MemorySegment;
  * @param name     the kernel's (extern "C") name, for messages
  * @param function the CUfunction handle; valid while its module and context are open
  */
-record CudaKernel(String name, MemorySegment function) {
-}
+record CudaKernel(String name, MemorySegment function) {}

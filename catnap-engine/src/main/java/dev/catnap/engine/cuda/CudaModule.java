@@ -18,8 +18,11 @@ final class CudaModule extends ContextResource {
         ensureOpen();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cName = arena.allocateFrom(name);
-            return new CudaKernel(name, context.returned("cuModuleGetFunction(\"" + name + "\")",
-                    out -> context.driver().cuModuleGetFunction(out, handle, cName)));
+            return new CudaKernel(
+                    name,
+                    context.returned(
+                            "cuModuleGetFunction(\"" + name + "\")",
+                            out -> context.driver().cuModuleGetFunction(out, handle, cName)));
         }
     }
 

@@ -15,9 +15,10 @@ public record CudaProbe(List<CudaDevice> devices, String unavailableReason) {
         devices = List.copyOf(devices);
         Objects.requireNonNull(unavailableReason, "unavailableReason");
         if (devices.isEmpty() == unavailableReason.isBlank()) {
-            throw new IllegalArgumentException(devices.isEmpty()
-                    ? "a probe without devices needs a reason"
-                    : "a probe with devices has no unavailable reason");
+            throw new IllegalArgumentException(
+                    devices.isEmpty()
+                            ? "a probe without devices needs a reason"
+                            : "a probe with devices has no unavailable reason");
         }
     }
 

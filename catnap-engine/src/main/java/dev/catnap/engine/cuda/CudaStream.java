@@ -1,12 +1,12 @@
 package dev.catnap.engine.cuda;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
 /**
  * A CUDA stream: kernel launches, asynchronous copies and memsets run in the order issued, and a run of them can be
@@ -23,6 +23,7 @@ final class CudaStream extends ContextResource {
 
     /** Every argument slot is 8 bytes: the widest supported argument (a pointer or a long) at its natural alignment. */
     private static final long SLOT_BYTES = 8;
+
     private static final int INITIAL_SLOTS = 32;
 
     private final CudaDriver driver;
@@ -31,6 +32,7 @@ final class CudaStream extends ContextResource {
     private final Arena parameterArena = Arena.ofShared();
     /** {@code void*[slots]}: entry i points at slot i of {@link #values}, written once. */
     private MemorySegment parameters;
+
     private MemorySegment values;
     private int slots;
 
@@ -51,8 +53,16 @@ final class CudaStream extends ContextResource {
     }
 
     /** {@link #launch(CudaKernel, int, int, int, int, Object...)} with a three-dimensional block and dynamic shared memory. */
-    void launchShared(CudaKernel kernel, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
-                      int sharedMemBytes, Object... args) {
+    void launchShared(
+            CudaKernel kernel,
+            int gridX,
+            int gridY,
+            int gridZ,
+            int blockX,
+            int blockY,
+            int blockZ,
+            int sharedMemBytes,
+            Object... args) {
         ensureOpen();
         if (args.length > slots) {
             growParameters(Math.max(args.length, slots * 2));
@@ -63,17 +73,30 @@ final class CudaStream extends ContextResource {
                 case Long value -> values.set(JAVA_LONG, offset, value);
                 case Integer value -> values.set(JAVA_INT, offset, value);
                 case Float value -> values.set(JAVA_FLOAT, offset, value);
-                case null -> throw new IllegalArgumentException(
-                        "argument " + i + " of kernel " + kernel.name() + " is null");
-                default -> throw new IllegalArgumentException("argument " + i + " of kernel " + kernel.name()
-                        + " is a " + args[i].getClass().getSimpleName() + "; use Long, Integer or Float");
+                case null ->
+                    throw new IllegalArgumentException("argument " + i + " of kernel " + kernel.name() + " is null");
+                default ->
+                    throw new IllegalArgumentException("argument " + i + " of kernel " + kernel.name() + " is a "
+                            + args[i].getClass().getSimpleName() + "; use Long, Integer or Float");
             }
         }
-        int result = driver.cuLaunchKernel(kernel.function(), gridX, gridY, gridZ, blockX, blockY, blockZ,
-                sharedMemBytes, handle, parameters, MemorySegment.NULL);
+        int result = driver.cuLaunchKernel(
+                kernel.function(),
+                gridX,
+                gridY,
+                gridZ,
+                blockX,
+                blockY,
+                blockZ,
+                sharedMemBytes,
+                handle,
+                parameters,
+                MemorySegment.NULL);
         if (result != CudaDriver.CUDA_SUCCESS) {
-            throw context.failure(result, "cuLaunchKernel(" + kernel.name() + ", grid " + gridX + "x" + gridY + "x"
-                    + gridZ + ", block " + blockX + "x" + blockY + "x" + blockZ + ", " + args.length + " arguments)");
+            throw context.failure(
+                    result,
+                    "cuLaunchKernel(" + kernel.name() + ", grid " + gridX + "x" + gridY + "x" + gridZ + ", block "
+                            + blockX + "x" + blockY + "x" + blockZ + ", " + args.length + " arguments)");
         }
     }
 
@@ -125,7 +148,9 @@ final class CudaStream extends ContextResource {
      */
     void beginCapture() {
         ensureOpen();
-        check(driver.cuStreamBeginCapture(handle, CudaDriver.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
+        check(
+                driver.cuStreamBeginCapture(handle, CudaDriver.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                "cuStreamBeginCapture");
     }
 
     /** Ends the capture and instantiates what was recorded; the graph belongs to the context, close it when done. */
@@ -134,8 +159,8 @@ final class CudaStream extends ContextResource {
         MemorySegment template = context.returned("cuStreamEndCapture", out -> driver.cuStreamEndCapture(handle, out));
         MemorySegment executable;
         try {
-            executable = context.returned("cuGraphInstantiateWithFlags",
-                    out -> driver.cuGraphInstantiateWithFlags(out, template, 0));
+            executable = context.returned(
+                    "cuGraphInstantiateWithFlags", out -> driver.cuGraphInstantiateWithFlags(out, template, 0));
         } finally {
             // The executable graph is independent of its template.
             check(driver.cuGraphDestroy(template), "cuGraphDestroy");
@@ -154,7 +179,8 @@ final class CudaStream extends ContextResource {
     /** Records an event at this point of the stream, for {@link #millisBetween}; close it when done. */
     CudaEvent recordEvent() {
         ensureOpen();
-        MemorySegment event = context.returned("cuEventCreate", out -> driver.cuEventCreate(out, CudaDriver.CU_EVENT_DEFAULT));
+        MemorySegment event =
+                context.returned("cuEventCreate", out -> driver.cuEventCreate(out, CudaDriver.CU_EVENT_DEFAULT));
         CudaEvent recorded = new CudaEvent(context, event);
         context.register(recorded);
         int result = driver.cuEventRecord(event, handle);
@@ -207,8 +233,8 @@ final class CudaStream extends ContextResource {
             throw new IllegalArgumentException("host segment must be native memory (off-heap, pinned or mapped)");
         }
         if (bytes < 0 || bytes > segment.byteSize()) {
-            throw new IllegalArgumentException("cannot copy " + bytes + " bytes with a host segment of "
-                    + segment.byteSize() + " bytes");
+            throw new IllegalArgumentException(
+                    "cannot copy " + bytes + " bytes with a host segment of " + segment.byteSize() + " bytes");
         }
     }
 }

@@ -38,8 +38,12 @@ final class DeviceDecoder implements Decoder {
     private MemorySegment hostLogits;
     private boolean closed;
 
-    DeviceDecoder(CudaContext context, DeviceOps ops, Transformer<DeviceMatrix, Long> architecture, long weightBytes,
-                  int logitRows) {
+    DeviceDecoder(
+            CudaContext context,
+            DeviceOps ops,
+            Transformer<DeviceMatrix, Long> architecture,
+            long weightBytes,
+            int logitRows) {
         this.context = context;
         this.ops = ops;
         this.architecture = architecture;
@@ -146,8 +150,8 @@ final class DeviceDecoder implements Decoder {
     /** Layout of the inputs block for R rows: tokens, positions, capacities, logit rows (int32), caches (u64). */
     private StepInputs inputs() {
         long r = rowCapacity;
-        return new StepInputs(deviceInputs, deviceInputs + 4 * r, deviceInputs + 8 * r, deviceInputs + 12 * r,
-                deviceInputs + 16 * r);
+        return new StepInputs(
+                deviceInputs, deviceInputs + 4 * r, deviceInputs + 8 * r, deviceInputs + 12 * r, deviceInputs + 16 * r);
     }
 
     private void writeInputs(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows) {

@@ -18,6 +18,7 @@ final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
      * tensor cores with F16 inputs (matmul).
      */
     static final int MATVEC_MAX_ROWS = 16;
+
     private static final int[] MATVEC_BUCKETS = {1, 2, 4, 8, 16};
     private static final int MATVEC_WARPS = 4;
     private static final int TILE = 64;
@@ -27,6 +28,7 @@ final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
     private StepInputs step;
     /** Set while a step is profiled: an event after every kernel. */
     private KernelTimeline timeline;
+
     private final Map<GGMLType, CudaKernel[]> matvec = new EnumMap<>(GGMLType.class);
     private final Map<GGMLType, CudaKernel> matmul = new EnumMap<>(GGMLType.class);
     private final Map<GGMLType, CudaKernel> embed = new EnumMap<>(GGMLType.class);
@@ -41,6 +43,7 @@ final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
     static final int ATTENTION_SPLITS = 8;
     /** Scratch owned by the decoder: per-row scales of the tensor-core products, attention's partial results. */
     private long scales;
+
     private long partials;
     private final CudaKernel swiglu;
 
@@ -49,7 +52,8 @@ final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
         for (GGMLType type : DeviceWeights.TYPES) {
             String suffix = type.name().toLowerCase(java.util.Locale.ROOT);
             CudaKernel[] byRows = new CudaKernel[MATVEC_BUCKETS.length];
-            for (int i = 0; i < byRows.length; i++) byRows[i] = module.kernel("matvec_" + suffix + "_n" + MATVEC_BUCKETS[i]);
+            for (int i = 0; i < byRows.length; i++)
+                byRows[i] = module.kernel("matvec_" + suffix + "_n" + MATVEC_BUCKETS[i]);
             matvec.put(type, byRows);
             matmul.put(type, module.kernel("matmul_" + suffix));
             embed.put(type, module.kernel("embed_" + suffix));
@@ -97,8 +101,11 @@ final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
     /** As {@link #launched(String)}, for a product: labelled with the matrix, counting its bytes and flops. */
     private void launched(String kernel, DeviceMatrix w, int n) {
         if (timeline != null) {
-            timeline.add(kernel + " " + w.type() + " " + w.cols() + "x" + w.rows(), w.bytes(),
-                    2L * w.cols() * w.rows() * n, stream.recordEvent());
+            timeline.add(
+                    kernel + " " + w.type() + " " + w.cols() + "x" + w.rows(),
+                    w.bytes(),
+                    2L * w.cols() * w.rows() * n,
+                    stream.recordEvent());
         }
     }
 
@@ -130,15 +137,39 @@ final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
             while (MATVEC_BUCKETS[bucket] < n) bucket++;
             // Weight rows per warp, as MatvecShape in matmul.cuh: two once four or more activation rows share them.
             int rowsPerWarp = MATVEC_BUCKETS[bucket] >= 4 ? 2 : 1;
-            stream.launch(matvec.get(w.type())[bucket], ceilDiv(w.rows(), MATVEC_WARPS * rowsPerWarp), 1, 1,
+            stream.launch(
+                    matvec.get(w.type())[bucket],
+                    ceilDiv(w.rows(), MATVEC_WARPS * rowsPerWarp),
+                    1,
+                    1,
                     MATVEC_WARPS * 32,
-                    w.pointer(), (long) x, (long) out, orNull(bias), w.cols(), w.rows(), n, code);
+                    w.pointer(),
+                    (long) x,
+                    (long) out,
+                    orNull(bias),
+                    w.cols(),
+                    w.rows(),
+                    n,
+                    code);
             launched("matvec", w, n);
         } else {
             stream.launch(rowScale, n, 1, 1, 256, (long) x, w.cols(), scales);
             launched("row_scale");
-            stream.launch(matmul.get(w.type()), ceilDiv(w.rows(), TILE), ceilDiv(n, TILE), 1, 128,
-                    w.pointer(), (long) x, (long) out, orNull(bias), w.cols(), w.rows(), n, code, scales);
+            stream.launch(
+                    matmul.get(w.type()),
+                    ceilDiv(w.rows(), TILE),
+                    ceilDiv(n, TILE),
+                    1,
+                    128,
+                    w.pointer(),
+                    (long) x,
+                    (long) out,
+                    orNull(bias),
+                    w.cols(),
+                    w.rows(),
+                    n,
+                    code,
+                    scales);
             launched("matmul", w, n);
         }
     }
@@ -152,15 +183,35 @@ final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
     @Override
     public void embed(DeviceMatrix table, RowInput input, Long out, int n, boolean accumulate) {
         long ids = input == RowInput.TOKENS ? step.tokens() : step.positions();
-        stream.launch(embed.get(table.type()), n, 1, 1, 256, table.pointer(), table.cols(), ids, (long) out,
+        stream.launch(
+                embed.get(table.type()),
+                n,
+                1,
+                1,
+                256,
+                table.pointer(),
+                table.cols(),
+                ids,
+                (long) out,
                 accumulate ? 1 : 0);
         launched("embed");
     }
 
     @Override
     public void layerNorm(Long x, boolean logitRowsOnly, Long out, Long weight, Long bias, int n, int dim, float eps) {
-        stream.launch(layerNorm, n, 1, 1, 256, (long) x, rowIndex(logitRowsOnly), (long) out, (long) weight,
-                orNull(bias), dim, eps);
+        stream.launch(
+                layerNorm,
+                n,
+                1,
+                1,
+                256,
+                (long) x,
+                rowIndex(logitRowsOnly),
+                (long) out,
+                (long) weight,
+                orNull(bias),
+                dim,
+                eps);
         launched("layer_norm");
     }
 
@@ -175,28 +226,76 @@ final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
         // As the CPU: ggml's angle step, computed once in double and rounded to F32.
         float thetaScale = (float) Math.pow(freqBase, -2.0 / headDim);
         int threads = Math.max(32, ceilDiv(headDim / 2, 32) * 32);
-        stream.launch(rope, n, heads, 1, threads, (long) x, width, heads, headDim, step.positions(), thetaScale,
+        stream.launch(
+                rope,
+                n,
+                heads,
+                1,
+                threads,
+                (long) x,
+                width,
+                heads,
+                headDim,
+                step.positions(),
+                thetaScale,
                 neox ? 1 : 0);
         launched("rope");
     }
 
     @Override
-    public void kvStore(Long k, int kOffset, int kStride, Long v, int vOffset, int vStride, int n, int layer,
-                        int kvWidth) {
-        stream.launch(kvStore, n, 1, 1, 256, k + (long) kOffset * Float.BYTES, kStride,
-                v + (long) vOffset * Float.BYTES, vStride, step.caches(), step.capacities(), step.positions(), layer,
+    public void kvStore(
+            Long k, int kOffset, int kStride, Long v, int vOffset, int vStride, int n, int layer, int kvWidth) {
+        stream.launch(
+                kvStore,
+                n,
+                1,
+                1,
+                256,
+                k + (long) kOffset * Float.BYTES,
+                kStride,
+                v + (long) vOffset * Float.BYTES,
+                vStride,
+                step.caches(),
+                step.capacities(),
+                step.positions(),
+                layer,
                 kvWidth);
         launched("kv_store");
     }
 
     @Override
-    public void attention(Long q, int qOffset, int qStride, int n, int layer, int heads, int kvHeads, int headDim,
-                          float scale, Long out) {
-        stream.launch(attentionPart, n, heads, ATTENTION_SPLITS, 256, q + (long) qOffset * Float.BYTES, qStride,
-                step.caches(), step.capacities(), step.positions(), layer, heads, kvHeads, headDim, scale, partials);
+    public void attention(
+            Long q,
+            int qOffset,
+            int qStride,
+            int n,
+            int layer,
+            int heads,
+            int kvHeads,
+            int headDim,
+            float scale,
+            Long out) {
+        stream.launch(
+                attentionPart,
+                n,
+                heads,
+                ATTENTION_SPLITS,
+                256,
+                q + (long) qOffset * Float.BYTES,
+                qStride,
+                step.caches(),
+                step.capacities(),
+                step.positions(),
+                layer,
+                heads,
+                kvHeads,
+                headDim,
+                scale,
+                partials);
         launched("attention");
-        stream.launch(attentionMerge, n, heads, 1, Math.max(32, ceilDiv(headDim, 32) * 32), partials, heads, headDim,
-                (long) out);
+        stream.launch(
+                attentionMerge, n, heads, 1, Math.max(32, ceilDiv(headDim, 32) * 32), partials, heads, headDim, (long)
+                        out);
         launched("attention_merge");
     }
 

@@ -21,8 +21,7 @@ final class KernelTimeline implements AutoCloseable {
         }
     }
 
-    private record Mark(String label, long bytes, long flops, CudaEvent event) {
-    }
+    private record Mark(String label, long bytes, long flops, CudaEvent event) {}
 
     private CudaEvent start;
     private final List<Mark> marks = new ArrayList<>();
@@ -41,8 +40,14 @@ final class KernelTimeline implements AutoCloseable {
         CudaEvent previous = start;
         for (Mark m : marks) {
             double ms = CudaStream.millisBetween(previous, m.event());
-            byLabel.merge(m.label(), new OpTime(m.label(), 1, ms, m.bytes(), m.flops()),
-                    (a, b) -> new OpTime(a.label(), a.calls() + 1, a.millis() + b.millis(), a.bytes() + b.bytes(),
+            byLabel.merge(
+                    m.label(),
+                    new OpTime(m.label(), 1, ms, m.bytes(), m.flops()),
+                    (a, b) -> new OpTime(
+                            a.label(),
+                            a.calls() + 1,
+                            a.millis() + b.millis(),
+                            a.bytes() + b.bytes(),
                             a.flops() + b.flops()));
             previous = m.event();
         }

@@ -16,8 +16,7 @@ public final class Dequantize {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int QK_K = 256;
 
-    private Dequantize() {
-    }
+    private Dequantize() {}
 
     /** The types {@link #dequantize} decodes. */
     public static java.util.Set<GGMLType> types() {
@@ -43,7 +42,8 @@ public final class Dequantize {
      * @throws IllegalArgumentException  for a type this class cannot decode (see {@link #supports})
      * @throws IndexOutOfBoundsException when the range lies outside {@code src} or {@code dst}
      */
-    public static void dequantize(GGMLType type, MemorySegment src, long firstElement, float[] dst, int dstOffset, int count) {
+    public static void dequantize(
+            GGMLType type, MemorySegment src, long firstElement, float[] dst, int dstOffset, int count) {
         Objects.checkFromIndexSize(dstOffset, count, dst.length);
         if (!supports(type)) throw new IllegalArgumentException("cannot dequantize " + type + " tensors");
         if (firstElement < 0) throw new IndexOutOfBoundsException("negative first element " + firstElement);
@@ -52,13 +52,14 @@ public final class Dequantize {
         long lastBlock = (firstElement + count - 1) / bs;
         long needed = Math.multiplyExact(lastBlock + 1, (long) type.blockBytes());
         if (needed > src.byteSize()) {
-            throw new IndexOutOfBoundsException("elements " + firstElement + ".." + (firstElement + count) + " of " + type
-                    + " need " + needed + " bytes, the data has " + src.byteSize());
+            throw new IndexOutOfBoundsException("elements " + firstElement + ".." + (firstElement + count) + " of "
+                    + type + " need " + needed + " bytes, the data has " + src.byteSize());
         }
         switch (type) {
             case F32 -> MemorySegment.copy(src, F32, firstElement * 4, dst, dstOffset, count);
             case F16 -> {
-                for (int i = 0; i < count; i++) dst[dstOffset + i] = Float.float16ToFloat(src.get(I16, (firstElement + i) * 2));
+                for (int i = 0; i < count; i++)
+                    dst[dstOffset + i] = Float.float16ToFloat(src.get(I16, (firstElement + i) * 2));
             }
             case BF16 -> {
                 for (int i = 0; i < count; i++) dst[dstOffset + i] = bf16ToFloat(src.get(I16, (firstElement + i) * 2));
@@ -70,7 +71,9 @@ public final class Dequantize {
     /** All values of a tensor; for tensors up to about 2^31 values. */
     public static float[] dequantize(GGUFTensor tensor) {
         long n = tensor.elementCount();
-        if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("tensor " + tensor.name() + " has " + n + " values, too many for one array");
+        if (n > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException(
+                    "tensor " + tensor.name() + " has " + n + " values, too many for one array");
         float[] out = new float[(int) n];
         dequantize(tensor.type(), tensor.data(), 0, out, 0, out.length);
         return out;
@@ -80,7 +83,8 @@ public final class Dequantize {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }
 
-    private static void blocks(GGMLType type, MemorySegment src, long firstElement, float[] dst, int dstOffset, int count) {
+    private static void blocks(
+            GGMLType type, MemorySegment src, long firstElement, float[] dst, int dstOffset, int count) {
         int bs = type.blockSize();
         long block = firstElement / bs;
         int skip = (int) (firstElement % bs);

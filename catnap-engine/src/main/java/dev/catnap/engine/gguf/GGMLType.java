@@ -76,7 +76,8 @@ public enum GGMLType {
     /** Bytes taken by {@code elements} values; {@code elements} must be a multiple of the block size. */
     public long bytesFor(long elements) {
         if (elements % blockSize != 0) {
-            throw new IllegalArgumentException(name() + " needs a multiple of " + blockSize + " elements, got " + elements);
+            throw new IllegalArgumentException(
+                    name() + " needs a multiple of " + blockSize + " elements, got " + elements);
         }
         return Math.multiplyExact(elements / blockSize, (long) blockBytes);
     }

@@ -12,7 +12,8 @@ import java.util.List;
  */
 public record GGUFArray(GGUFValueType elementType, Object values) {
     public GGUFArray {
-        if (elementType == null || values == null) throw new IllegalArgumentException("array element type and values are required");
+        if (elementType == null || values == null)
+            throw new IllegalArgumentException("array element type and values are required");
         switch (elementType) {
             case UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64 -> {
                 int n = integerLength(values);
@@ -26,12 +27,15 @@ public record GGUFArray(GGUFValueType elementType, Object values) {
                 if (!(values instanceof boolean[])) throw mismatch(elementType, values);
             }
             case STRING -> {
-                if (!(values instanceof List<?> l) || l.stream().anyMatch(v -> !(v instanceof String))) throw mismatch(elementType, values);
+                if (!(values instanceof List<?> l) || l.stream().anyMatch(v -> !(v instanceof String)))
+                    throw mismatch(elementType, values);
                 values = List.copyOf(l);
             }
             case ARRAY -> {
                 if (!(values instanceof List<?> l)) throw mismatch(elementType, values);
-                values = l.stream().map(v -> v instanceof GGUFArray a ? a : of(v)).toList();
+                values = l.stream()
+                        .map(v -> v instanceof GGUFArray a ? a : of(v))
+                        .toList();
             }
         }
     }
@@ -54,7 +58,9 @@ public record GGUFArray(GGUFValueType elementType, Object values) {
             case List<?> l when l.stream().allMatch(v -> v instanceof String) -> new GGUFArray(GGUFValueType.STRING, l);
             case List<?> l -> new GGUFArray(GGUFValueType.ARRAY, l);
             case null -> throw new IllegalArgumentException("array values are required");
-            default -> throw new IllegalArgumentException("not an array value: " + values.getClass().getSimpleName());
+            default ->
+                throw new IllegalArgumentException(
+                        "not an array value: " + values.getClass().getSimpleName());
         };
     }
 
@@ -107,6 +113,7 @@ public record GGUFArray(GGUFValueType elementType, Object values) {
     }
 
     private static IllegalArgumentException mismatch(GGUFValueType type, Object values) {
-        return new IllegalArgumentException("an array of " + type + " cannot hold " + values.getClass().getSimpleName());
+        return new IllegalArgumentException(
+                "an array of " + type + " cannot hold " + values.getClass().getSimpleName());
     }
 }

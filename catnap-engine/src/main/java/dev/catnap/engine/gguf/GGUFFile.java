@@ -13,8 +13,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,7 +41,8 @@ public final class GGUFFile implements AutoCloseable {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 =
+            ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int MAX_DIMS = 4;
     private static final long MAX_STRING = 1L << 24;
     private static final int MAX_SPLITS = 9999;
@@ -56,8 +57,15 @@ public final class GGUFFile implements AutoCloseable {
     private final long dataOffset;
     private final int alignment;
 
-    private GGUFFile(List<Path> parts, Arena arena, int version, GGUFMetadata metadata, Map<String, GGUFTensor> tensors,
-                     Map<String, Long> offsets, long dataOffset, int alignment) {
+    private GGUFFile(
+            List<Path> parts,
+            Arena arena,
+            int version,
+            GGUFMetadata metadata,
+            Map<String, GGUFTensor> tensors,
+            Map<String, Long> offsets,
+            long dataOffset,
+            int alignment) {
         this.parts = List.copyOf(parts);
         this.arena = arena;
         this.version = version;
@@ -78,7 +86,15 @@ public final class GGUFFile implements AutoCloseable {
             Part first = Part.read(path, arena);
             int count = first.splitCount();
             if (count <= 1) {
-                return new GGUFFile(List.of(path), arena, first.version, first.metadata, first.tensors, first.offsets, first.dataOffset, first.alignment);
+                return new GGUFFile(
+                        List.of(path),
+                        arena,
+                        first.version,
+                        first.metadata,
+                        first.tensors,
+                        first.offsets,
+                        first.dataOffset,
+                        first.alignment);
             }
             return openSplit(path, first, count, arena);
         } catch (IOException | RuntimeException | Error e) {
@@ -92,8 +108,10 @@ public final class GGUFFile implements AutoCloseable {
         Matcher m = SPLIT_NAME.matcher(path.getFileName().toString());
         int no = given.splitNo();
         if (!m.matches() || Integer.parseInt(m.group(2)) != no + 1 || Integer.parseInt(m.group(3)) != count) {
-            throw new GGUFFormatException(path, "is part " + (no + 1) + " of a split model of " + count
-                    + " but is not named PREFIX-" + String.format("%05d-of-%05d.gguf", no + 1, count));
+            throw new GGUFFormatException(
+                    path,
+                    "is part " + (no + 1) + " of a split model of " + count + " but is not named PREFIX-"
+                            + String.format("%05d-of-%05d.gguf", no + 1, count));
         }
         List<Path> paths = new ArrayList<>(count);
         List<Part> parts = new ArrayList<>(count);
@@ -104,8 +122,10 @@ public final class GGUFFile implements AutoCloseable {
             }
             Part part = i == no ? given : Part.read(p, arena);
             if (part.splitNo() != i || part.splitCount() != count) {
-                throw new GGUFFormatException(p, "expected part " + (i + 1) + " of " + count + " but its " + SPLIT_NO + "/" + SPLIT_COUNT
-                        + " say part " + (part.splitNo() + 1) + " of " + part.splitCount());
+                throw new GGUFFormatException(
+                        p,
+                        "expected part " + (i + 1) + " of " + count + " but its " + SPLIT_NO + "/" + SPLIT_COUNT
+                                + " say part " + (part.splitNo() + 1) + " of " + part.splitCount());
             }
             paths.add(p);
             parts.add(part);
@@ -115,16 +135,27 @@ public final class GGUFFile implements AutoCloseable {
         Map<String, Long> offsets = new HashMap<>();
         for (int i = 0; i < count; i++) {
             for (GGUFTensor t : parts.get(i).tensors.values()) {
-                if (tensors.put(t.name(), t) != null) throw new GGUFFormatException(paths.get(i), "tensor " + t.name() + " is also in an earlier part");
+                if (tensors.put(t.name(), t) != null)
+                    throw new GGUFFormatException(paths.get(i), "tensor " + t.name() + " is also in an earlier part");
                 offsets.put(t.name(), parts.get(i).offsets.get(t.name()));
             }
         }
         long expected = first.metadata.getLong(SPLIT_TENSORS_COUNT, tensors.size());
         if (expected != tensors.size()) {
-            throw new GGUFFormatException(paths.getFirst(), SPLIT_TENSORS_COUNT + " is " + expected + " but the "
-                    + count + " parts hold " + tensors.size() + " tensors");
+            throw new GGUFFormatException(
+                    paths.getFirst(),
+                    SPLIT_TENSORS_COUNT + " is " + expected + " but the " + count + " parts hold " + tensors.size()
+                            + " tensors");
         }
-        return new GGUFFile(paths, arena, first.version, first.metadata, Collections.unmodifiableMap(tensors), offsets, first.dataOffset, first.alignment);
+        return new GGUFFile(
+                paths,
+                arena,
+                first.version,
+                first.metadata,
+                Collections.unmodifiableMap(tensors),
+                offsets,
+                first.dataOffset,
+                first.alignment);
     }
 
     /** The first (or only) part's path. */
@@ -177,8 +208,14 @@ public final class GGUFFile implements AutoCloseable {
     }
 
     /** One parsed file. */
-    private record Part(Path path, int version, GGUFMetadata metadata, Map<String, GGUFTensor> tensors, Map<String, Long> offsets,
-                        long dataOffset, int alignment) {
+    private record Part(
+            Path path,
+            int version,
+            GGUFMetadata metadata,
+            Map<String, GGUFTensor> tensors,
+            Map<String, Long> offsets,
+            long dataOffset,
+            int alignment) {
         static Part read(Path path, Arena arena) throws IOException {
             if (!Files.isRegularFile(path)) {
                 if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
@@ -230,7 +267,8 @@ public final class GGUFFile implements AutoCloseable {
 
         private void need(long bytes, String what) throws GGUFFormatException {
             if (bytes < 0 || bytes > size - pos) {
-                throw error("truncated: " + what + " needs " + bytes + " bytes at offset " + pos + " but the file has " + size);
+                throw error("truncated: " + what + " needs " + bytes + " bytes at offset " + pos + " but the file has "
+                        + size);
             }
         }
 
@@ -331,9 +369,13 @@ public final class GGUFFile implements AutoCloseable {
             GGUFMetadata metadata = new GGUFMetadata(kv, types, elementTypes);
             int alignment = DEFAULT_ALIGNMENT;
             if (metadata.has("general.alignment")) {
-                long a = metadata.get("general.alignment") instanceof Number n && !(n instanceof Float || n instanceof Double) ? n.longValue() : -1;
+                long a = metadata.get("general.alignment") instanceof Number n
+                                && !(n instanceof Float || n instanceof Double)
+                        ? n.longValue()
+                        : -1;
                 if (a <= 0 || a > (1 << 20) || (a & (a - 1)) != 0) {
-                    throw error("general.alignment " + metadata.get("general.alignment") + " is not a power of two up to 1 MiB");
+                    throw error("general.alignment " + metadata.get("general.alignment")
+                            + " is not a power of two up to 1 MiB");
                 }
                 alignment = (int) a;
             }
@@ -345,30 +387,36 @@ public final class GGUFFile implements AutoCloseable {
                 String name = string("tensor name");
                 if (seen.put(name, true) != null) throw error("duplicate tensor name " + name);
                 int dims = i32("dimension count of " + name);
-                if (dims < 1 || dims > MAX_DIMS) throw error("tensor " + name + " has " + dims + " dimensions (1 to 4 allowed)");
+                if (dims < 1 || dims > MAX_DIMS)
+                    throw error("tensor " + name + " has " + dims + " dimensions (1 to 4 allowed)");
                 long[] shape = new long[dims];
                 long elements = 1;
                 for (int d = 0; d < dims; d++) {
                     shape[d] = i64("shape of " + name);
-                    if (shape[d] <= 0 || shape[d] > (1L << 40)) throw error("tensor " + name + " has absurd dimension " + shape[d]);
+                    if (shape[d] <= 0 || shape[d] > (1L << 40))
+                        throw error("tensor " + name + " has absurd dimension " + shape[d]);
                     elements = Math.multiplyHigh(elements, shape[d]) != 0 ? -1 : elements * shape[d];
-                    if (elements < 0 || elements > (1L << 42)) throw error("tensor " + name + " has absurd element count");
+                    if (elements < 0 || elements > (1L << 42))
+                        throw error("tensor " + name + " has absurd element count");
                 }
                 int typeId = i32("type of " + name);
                 GGMLType type = GGMLType.byId(typeId);
                 if (type == null) throw error("tensor " + name + " has unknown type " + typeId);
                 if (shape[0] % type.blockSize() != 0) {
-                    throw error("tensor " + name + " row of " + shape[0] + " is not a multiple of the " + type + " block size " + type.blockSize());
+                    throw error("tensor " + name + " row of " + shape[0] + " is not a multiple of the " + type
+                            + " block size " + type.blockSize());
                 }
                 long offset = i64("offset of " + name);
                 infos.add(new Info(name, type, shape, offset, type.bytesFor(elements)));
             }
             long dataOffset = alignUp(pos, alignment);
             // vocabulary-only files end right after the header, without padding
-            if (!infos.isEmpty() && dataOffset > size) throw error("truncated: tensor data would start at " + dataOffset + " past the end " + size);
+            if (!infos.isEmpty() && dataOffset > size)
+                throw error("truncated: tensor data would start at " + dataOffset + " past the end " + size);
             for (Info in : infos) {
                 if (in.offset < 0 || in.offset % alignment != 0) {
-                    throw error("tensor " + in.name + " has misaligned or negative offset " + Long.toUnsignedString(in.offset));
+                    throw error("tensor " + in.name + " has misaligned or negative offset "
+                            + Long.toUnsignedString(in.offset));
                 }
                 if (in.offset > size - dataOffset || in.bytes > size - dataOffset - in.offset) {
                     throw error("truncated: tensor " + in.name + " needs bytes " + (dataOffset + in.offset) + ".."
@@ -384,10 +432,13 @@ public final class GGUFFile implements AutoCloseable {
             Map<String, GGUFTensor> tensors = new LinkedHashMap<>();
             Map<String, Long> offsets = new HashMap<>();
             for (Info in : infos) {
-                tensors.put(in.name, new GGUFTensor(in.name, in.type, in.shape, seg.asSlice(dataOffset + in.offset, in.bytes)));
+                tensors.put(
+                        in.name,
+                        new GGUFTensor(in.name, in.type, in.shape, seg.asSlice(dataOffset + in.offset, in.bytes)));
                 offsets.put(in.name, dataOffset + in.offset);
             }
-            return new Part(path, version, metadata, Collections.unmodifiableMap(tensors), offsets, dataOffset, alignment);
+            return new Part(
+                    path, version, metadata, Collections.unmodifiableMap(tensors), offsets, dataOffset, alignment);
         }
 
         private Object value(GGUFValueType type, String key, int depth) throws GGUFFormatException {
@@ -417,7 +468,9 @@ public final class GGUFFile implements AutoCloseable {
             GGUFValueType type = GGUFValueType.byId(typeId);
             if (type == null) throw error("metadata key " + key + " is an array of unknown type " + typeId);
             long count = count("array length of " + key, type.minBytes);
-            if (count > Integer.MAX_VALUE - 8) throw error("metadata key " + key + " has an array of " + count + " values, more than this reader handles");
+            if (count > Integer.MAX_VALUE - 8)
+                throw error(
+                        "metadata key " + key + " has an array of " + count + " values, more than this reader handles");
             int n = (int) count;
             long bytes = (long) n * type.minBytes;
             switch (type) {

@@ -36,7 +36,8 @@ public final class GGUFMetadata {
     }
 
     /** Metadata read from a file, with the types the file recorded. */
-    GGUFMetadata(Map<String, Object> values, Map<String, GGUFValueType> types, Map<String, GGUFValueType> elementTypes) {
+    GGUFMetadata(
+            Map<String, Object> values, Map<String, GGUFValueType> types, Map<String, GGUFValueType> elementTypes) {
         this.values = Collections.unmodifiableMap(values);
         this.types = types;
         this.elementTypes = elementTypes;
@@ -137,7 +138,8 @@ public final class GGUFMetadata {
 
     @SuppressWarnings("unchecked")
     public List<String> getStringArray(String key) {
-        if (require(key) instanceof List<?> l && (l.isEmpty() || l.getFirst() instanceof String)) return (List<String>) l;
+        if (require(key) instanceof List<?> l && (l.isEmpty() || l.getFirst() instanceof String))
+            return (List<String>) l;
         return typeError(key, "an array of strings");
     }
 

@@ -50,8 +50,7 @@ public final class GGUFWriter {
     private final Map<String, Entry> metadata = new LinkedHashMap<>();
     private final Map<String, Tensor> tensors = new LinkedHashMap<>();
 
-    public GGUFWriter() {
-    }
+    public GGUFWriter() {}
 
     /**
      * Sets a metadata value of any type. Integers (Byte, Short, Integer or Long) are checked against the type's range
@@ -63,8 +62,12 @@ public final class GGUFWriter {
         Objects.requireNonNull(type, "type");
         Object v = switch (type) {
             case UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64 -> {
-                if (!(value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte)) {
-                    throw new IllegalArgumentException("metadata " + key + ": " + type + " needs an integer, got " + GGUFMetadata.describe(value));
+                if (!(value instanceof Long
+                        || value instanceof Integer
+                        || value instanceof Short
+                        || value instanceof Byte)) {
+                    throw new IllegalArgumentException(
+                            "metadata " + key + ": " + type + " needs an integer, got " + GGUFMetadata.describe(value));
                 }
                 long l = ((Number) value).longValue();
                 try {
@@ -75,15 +78,21 @@ public final class GGUFWriter {
                 yield l;
             }
             case FLOAT32, FLOAT64 -> {
-                if (!(value instanceof Number n)) throw new IllegalArgumentException("metadata " + key + ": " + type + " needs a number, got " + GGUFMetadata.describe(value));
+                if (!(value instanceof Number n))
+                    throw new IllegalArgumentException(
+                            "metadata " + key + ": " + type + " needs a number, got " + GGUFMetadata.describe(value));
                 yield n.doubleValue();
             }
             case BOOL -> {
-                if (!(value instanceof Boolean)) throw new IllegalArgumentException("metadata " + key + ": BOOL needs a Boolean, got " + GGUFMetadata.describe(value));
+                if (!(value instanceof Boolean))
+                    throw new IllegalArgumentException(
+                            "metadata " + key + ": BOOL needs a Boolean, got " + GGUFMetadata.describe(value));
                 yield value;
             }
             case STRING -> {
-                if (!(value instanceof String)) throw new IllegalArgumentException("metadata " + key + ": STRING needs a String, got " + GGUFMetadata.describe(value));
+                if (!(value instanceof String))
+                    throw new IllegalArgumentException(
+                            "metadata " + key + ": STRING needs a String, got " + GGUFMetadata.describe(value));
                 yield value;
             }
             case ARRAY -> GGUFArray.of(value);
@@ -130,7 +139,10 @@ public final class GGUFWriter {
             GGUFValueType type = source.type(key);
             if (type == GGUFValueType.ARRAY) {
                 GGUFValueType et = source.arrayElementType(key);
-                put(key, type, raw instanceof GGUFArray a ? a : et == null ? GGUFArray.of(raw) : new GGUFArray(et, raw));
+                put(
+                        key,
+                        type,
+                        raw instanceof GGUFArray a ? a : et == null ? GGUFArray.of(raw) : new GGUFArray(et, raw));
             } else {
                 put(key, type, raw);
             }
@@ -145,7 +157,8 @@ public final class GGUFWriter {
 
     /** Sets {@code general.alignment} (UINT32); without it the alignment is 32. */
     public GGUFWriter alignment(int alignment) {
-        if (alignment <= 0 || (alignment & (alignment - 1)) != 0) throw new IllegalArgumentException("alignment " + alignment + " is not a power of two");
+        if (alignment <= 0 || (alignment & (alignment - 1)) != 0)
+            throw new IllegalArgumentException("alignment " + alignment + " is not a power of two");
         return putUInt32("general.alignment", alignment);
     }
 
@@ -153,14 +166,17 @@ public final class GGUFWriter {
     public GGUFWriter addTensor(String name, GGMLType type, long[] shape, float[] values) {
         long elements = elements(name, shape);
         if (values.length != elements) {
-            throw new IllegalArgumentException("tensor " + name + " of shape " + Arrays.toString(shape) + " needs " + elements + " values, got " + values.length);
+            throw new IllegalArgumentException("tensor " + name + " of shape " + Arrays.toString(shape) + " needs "
+                    + elements + " values, got " + values.length);
         }
-        return addTensor(name, type, shape, (first, dst, count) -> System.arraycopy(values, (int) first, dst, 0, count));
+        return addTensor(
+                name, type, shape, (first, dst, count) -> System.arraycopy(values, (int) first, dst, 0, count));
     }
 
     /** Adds a tensor whose values {@code source} produces, in order, while the file is written. */
     public GGUFWriter addTensor(String name, GGMLType type, long[] shape, FloatSource source) {
-        if (!Quantize.supports(type)) throw new IllegalArgumentException("tensor " + name + ": cannot encode float values as " + type);
+        if (!Quantize.supports(type))
+            throw new IllegalArgumentException("tensor " + name + ": cannot encode float values as " + type);
         return add(name, type, shape, new Floats(Objects.requireNonNull(source, "source")));
     }
 
@@ -178,11 +194,13 @@ public final class GGUFWriter {
         Objects.requireNonNull(type, "type");
         long elements = elements(name, shape);
         if (shape[0] % type.blockSize() != 0) {
-            throw new IllegalArgumentException("tensor " + name + ": row of " + shape[0] + " is not a multiple of the " + type + " block size " + type.blockSize());
+            throw new IllegalArgumentException("tensor " + name + ": row of " + shape[0] + " is not a multiple of the "
+                    + type + " block size " + type.blockSize());
         }
         long bytes = type.bytesFor(elements);
         if (data instanceof Encoded(MemorySegment seg) && seg.byteSize() != bytes) {
-            throw new IllegalArgumentException("tensor " + name + ": " + type + " " + Arrays.toString(shape) + " takes " + bytes + " bytes, got " + seg.byteSize());
+            throw new IllegalArgumentException("tensor " + name + ": " + type + " " + Arrays.toString(shape) + " takes "
+                    + bytes + " bytes, got " + seg.byteSize());
         }
         if (tensors.containsKey(name)) throw new IllegalArgumentException("duplicate tensor name " + name);
         tensors.put(name, new Tensor(name, type, shape.clone(), elements, bytes, data));
@@ -194,7 +212,8 @@ public final class GGUFWriter {
         if (name.isEmpty() || name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
             throw new IllegalArgumentException("tensor name must be 1 to " + MAX_NAME_BYTES + " bytes: " + name);
         }
-        if (shape.length < 1 || shape.length > 4) throw new IllegalArgumentException("tensor " + name + " needs 1 to 4 dimensions, got " + shape.length);
+        if (shape.length < 1 || shape.length > 4)
+            throw new IllegalArgumentException("tensor " + name + " needs 1 to 4 dimensions, got " + shape.length);
         long n = 1;
         for (long d : shape) {
             if (d <= 0) throw new IllegalArgumentException("tensor " + name + " has dimension " + d);
@@ -219,17 +238,24 @@ public final class GGUFWriter {
         if (maxTensorsPerPart < 1) throw new IllegalArgumentException("maxTensorsPerPart must be at least 1");
         List<Tensor> all = List.copyOf(tensors.values());
         int count = Math.max(1, (all.size() + maxTensorsPerPart - 1) / maxTensorsPerPart);
-        if (count > 9999) throw new IllegalArgumentException(count + " parts are more than the 9999 a split name allows");
+        if (count > 9999)
+            throw new IllegalArgumentException(count + " parts are more than the 9999 a split name allows");
         List<Path> parts = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             Map<String, Entry> kv = new LinkedHashMap<>();
             if (i == 0) kv.putAll(metadata);
-            else if (metadata.containsKey("general.alignment")) kv.put("general.alignment", metadata.get("general.alignment"));
+            else if (metadata.containsKey("general.alignment"))
+                kv.put("general.alignment", metadata.get("general.alignment"));
             kv.put(GGUFFile.SPLIT_NO, new Entry(GGUFValueType.UINT16, (long) i));
             kv.put(GGUFFile.SPLIT_COUNT, new Entry(GGUFValueType.UINT16, (long) count));
             kv.put(GGUFFile.SPLIT_TENSORS_COUNT, new Entry(GGUFValueType.INT32, (long) all.size()));
             Path part = directory.resolve(String.format("%s-%05d-of-%05d.gguf", prefix, i + 1, count));
-            writePart(part, kv, all.subList(Math.min(all.size(), i * maxTensorsPerPart), Math.min(all.size(), (i + 1) * maxTensorsPerPart)));
+            writePart(
+                    part,
+                    kv,
+                    all.subList(
+                            Math.min(all.size(), i * maxTensorsPerPart),
+                            Math.min(all.size(), (i + 1) * maxTensorsPerPart)));
             parts.add(part);
         }
         return parts;
@@ -240,7 +266,8 @@ public final class GGUFWriter {
         Entry a = kv.get("general.alignment");
         if (a != null) {
             if (!(a.value instanceof Long l) || l <= 0 || l > (1 << 20) || (l & (l - 1)) != 0) {
-                throw new IllegalArgumentException("general.alignment " + a.value + " is not a power of two up to 1 MiB");
+                throw new IllegalArgumentException(
+                        "general.alignment " + a.value + " is not a power of two up to 1 MiB");
             }
             alignment = (int) (long) l;
         }
@@ -265,7 +292,8 @@ public final class GGUFWriter {
         }
         h.padTo(alignment);
         boolean done = false;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        try (FileChannel ch = FileChannel.open(
+                file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             writeFully(ch, ByteBuffer.wrap(h.buf, 0, h.n));
             ByteBuffer zeros = ByteBuffer.allocate(alignment);
             for (Tensor t : list) {
@@ -284,7 +312,10 @@ public final class GGUFWriter {
         switch (t.data) {
             case Encoded(MemorySegment seg) -> {
                 for (long off = 0; off < seg.byteSize(); off += COPY_CHUNK) {
-                    writeFully(ch, seg.asSlice(off, Math.min(COPY_CHUNK, seg.byteSize() - off)).asByteBuffer());
+                    writeFully(
+                            ch,
+                            seg.asSlice(off, Math.min(COPY_CHUNK, seg.byteSize() - off))
+                                    .asByteBuffer());
                 }
             }
             case Floats(FloatSource source) -> {
@@ -302,7 +333,9 @@ public final class GGUFWriter {
                 }
             }
         }
-        if (ch.position() - start != t.bytes) throw new IllegalStateException("tensor " + t.name + ": wrote " + (ch.position() - start) + " bytes, expected " + t.bytes);
+        if (ch.position() - start != t.bytes)
+            throw new IllegalStateException(
+                    "tensor " + t.name + ": wrote " + (ch.position() - start) + " bytes, expected " + t.bytes);
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {

@@ -10,8 +10,7 @@ import java.util.Objects;
  * round to nearest even as ggml does.
  */
 public final class Quantize {
-    private Quantize() {
-    }
+    private Quantize() {}
 
     /** Whether {@link #quantize} can encode this type. */
     public static boolean supports(GGMLType type) {
@@ -32,7 +31,8 @@ public final class Quantize {
      * Encodes {@code src[srcOffset..srcOffset+count)} into {@code dst} at byte {@code dstOffset}; {@code count} must be a
      * multiple of the type's block size and {@code dst} must have room for {@code type.bytesFor(count)} bytes.
      */
-    public static void quantize(GGMLType type, float[] src, int srcOffset, int count, MemorySegment dst, long dstOffset) {
+    public static void quantize(
+            GGMLType type, float[] src, int srcOffset, int count, MemorySegment dst, long dstOffset) {
         Objects.checkFromIndexSize(srcOffset, count, src.length);
         if (!supports(type)) throw new IllegalArgumentException("cannot quantize to " + type);
         long bytes = type.bytesFor(count);
@@ -40,10 +40,12 @@ public final class Quantize {
         switch (type) {
             case F32 -> MemorySegment.copy(src, srcOffset, dst, Dequantize.F32, dstOffset, count);
             case F16 -> {
-                for (int i = 0; i < count; i++) dst.set(Dequantize.I16, dstOffset + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
+                for (int i = 0; i < count; i++)
+                    dst.set(Dequantize.I16, dstOffset + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
             }
             case BF16 -> {
-                for (int i = 0; i < count; i++) dst.set(Dequantize.I16, dstOffset + 2L * i, floatToBf16(src[srcOffset + i]));
+                for (int i = 0; i < count; i++)
+                    dst.set(Dequantize.I16, dstOffset + 2L * i, floatToBf16(src[srcOffset + i]));
             }
             default -> {
                 int bs = type.blockSize();

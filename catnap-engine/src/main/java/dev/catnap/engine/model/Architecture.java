@@ -38,12 +38,15 @@ public enum Architecture {
         for (Architecture a : values()) {
             if (a.id.equals(id)) return a;
         }
-        throw new IllegalArgumentException("architecture '" + id + "' is not supported (supported: " + list(null) + ")");
+        throw new IllegalArgumentException(
+                "architecture '" + id + "' is not supported (supported: " + list(null) + ")");
     }
 
     /** The GGUF names of the decoders ({@code decoders} true), the encoders (false) or all (null). */
     public static String list(Boolean decoders) {
-        return Arrays.stream(values()).filter(a -> decoders == null || a.decoder == decoders).map(Architecture::id)
+        return Arrays.stream(values())
+                .filter(a -> decoders == null || a.decoder == decoders)
+                .map(Architecture::id)
                 .collect(Collectors.joining(", "));
     }
 
@@ -57,8 +60,8 @@ public enum Architecture {
             a = null;
         }
         if (a == null || !a.decoder) {
-            throw new IllegalArgumentException("architecture '" + name + "' is not supported for generation (supported: "
-                    + list(true) + ")");
+            throw new IllegalArgumentException(
+                    "architecture '" + name + "' is not supported for generation (supported: " + list(true) + ")");
         }
         var embedding = file.tensors().get("token_embd.weight");
         if (embedding == null) {

@@ -34,12 +34,16 @@ public interface Decoder extends AutoCloseable {
      * cache made by this decoder ({@code cacheType}) with room for its row's position, and logit rows ascending
      * among the step's rows.
      */
-    static void checkStep(int[] tokens, int[] positions, SequenceCache[] caches, int[] logitRows,
-                          Class<? extends SequenceCache> cacheType) {
+    static void checkStep(
+            int[] tokens,
+            int[] positions,
+            SequenceCache[] caches,
+            int[] logitRows,
+            Class<? extends SequenceCache> cacheType) {
         int n = tokens.length;
         if (positions.length != n || caches.length != n) {
-            throw new IllegalArgumentException(n + " tokens but " + positions.length + " positions and " + caches.length
-                    + " caches");
+            throw new IllegalArgumentException(
+                    n + " tokens but " + positions.length + " positions and " + caches.length + " caches");
         }
         for (int t = 0; t < n; t++) {
             if (!cacheType.isInstance(caches[t])) {
@@ -54,7 +58,8 @@ public interface Decoder extends AutoCloseable {
             if (logitRows[i] < 0 || logitRows[i] >= n) {
                 throw new IllegalArgumentException("logit row " + logitRows[i] + " is not one of the " + n + " rows");
             }
-            if (i > 0 && logitRows[i] <= logitRows[i - 1]) throw new IllegalArgumentException("logit rows must be ascending");
+            if (i > 0 && logitRows[i] <= logitRows[i - 1])
+                throw new IllegalArgumentException("logit rows must be ascending");
         }
     }
 }

@@ -12,8 +12,7 @@ import dev.catnap.engine.tokenizer.Tokenizer;
  * each residual addition. The embedding is the mean of the last hidden states, L2-normalised.
  */
 public final class Encoders {
-    private Encoders() {
-    }
+    private Encoders() {}
 
     /** An encoder over an open file; it closes the file and the backend. */
     public static EmbeddingModel create(GGUFFile file, Tokenizer tokenizer, Backend backend) {
@@ -21,11 +20,25 @@ public final class Encoders {
     }
 
     static final class Encoder implements EmbeddingModel {
-        private record Layer(GGUFTensor qkv, GGUFTensor q, float[] qBias, GGUFTensor k, float[] kBias, GGUFTensor v,
-                             float[] vBias, GGUFTensor out, float[] outBias, float[] attnNorm, float[] attnNormBias,
-                             GGUFTensor gate, GGUFTensor up, float[] upBias, GGUFTensor down, float[] downBias,
-                             float[] outNorm, float[] outNormBias) {
-        }
+        private record Layer(
+                GGUFTensor qkv,
+                GGUFTensor q,
+                float[] qBias,
+                GGUFTensor k,
+                float[] kBias,
+                GGUFTensor v,
+                float[] vBias,
+                GGUFTensor out,
+                float[] outBias,
+                float[] attnNorm,
+                float[] attnNormBias,
+                GGUFTensor gate,
+                GGUFTensor up,
+                float[] upBias,
+                GGUFTensor down,
+                float[] downBias,
+                float[] outNorm,
+                float[] outNormBias) {}
 
         private final GGUFFile file;
         private final Tokenizer tokenizer;
@@ -72,15 +85,23 @@ public final class Encoders {
                 String p = "blk." + l + ".";
                 layers[l] = new Layer(
                         nomic ? w.matrix(p + "attn_qkv.weight", dim, 3L * dim) : null,
-                        nomic ? null : w.matrix(p + "attn_q.weight", dim, dim), w.optionalVector(p + "attn_q.bias", dim),
-                        nomic ? null : w.matrix(p + "attn_k.weight", dim, dim), w.optionalVector(p + "attn_k.bias", dim),
-                        nomic ? null : w.matrix(p + "attn_v.weight", dim, dim), w.optionalVector(p + "attn_v.bias", dim),
-                        w.matrix(p + "attn_output.weight", dim, dim), w.optionalVector(p + "attn_output.bias", dim),
-                        w.vector(p + "attn_output_norm.weight", dim), w.vector(p + "attn_output_norm.bias", dim),
+                        nomic ? null : w.matrix(p + "attn_q.weight", dim, dim),
+                        w.optionalVector(p + "attn_q.bias", dim),
+                        nomic ? null : w.matrix(p + "attn_k.weight", dim, dim),
+                        w.optionalVector(p + "attn_k.bias", dim),
+                        nomic ? null : w.matrix(p + "attn_v.weight", dim, dim),
+                        w.optionalVector(p + "attn_v.bias", dim),
+                        w.matrix(p + "attn_output.weight", dim, dim),
+                        w.optionalVector(p + "attn_output.bias", dim),
+                        w.vector(p + "attn_output_norm.weight", dim),
+                        w.vector(p + "attn_output_norm.bias", dim),
                         nomic ? w.matrix(p + "ffn_gate.weight", dim, ff) : null,
-                        w.matrix(p + "ffn_up.weight", dim, ff), w.optionalVector(p + "ffn_up.bias", ff),
-                        w.matrix(p + "ffn_down.weight", ff, dim), w.optionalVector(p + "ffn_down.bias", dim),
-                        w.vector(p + "layer_output_norm.weight", dim), w.vector(p + "layer_output_norm.bias", dim));
+                        w.matrix(p + "ffn_up.weight", dim, ff),
+                        w.optionalVector(p + "ffn_up.bias", ff),
+                        w.matrix(p + "ffn_down.weight", ff, dim),
+                        w.optionalVector(p + "ffn_down.bias", dim),
+                        w.vector(p + "layer_output_norm.weight", dim),
+                        w.vector(p + "layer_output_norm.bias", dim));
             }
         }
 
@@ -99,7 +120,9 @@ public final class Encoders {
         synchronized float[] hiddenStates(int[] ids) {
             int n = ids.length;
             if (n == 0) throw new IllegalArgumentException("the text has no tokens");
-            if (n > context) throw new IllegalArgumentException("the text has " + n + " tokens, more than the context of " + context);
+            if (n > context)
+                throw new IllegalArgumentException(
+                        "the text has " + n + " tokens, more than the context of " + context);
             float[] x = new float[n * dim];
             float[] tmp = new float[n * dim];
             backend.embed(tokenEmbedding, ids, x);
@@ -141,8 +164,19 @@ public final class Encoders {
                 if (L.qBias != null) backend.addBias(q, n, L.qBias);
                 if (L.kBias != null) backend.addBias(k, n, L.kBias);
                 if (L.vBias != null) backend.addBias(v, n, L.vBias);
-                backend.attention(q, dim, 0, n, keys, values, lengths, heads, heads, headDim,
-                        (float) (1.0 / Math.sqrt(headDim)), att);
+                backend.attention(
+                        q,
+                        dim,
+                        0,
+                        n,
+                        keys,
+                        values,
+                        lengths,
+                        heads,
+                        heads,
+                        headDim,
+                        (float) (1.0 / Math.sqrt(headDim)),
+                        att);
                 backend.matmul(L.out, att, tmp, n);
                 if (L.outBias != null) backend.addBias(tmp, n, L.outBias);
                 backend.add(x, tmp, n * dim);

@@ -12,11 +12,10 @@ import java.util.List;
  * grouped-query attention, SwiGLU feed-forward; qwen2 adds Q/K/V biases. The output head is {@code output.weight},
  * or the token embedding when that is absent.
  */
-record Llama<M, V>(ModelConfig config, boolean neox, M tokenEmbedding, List<Layer<M, V>> layers, V outputNorm,
-                   M output) implements Transformer<M, V> {
-    record Layer<M, V>(V attnNorm, M q, V qBias, M k, V kBias, M v, V vBias, M out, V outBias, V ffnNorm, M gate,
-                       M up, M down) {
-    }
+record Llama<M, V>(ModelConfig config, boolean neox, M tokenEmbedding, List<Layer<M, V>> layers, V outputNorm, M output)
+        implements Transformer<M, V> {
+    record Layer<M, V>(
+            V attnNorm, M q, V qBias, M k, V kBias, M v, V vBias, M out, V outBias, V ffnNorm, M gate, M up, M down) {}
 
     private static final int X = 0, H = 1, Q = 2, K = 3, V = 4, ATT = 5, GATE = 6, UP = 7;
 
@@ -26,16 +25,27 @@ record Llama<M, V>(ModelConfig config, boolean neox, M tokenEmbedding, List<Laye
         List<Layer<M, V>> layers = new ArrayList<>(c.layers());
         for (int l = 0; l < c.layers(); l++) {
             String p = "blk." + l + ".";
-            layers.add(new Layer<>(w.vector(p + "attn_norm.weight", e),
-                    w.matrix(p + "attn_q.weight", e, qw), w.optionalVector(p + "attn_q.bias", qw),
-                    w.matrix(p + "attn_k.weight", e, kv), w.optionalVector(p + "attn_k.bias", kv),
-                    w.matrix(p + "attn_v.weight", e, kv), w.optionalVector(p + "attn_v.bias", kv),
-                    w.matrix(p + "attn_output.weight", qw, e), w.optionalVector(p + "attn_output.bias", e),
+            layers.add(new Layer<>(
+                    w.vector(p + "attn_norm.weight", e),
+                    w.matrix(p + "attn_q.weight", e, qw),
+                    w.optionalVector(p + "attn_q.bias", qw),
+                    w.matrix(p + "attn_k.weight", e, kv),
+                    w.optionalVector(p + "attn_k.bias", kv),
+                    w.matrix(p + "attn_v.weight", e, kv),
+                    w.optionalVector(p + "attn_v.bias", kv),
+                    w.matrix(p + "attn_output.weight", qw, e),
+                    w.optionalVector(p + "attn_output.bias", e),
                     w.vector(p + "ffn_norm.weight", e),
-                    w.matrix(p + "ffn_gate.weight", e, ff), w.matrix(p + "ffn_up.weight", e, ff),
+                    w.matrix(p + "ffn_gate.weight", e, ff),
+                    w.matrix(p + "ffn_up.weight", e, ff),
                     w.matrix(p + "ffn_down.weight", ff, e)));
         }
-        return new Llama<>(c, neox, tokens, List.copyOf(layers), w.vector("output_norm.weight", e),
+        return new Llama<>(
+                c,
+                neox,
+                tokens,
+                List.copyOf(layers),
+                w.vector("output_norm.weight", e),
                 w.outputHead(e, c.vocabSize()));
     }
 
@@ -43,7 +53,7 @@ record Llama<M, V>(ModelConfig config, boolean neox, M tokenEmbedding, List<Laye
     public int[] bufferWidths() {
         int e = config.embedding(), kv = config.kvWidth(), ff = config.feedForward();
         int qw = config.heads() * config.headDim();
-        return new int[]{e, e, qw, kv, kv, qw, ff, ff};
+        return new int[] {e, e, qw, kv, kv, qw, ff, ff};
     }
 
     @Override

@@ -27,7 +27,8 @@ public interface Ops<B, M, V> {
 
     /** Which per-row input of the step a lookup reads. */
     enum RowInput {
-        TOKENS, POSITIONS
+        TOKENS,
+        POSITIONS
     }
 
     /** The weight encodings products accept on this device. */
@@ -74,8 +75,8 @@ public interface Ops<B, M, V> {
      * sequence's {@code layer} cache up to and including its own position; query head h uses KV head
      * {@code h / (heads / kvHeads)}. The output rows are {@code heads * headDim} wide.
      */
-    void attention(B q, int qOffset, int qStride, int n, int layer, int heads, int kvHeads, int headDim, float scale,
-                   B out);
+    void attention(
+            B q, int qOffset, int qStride, int n, int layer, int heads, int kvHeads, int headDim, float scale, B out);
 
     /** {@code gate = silu(gate) * up}, element-wise over {@code count} values. */
     void swiglu(B gate, B up, int count);

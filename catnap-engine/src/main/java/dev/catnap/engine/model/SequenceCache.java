@@ -9,6 +9,5 @@ public interface SequenceCache extends AutoCloseable {
     int capacity();
 
     @Override
-    default void close() {
-    }
+    default void close() {}
 }

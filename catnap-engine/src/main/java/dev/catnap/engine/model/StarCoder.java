@@ -14,11 +14,28 @@ import java.util.List;
  * with multi-query attention, a tanh-GELU MLP, and an output head tied to the token embedding unless
  * {@code output.weight} is present.
  */
-record StarCoder<M, V>(ModelConfig config, M tokenEmbedding, M positionEmbedding, List<Layer<M, V>> layers,
-                       V outputNorm, V outputNormBias, M output) implements Transformer<M, V> {
-    record Layer<M, V>(V attnNorm, V attnNormBias, M qkv, V qkvBias, M out, V outBias, V ffnNorm, V ffnNormBias,
-                       M up, V upBias, M down, V downBias) {
-    }
+record StarCoder<M, V>(
+        ModelConfig config,
+        M tokenEmbedding,
+        M positionEmbedding,
+        List<Layer<M, V>> layers,
+        V outputNorm,
+        V outputNormBias,
+        M output)
+        implements Transformer<M, V> {
+    record Layer<M, V>(
+            V attnNorm,
+            V attnNormBias,
+            M qkv,
+            V qkvBias,
+            M out,
+            V outBias,
+            V ffnNorm,
+            V ffnNormBias,
+            M up,
+            V upBias,
+            M down,
+            V downBias) {}
 
     private static final int X = 0, H = 1, QKV = 2, ATT = 3, UP = 4;
 
@@ -37,14 +54,20 @@ record StarCoder<M, V>(ModelConfig config, M tokenEmbedding, M positionEmbedding
                     w.matrix(p + "ffn_up.weight", e, ff), w.vector(p + "ffn_up.bias", ff),
                     w.matrix(p + "ffn_down.weight", ff, e), w.vector(p + "ffn_down.bias", e)));
         }
-        return new StarCoder<>(c, tokens, positions, List.copyOf(layers), w.vector("output_norm.weight", e),
-                w.vector("output_norm.bias", e), w.outputHead(e, c.vocabSize()));
+        return new StarCoder<>(
+                c,
+                tokens,
+                positions,
+                List.copyOf(layers),
+                w.vector("output_norm.weight", e),
+                w.vector("output_norm.bias", e),
+                w.outputHead(e, c.vocabSize()));
     }
 
     @Override
     public int[] bufferWidths() {
         int e = config.embedding();
-        return new int[]{e, e, e + 2 * config.kvWidth(), e, config.feedForward()};
+        return new int[] {e, e, e + 2 * config.kvWidth(), e, config.feedForward()};
     }
 
     @Override

@@ -29,8 +29,13 @@ public final class Weights<M, V> {
      * {@code device} names the device in errors ("CPU", "CUDA"); {@code residentMatrix} makes a checked matrix or
      * table resident, {@code residentVector} a norm weight or bias read as floats.
      */
-    public Weights(GGUFFile file, String device, Set<GGMLType> matrixTypes, Set<GGMLType> tableTypes,
-                   Function<GGUFTensor, M> residentMatrix, Function<float[], V> residentVector) {
+    public Weights(
+            GGUFFile file,
+            String device,
+            Set<GGMLType> matrixTypes,
+            Set<GGMLType> tableTypes,
+            Function<GGUFTensor, M> residentMatrix,
+            Function<float[], V> residentVector) {
         this.file = file;
         this.device = device;
         this.matrixTypes = Set.copyOf(matrixTypes);
@@ -76,7 +81,8 @@ public final class Weights<M, V> {
     public V vector(String name, long length) {
         GGUFTensor t = require(name);
         if (t.elementCount() != length) {
-            throw new IllegalArgumentException("tensor " + name + " has " + t.elementCount() + " values, expected " + length);
+            throw new IllegalArgumentException(
+                    "tensor " + name + " has " + t.elementCount() + " values, expected " + length);
         }
         return residentVector.apply(Dequantize.dequantize(t));
     }
@@ -98,20 +104,23 @@ public final class Weights<M, V> {
 
     private void checkType(GGUFTensor t, Set<GGMLType> supported) {
         if (!supported.contains(t.type())) {
-            throw new IllegalArgumentException("tensor " + t.name() + " has type " + t.type()
-                    + ", which the " + device + " engine does not support yet (supported: " + names(supported) + ")");
+            throw new IllegalArgumentException("tensor " + t.name() + " has type " + t.type() + ", which the " + device
+                    + " engine does not support yet (supported: " + names(supported) + ")");
         }
     }
 
     /** The names of {@code types} in declaration order, for messages. */
     public static String names(Set<GGMLType> types) {
-        return Arrays.stream(GGMLType.values()).filter(types::contains).map(GGMLType::name)
+        return Arrays.stream(GGMLType.values())
+                .filter(types::contains)
+                .map(GGMLType::name)
                 .collect(Collectors.joining(", "));
     }
 
     private GGUFTensor require(String name) {
         GGUFTensor t = file.tensors().get(name);
-        if (t == null) throw new IllegalArgumentException(file.path().getFileName() + ": tensor " + name + " is missing");
+        if (t == null)
+            throw new IllegalArgumentException(file.path().getFileName() + ": tensor " + name + " is missing");
         return t;
     }
 }

@@ -19,8 +19,7 @@ final class ByteLevel {
         }
     }
 
-    private ByteLevel() {
-    }
+    private ByteLevel() {}
 
     static char encode(int b) {
         return BYTE_TO_CHAR[b & 0xFF];

@@ -2,8 +2,7 @@ package dev.catnap.engine.tokenizer;
 
 /** The character classes of the pre-tokenizer patterns: {@code \p{L}}, {@code \p{N}} and Unicode {@code \s}. */
 final class Chars {
-    private Chars() {
-    }
+    private Chars() {}
 
     static boolean isLetter(int cp) {
         if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
@@ -13,15 +12,23 @@ final class Chars {
     static boolean isNumber(int cp) {
         if (cp < 0x80) return cp >= '0' && cp <= '9';
         int type = Character.getType(cp);
-        return type == Character.DECIMAL_DIGIT_NUMBER || type == Character.LETTER_NUMBER
+        return type == Character.DECIMAL_DIGIT_NUMBER
+                || type == Character.LETTER_NUMBER
                 || type == Character.OTHER_NUMBER;
     }
 
     /** Unicode White_Space, which is what {@code \s} matches with {@code UNICODE_CHARACTER_CLASS}. */
     static boolean isWhitespace(int cp) {
         if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D);
-        return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028
-                || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+        return cp == 0x85
+                || cp == 0xA0
+                || cp == 0x1680
+                || (cp >= 0x2000 && cp <= 0x200A)
+                || cp == 0x2028
+                || cp == 0x2029
+                || cp == 0x202F
+                || cp == 0x205F
+                || cp == 0x3000;
     }
 
     /** {@code [^\s\p{L}\p{N}]} */

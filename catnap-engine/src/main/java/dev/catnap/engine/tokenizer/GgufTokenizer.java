@@ -26,8 +26,13 @@ final class GgufTokenizer implements Tokenizer {
     private final BitSet specialStarts;
     private final Map<Integer, int[]> specialsByStart;
 
-    GgufTokenizer(Vocabulary vocab, TokenizerLoader.Kind kind, FragmentEncoder encoder, byte[][] pieces,
-                  boolean addSpacePrefix, int sep) {
+    GgufTokenizer(
+            Vocabulary vocab,
+            TokenizerLoader.Kind kind,
+            FragmentEncoder encoder,
+            byte[][] pieces,
+            boolean addSpacePrefix,
+            int sep) {
         this.vocab = vocab;
         this.kind = kind;
         this.encoder = encoder;
@@ -41,7 +46,8 @@ final class GgufTokenizer implements Tokenizer {
         for (int id : vocab.specialOrder()) {
             String t = vocab.texts()[id];
             specialStarts.set(t.charAt(0));
-            byStart.computeIfAbsent(startKey(t, 0, t.length()), k -> new IntList(4)).add(id);
+            byStart.computeIfAbsent(startKey(t, 0, t.length()), k -> new IntList(4))
+                    .add(id);
         }
         this.specialsByStart = new HashMap<>();
         byStart.forEach((k, ids) -> specialsByStart.put(k, ids.toArray()));
@@ -218,7 +224,8 @@ final class GgufTokenizer implements Tokenizer {
 
     byte[] piece(int id) {
         if (id < 0 || id >= pieces.length) {
-            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary (0.." + (pieces.length - 1) + ")");
+            throw new IllegalArgumentException(
+                    "token id " + id + " is outside the vocabulary (0.." + (pieces.length - 1) + ")");
         }
         return pieces[id];
     }

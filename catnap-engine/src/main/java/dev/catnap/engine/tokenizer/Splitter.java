@@ -141,7 +141,10 @@ sealed interface Splitter {
                 if (n > 0) return n;
             }
             if (Chars.isLetter(c)) return Chars.runOfLetters(text, i, end) - i;
-            if (c != '\r' && c != '\n' && !Chars.isNumber(c) && i + cLen < end
+            if (c != '\r'
+                    && c != '\n'
+                    && !Chars.isNumber(c)
+                    && i + cLen < end
                     && Chars.isLetter(text.codePointAt(i + cLen))) {
                 return Chars.runOfLetters(text, i + cLen, end) - i;
             }

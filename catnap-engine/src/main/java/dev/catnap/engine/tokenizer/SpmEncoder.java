@@ -61,7 +61,8 @@ final class SpmEncoder implements FragmentEncoder {
             for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
                 int byteId = byteTokens[b & 0xFF];
                 if (byteId < 0) {
-                    throw new IllegalStateException("vocabulary has no byte token for 0x" + Integer.toHexString(b & 0xFF));
+                    throw new IllegalStateException(
+                            "vocabulary has no byte token for 0x" + Integer.toHexString(b & 0xFF));
                 }
                 out.add(byteId);
             }

@@ -1,7 +1,6 @@
 package dev.catnap.engine.tokenizer;
 
 import dev.catnap.engine.gguf.GGUFMetadata;
-
 import java.util.OptionalInt;
 
 /**

@@ -1,7 +1,6 @@
 package dev.catnap.engine.tokenizer;
 
 import dev.catnap.engine.gguf.GGUFMetadata;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.Comparator;
@@ -21,28 +20,57 @@ final class TokenizerLoader {
     private static final String PREFIX = "tokenizer.ggml.";
 
     // texts that llama.cpp recognises when the metadata does not name the token
-    private static final Set<String> EOT_TEXTS = Set.of("<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-            "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>", "<end_of_utterance>");
+    private static final Set<String> EOT_TEXTS = Set.of(
+            "<|eot_id|>",
+            "<|im_end|>",
+            "<|end|>",
+            "<end_of_turn>",
+            "<|endoftext|>",
+            "<|end_of_text|>",
+            "<EOT>",
+            "_<EOT>",
+            "<｜end▁of▁sentence｜>",
+            "<end_of_utterance>");
     private static final Set<String> EOM_TEXTS = Set.of("<|eom_id|>");
-    private static final Set<String> FIM_PRE_TEXTS = Set.of("<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>",
-            "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>");
-    private static final Set<String> FIM_SUF_TEXTS = Set.of("<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
-            "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>");
-    private static final Set<String> FIM_MID_TEXTS = Set.of("<|fim_middle|>", "<fim-middle>", "<fim_middle>",
-            "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>");
+    private static final Set<String> FIM_PRE_TEXTS = Set.of(
+            "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>");
+    private static final Set<String> FIM_SUF_TEXTS = Set.of(
+            "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>");
+    private static final Set<String> FIM_MID_TEXTS = Set.of(
+            "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>");
     private static final Set<String> FIM_PAD_TEXTS = Set.of("<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>");
-    private static final Set<String> FIM_REP_TEXTS = Set.of("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
-            "<reponame>");
+    private static final Set<String> FIM_REP_TEXTS =
+            Set.of("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>");
     private static final Set<String> FIM_SEP_TEXTS = Set.of("<|file_sep|>");
-    private static final Set<String> EOG_TEXTS = Set.of("<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>",
-            "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>",
-            "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>",
+    private static final Set<String> EOG_TEXTS = Set.of(
+            "<|eot_id|>",
+            "<|im_end|>",
+            "<|end|>",
+            "<|return|>",
+            "<|call|>",
+            "<|flush|>",
+            "<|calls|>",
+            "<end_of_turn>",
+            "<|endoftext|>",
+            "</s>",
+            "<|eom_id|>",
+            "<EOT>",
+            "_<EOT>",
+            "[EOT]",
+            "[EOS]",
+            "<|end_of_text|>",
+            "<end_of_utterance>",
+            "<eos>",
+            "<turn|>",
             "<|tool_response>");
 
-    enum Kind { SPM, BPE, WPM }
-
-    private TokenizerLoader() {
+    enum Kind {
+        SPM,
+        BPE,
+        WPM
     }
+
+    private TokenizerLoader() {}
 
     static Tokenizer load(GGUFMetadata md) {
         if (!md.has(PREFIX + "model")) {
@@ -58,36 +86,49 @@ final class TokenizerLoader {
         switch (model) {
             case "llama" -> {
                 kind = Kind.SPM;
-                bos = 1; eos = 2; unk = 0;
-                addSpacePrefix = true; addBos = true;
+                bos = 1;
+                eos = 2;
+                unk = 0;
+                addSpacePrefix = true;
+                addBos = true;
             }
             case "bert" -> {
                 kind = Kind.WPM;
-                bos = 101; eos = -1; unk = 100; sep = 102; pad = 0;
+                bos = 101;
+                eos = -1;
+                unk = 100;
+                sep = 102;
+                pad = 0;
                 addBos = true;
             }
             case "gpt2" -> {
                 kind = Kind.BPE;
-                bos = 11; eos = 11; unk = -1;
+                bos = 11;
+                eos = 11;
+                unk = -1;
                 preTokenizer = PreTokenizer.forName(pre);
                 ignoreMerges = preTokenizer.ignoreMerges();
                 addBos = preTokenizer.addBos();
             }
-            default -> throw new IllegalArgumentException("unsupported tokenizer.ggml.model '" + model
-                    + "' (supported: gpt2, llama, bert)");
+            default ->
+                throw new IllegalArgumentException(
+                        "unsupported tokenizer.ggml.model '" + model + "' (supported: gpt2, llama, bert)");
         }
         addSpacePrefix = md.getBoolean(PREFIX + "add_space_prefix", addSpacePrefix);
 
-        if (!md.has(PREFIX + "tokens")) throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.tokens");
+        if (!md.has(PREFIX + "tokens"))
+            throw new IllegalArgumentException("GGUF metadata has no tokenizer.ggml.tokens");
         List<String> tokenList = md.getStringArray(PREFIX + "tokens");
         int n = tokenList.size();
         if (n == 0) throw new IllegalArgumentException("tokenizer.ggml.tokens is empty");
         float[] scores = md.has(PREFIX + "scores") ? md.getFloatArray(PREFIX + "scores") : new float[n];
         int[] types = md.has(PREFIX + "token_type") ? md.getIntArray(PREFIX + "token_type") : null;
-        if (scores.length != n) throw new IllegalArgumentException("tokenizer.ggml.scores has " + scores.length
-                + " entries for " + n + " tokens");
-        if (types != null && types.length != n) throw new IllegalArgumentException("tokenizer.ggml.token_type has "
-                + types.length + " entries for " + n + " tokens");
+        if (scores.length != n)
+            throw new IllegalArgumentException(
+                    "tokenizer.ggml.scores has " + scores.length + " entries for " + n + " tokens");
+        if (types != null && types.length != n)
+            throw new IllegalArgumentException(
+                    "tokenizer.ggml.token_type has " + types.length + " entries for " + n + " tokens");
 
         String[] texts = new String[n];
         int[] attrs = new int[n];
@@ -99,15 +140,17 @@ final class TokenizerLoader {
             if (ids.put(text, i) != null) {
                 throw new IllegalArgumentException("tokenizer.ggml.tokens holds '" + text + "' twice (id " + i + ")");
             }
-            attrs[i] = types == null ? Vocabulary.ATTR_NORMAL : switch (types[i]) {
-                case 1 -> Vocabulary.ATTR_NORMAL;
-                case 2 -> Vocabulary.ATTR_UNKNOWN;
-                case 3 -> Vocabulary.ATTR_CONTROL;
-                case 4 -> Vocabulary.ATTR_USER_DEFINED;
-                case 5 -> Vocabulary.ATTR_UNUSED;
-                case 6 -> Vocabulary.ATTR_BYTE;
-                default -> Vocabulary.ATTR_UNDEFINED;
-            };
+            attrs[i] = types == null
+                    ? Vocabulary.ATTR_NORMAL
+                    : switch (types[i]) {
+                        case 1 -> Vocabulary.ATTR_NORMAL;
+                        case 2 -> Vocabulary.ATTR_UNKNOWN;
+                        case 3 -> Vocabulary.ATTR_CONTROL;
+                        case 4 -> Vocabulary.ATTR_USER_DEFINED;
+                        case 5 -> Vocabulary.ATTR_UNUSED;
+                        case 6 -> Vocabulary.ATTR_BYTE;
+                        default -> Vocabulary.ATTR_UNDEFINED;
+                    };
         }
 
         // the per-kind defaults above assume a full-size vocabulary
@@ -180,18 +223,24 @@ final class TokenizerLoader {
         byte[][] utf8 = new byte[n][];
         for (int i = 0; i < n; i++) utf8[i] = texts[i].getBytes(StandardCharsets.UTF_8);
         int[] specialOrder = IntStream.range(0, n)
-                .filter(id -> (attrs[id] & (Vocabulary.ATTR_CONTROL | Vocabulary.ATTR_USER_DEFINED | Vocabulary.ATTR_UNKNOWN)) != 0)
+                .filter(id ->
+                        (attrs[id] & (Vocabulary.ATTR_CONTROL | Vocabulary.ATTR_USER_DEFINED | Vocabulary.ATTR_UNKNOWN))
+                                != 0)
                 .boxed()
-                .sorted(Comparator.comparingInt((Integer id) -> -utf8[id].length).thenComparingInt(id -> id))
-                .mapToInt(Integer::intValue).toArray();
+                .sorted(Comparator.comparingInt((Integer id) -> -utf8[id].length)
+                        .thenComparingInt(id -> id))
+                .mapToInt(Integer::intValue)
+                .toArray();
 
         byte[][] pieces = new byte[n][];
         for (int id = 0; id < n; id++) pieces[id] = piece(kind, texts[id], utf8[id], attrs[id]);
 
         applyNamedAttributes(md, pre, ids, attrs, specialOrder);
 
-        SpecialTokens special = new SpecialTokens(bos, eos, eot, unk, pad, sep, cls, fimPre, fimSuf, fimMid, addBos, addEos);
-        Vocabulary vocab = new Vocabulary(texts, attrs, scores, Collections.unmodifiableMap(ids), specialOrder, special, Set.copyOf(eog));
+        SpecialTokens special =
+                new SpecialTokens(bos, eos, eot, unk, pad, sep, cls, fimPre, fimSuf, fimMid, addBos, addEos);
+        Vocabulary vocab = new Vocabulary(
+                texts, attrs, scores, Collections.unmodifiableMap(ids), specialOrder, special, Set.copyOf(eog));
         FragmentEncoder encoder = switch (kind) {
             case BPE -> new BpeEncoder(vocab, preTokenizer, ignoreMerges, md.getStringArray(PREFIX + "merges"));
             case SPM -> new SpmEncoder(vocab);
@@ -219,7 +268,8 @@ final class TokenizerLoader {
 
     /** The bytes llama_token_to_piece gives with special tokens rendered. */
     private static byte[] piece(Kind kind, String text, byte[] utf8, int attr) {
-        if ((attr & (Vocabulary.ATTR_UNKNOWN | Vocabulary.ATTR_CONTROL | Vocabulary.ATTR_USER_DEFINED)) != 0) return utf8;
+        if ((attr & (Vocabulary.ATTR_UNKNOWN | Vocabulary.ATTR_CONTROL | Vocabulary.ATTR_USER_DEFINED)) != 0)
+            return utf8;
         if ((attr & Vocabulary.ATTR_NORMAL) != 0) {
             return switch (kind) {
                 case SPM, WPM -> text.replace('\u2581', ' ').getBytes(StandardCharsets.UTF_8);
@@ -252,17 +302,21 @@ final class TokenizerLoader {
     }
 
     /** Per-model attribute fixes llama.cpp applies by model or pre-tokenizer name. */
-    private static void applyNamedAttributes(GGUFMetadata md, String pre, Map<String, Integer> ids, int[] attrs,
-                                             int[] specialOrder) {
+    private static void applyNamedAttributes(
+            GGUFMetadata md, String pre, Map<String, Integer> ids, int[] attrs, int[] specialOrder) {
         String name = md.getString("general.name", "").toLowerCase(Locale.ROOT);
         String arch = md.getString("general.architecture", "");
-        if (pre.contains("jina-v2-de") || pre.contains("jina-v2-es") || pre.contains("jina-v2-code")
-                || arch.contains("nomic-bert-moe") || arch.contains("jina-bert-v3")) {
+        if (pre.contains("jina-v2-de")
+                || pre.contains("jina-v2-es")
+                || pre.contains("jina-v2-code")
+                || arch.contains("nomic-bert-moe")
+                || arch.contains("jina-bert-v3")) {
             setAttr(ids, attrs, "<mask>", Vocabulary.ATTR_LSTRIP, true);
         } else if (name.contains("phi-3") || name.contains("phi3")) {
             for (int id : specialOrder) attrs[id] |= Vocabulary.ATTR_RSTRIP;
             setAttr(ids, attrs, "</s>", Vocabulary.ATTR_RSTRIP, true);
-            for (String t : List.of("<unk>", "<s>", "<|endoftext|>")) setAttr(ids, attrs, t, Vocabulary.ATTR_RSTRIP, false);
+            for (String t : List.of("<unk>", "<s>", "<|endoftext|>"))
+                setAttr(ids, attrs, t, Vocabulary.ATTR_RSTRIP, false);
         } else if (name.contains("modern-bert")) {
             setAttr(ids, attrs, "[MASK]", Vocabulary.ATTR_LSTRIP, true);
         }

@@ -21,7 +21,8 @@ final class Utf8StreamingDecoder implements StreamingDecoder {
     @Override
     public String push(int id) {
         byte[] piece = pieces.apply(id);
-        if (size + piece.length > pending.length) pending = Arrays.copyOf(pending, Math.max(pending.length * 2, size + piece.length));
+        if (size + piece.length > pending.length)
+            pending = Arrays.copyOf(pending, Math.max(pending.length * 2, size + piece.length));
         System.arraycopy(piece, 0, pending, size, piece.length);
         size += piece.length;
         int complete = completePrefix(pending, size);

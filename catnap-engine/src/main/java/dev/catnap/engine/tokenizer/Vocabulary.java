@@ -15,8 +15,14 @@ import java.util.Set;
  *                     special-token text is cut out of a prompt
  * @param endOfGeneration ids that end a generation
  */
-record Vocabulary(String[] texts, int[] attrs, float[] scores, Map<String, Integer> ids, int[] specialOrder,
-                  SpecialTokens special, Set<Integer> endOfGeneration) {
+record Vocabulary(
+        String[] texts,
+        int[] attrs,
+        float[] scores,
+        Map<String, Integer> ids,
+        int[] specialOrder,
+        SpecialTokens special,
+        Set<Integer> endOfGeneration) {
     // llama.cpp's llama_token_attr bits
     static final int ATTR_UNDEFINED = 0;
     static final int ATTR_UNKNOWN = 1 << 0;

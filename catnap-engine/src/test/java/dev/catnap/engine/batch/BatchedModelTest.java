@@ -30,8 +30,7 @@ class BatchedModelTest {
     private static BatchedModel model;
     private static List<Case> cases;
 
-    record Case(String name, int[] prompt, int[] greedy, float[] gaps) {
-    }
+    record Case(String name, int[] prompt, int[] greedy, float[] gaps) {}
 
     /** The sink a test waits on: tokens so far, then how it finished. */
     static final class Collector implements TokenSink {
@@ -96,7 +95,9 @@ class BatchedModelTest {
         for (int i = 0; i < cases.size(); i++) {
             var sink = new Collector(Integer.MAX_VALUE);
             model.submit(new GenerationRequest(cases.get(i).prompt, steps, SamplingParams.greedy()), sink);
-            assertThat(sink.result()).as(cases.get(i).name).containsExactly(together.get(i).result());
+            assertThat(sink.result())
+                    .as(cases.get(i).name)
+                    .containsExactly(together.get(i).result());
         }
     }
 
@@ -118,12 +119,12 @@ class BatchedModelTest {
     @Test
     void promptPlusNewTokensBeyondTheContextIsRejected() {
         int context = model.contextLength();
-        assertThatThrownBy(() -> model.submit(new GenerationRequest(new int[context - 10], 11, SamplingParams.greedy()),
-                new Collector(1)))
+        assertThatThrownBy(() -> model.submit(
+                        new GenerationRequest(new int[context - 10], 11, SamplingParams.greedy()), new Collector(1)))
                 .isInstanceOf(ContextOverflowException.class)
                 .hasMessageContaining("exceeds the context of " + context);
-        assertThatThrownBy(() -> model.submit(new GenerationRequest(new int[]{1, 999_999}, 1, SamplingParams.greedy()),
-                new Collector(1)))
+        assertThatThrownBy(() -> model.submit(
+                        new GenerationRequest(new int[] {1, 999_999}, 1, SamplingParams.greedy()), new Collector(1)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("999999");
     }
@@ -137,7 +138,8 @@ class BatchedModelTest {
             // The budget, asked once: what a caller fits its prompt to so that no request is refused for length.
             assertThat(small.maxPositions()).isEqualTo(100);
             assertThat(model.maxPositions()).isEqualTo(model.contextLength());
-            assertThatThrownBy(() -> small.submit(new GenerationRequest(prompt, 100, SamplingParams.greedy()), new Collector(1)))
+            assertThatThrownBy(() ->
+                            small.submit(new GenerationRequest(prompt, 100, SamplingParams.greedy()), new Collector(1)))
                     .isInstanceOf(ContextOverflowException.class)
                     .hasMessageContaining("KV cache");
             // Two requests of 60 positions each do not fit together: the second waits for the first, then runs.
@@ -165,7 +167,10 @@ class BatchedModelTest {
         List<Case> out = new ArrayList<>();
         for (Object o : Json.array(Json.object(Json.read(path)).get("cases"))) {
             var c = Json.object(o);
-            out.add(new Case((String) c.get("name"), Json.ints(c.get("prompt_tokens")), Json.ints(c.get("greedy_tokens")),
+            out.add(new Case(
+                    (String) c.get("name"),
+                    Json.ints(c.get("prompt_tokens")),
+                    Json.ints(c.get("greedy_tokens")),
                     Json.floats(c.get("greedy_step_top1_top2_gap"))));
         }
         return out;

@@ -29,7 +29,8 @@ class KQuantMatMulTest {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Random blocks of {@code type}: any bytes are a valid block once the f16 scales are finite. */
-    static MemorySegment randomBlocks(GGMLType type, long cols, long rows, SplittableRandom random, float scaleMagnitude) {
+    static MemorySegment randomBlocks(
+            GGMLType type, long cols, long rows, SplittableRandom random, float scaleMagnitude) {
         long elements = cols * rows;
         MemorySegment seg = Arena.ofAuto().allocate(type.bytesFor(elements));
         for (long i = 0; i < seg.byteSize(); i++) seg.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt(256));
@@ -42,8 +43,9 @@ class KQuantMatMulTest {
                     seg.set(I16, at + 2, scale(random, scaleMagnitude));
                 }
                 case Q6_K -> seg.set(I16, at + 208, scale(random, scaleMagnitude));
-                case BF16 -> seg.set(I16, at, (short) (Float.floatToRawIntBits(
-                        (float) random.nextGaussian() * scaleMagnitude) >>> 16));
+                case BF16 ->
+                    seg.set(I16, at, (short)
+                            (Float.floatToRawIntBits((float) random.nextGaussian() * scaleMagnitude) >>> 16));
                 default -> throw new IllegalArgumentException(type.toString());
             }
         }
@@ -84,9 +86,11 @@ class KQuantMatMulTest {
                     ref += p;
                     magnitude += Math.abs(p);
                 }
-                assertThat(out[t * rows + r]).as("%s n=%d token %d row %d: batch = one token", w.type(), n, t, r)
+                assertThat(out[t * rows + r])
+                        .as("%s n=%d token %d row %d: batch = one token", w.type(), n, t, r)
                         .isEqualTo(one[r]);
-                assertThat(Math.abs(one[r] - ref)).as("%s n=%d token %d row %d: %s vs %s", w.type(), n, t, r, one[r], ref)
+                assertThat(Math.abs(one[r] - ref))
+                        .as("%s n=%d token %d row %d: %s vs %s", w.type(), n, t, r, one[r], ref)
                         .isLessThanOrEqualTo(RELATIVE * magnitude);
             }
         }
@@ -102,12 +106,12 @@ class KQuantMatMulTest {
     @ValueSource(strings = {"q4_k", "q5_k", "q6_k", "bf16"})
     void llamaCppQuantizedFixtureMatchesDequantizedReference(String type) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.root().resolve("quant/quant-" + type + ".gguf"));
-             var backend = new CpuBackend(2)) {
+                var backend = new CpuBackend(2)) {
             GGUFTensor w = file.tensor("quant_test.weight");
             assertThat(w.type().name()).isEqualToIgnoringCase(type);
             float[] dense = dense(w);
             var random = new SplittableRandom(11);
-            for (int n : new int[]{1, 2, 3, 4, 5, 9}) {
+            for (int n : new int[] {1, 2, 3, 4, 5, 9}) {
                 checkAgainstReference(backend, w, dense, gaussian(random, n * (int) w.dim(0)), n);
             }
         }
@@ -124,11 +128,15 @@ class KQuantMatMulTest {
         int cols = type == GGMLType.BF16 ? 100 : 768;
         int rows = 37;
         var random = new SplittableRandom(typeName.hashCode());
-        var w = new GGUFTensor("random." + typeName, type, new long[]{cols, rows},
+        var w = new GGUFTensor(
+                "random." + typeName,
+                type,
+                new long[] {cols, rows},
                 randomBlocks(type, cols, rows, random, type == GGMLType.BF16 ? 1f : 0.5f));
         float[] dense = dense(w);
         try (var backend = new CpuBackend(2)) {
-            for (int n : new int[]{1, 2, 3, 4, 6, 7}) checkAgainstReference(backend, w, dense, gaussian(random, n * cols), n);
+            for (int n : new int[] {1, 2, 3, 4, 6, 7})
+                checkAgainstReference(backend, w, dense, gaussian(random, n * cols), n);
         }
     }
 
@@ -143,7 +151,10 @@ class KQuantMatMulTest {
         GGMLType type = GGMLType.valueOf(typeName);
         int cols = type == GGMLType.BF16 ? 72 : 512;
         int rows = 6;
-        var w = new GGUFTensor("unit." + typeName, type, new long[]{cols, rows},
+        var w = new GGUFTensor(
+                "unit." + typeName,
+                type,
+                new long[] {cols, rows},
                 randomBlocks(type, cols, rows, new SplittableRandom(3), 2f));
         float[] dense = dense(w);
         float[] identity = new float[cols * cols];
@@ -157,7 +168,9 @@ class KQuantMatMulTest {
                 for (int r = 0; r < rows; r++) {
                     float expected = dense[r * cols + c] + 0f; // -0 weights sum to +0
                     assertThat(one[r]).as("one token, row %d col %d", r, c).isEqualTo(expected);
-                    assertThat(all[c * rows + r]).as("batch, row %d col %d", r, c).isEqualTo(expected);
+                    assertThat(all[c * rows + r])
+                            .as("batch, row %d col %d", r, c)
+                            .isEqualTo(expected);
                 }
             }
         }
@@ -166,13 +179,18 @@ class KQuantMatMulTest {
     @Test
     void supportsTheNewTypesAndRejectsPartialSuperBlocks() {
         try (var backend = new CpuBackend(1)) {
-            for (GGMLType t : new GGMLType[]{GGMLType.BF16, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K}) {
+            for (GGMLType t : new GGMLType[] {GGMLType.BF16, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K}) {
                 assertThat(backend.supports(t)).as(t.toString()).isTrue();
-                assertThat(dev.catnap.engine.gguf.Dequantize.supports(t)).as(t.toString()).isTrue();
+                assertThat(dev.catnap.engine.gguf.Dequantize.supports(t))
+                        .as(t.toString())
+                        .isTrue();
             }
             assertThat(backend.supports(GGMLType.Q3_K)).isFalse();
             // 128 values per row: a valid byte count for two half rows, but not whole super-blocks
-            var w = new GGUFTensor("half_blocks", GGMLType.Q4_K, new long[]{128, 4},
+            var w = new GGUFTensor(
+                    "half_blocks",
+                    GGMLType.Q4_K,
+                    new long[] {128, 4},
                     randomBlocks(GGMLType.Q4_K, 256, 2, new SplittableRandom(1), 1f));
             assertThatThrownBy(() -> backend.matmul(w, new float[128], new float[4], 1))
                     .isInstanceOf(IllegalArgumentException.class)
@@ -184,8 +202,9 @@ class KQuantMatMulTest {
     void embeddingRowsOfKQuantTablesAreDequantizedValues() {
         int cols = 512, rows = 5;
         var random = new SplittableRandom(8);
-        for (GGMLType type : new GGMLType[]{GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K}) {
-            var table = new GGUFTensor("embd", type, new long[]{cols, rows}, randomBlocks(type, cols, rows, random, 1f));
+        for (GGMLType type : new GGMLType[] {GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K}) {
+            var table =
+                    new GGUFTensor("embd", type, new long[] {cols, rows}, randomBlocks(type, cols, rows, random, 1f));
             float[] dense = dense(table);
             int[] ids = {4, 0, 2};
             float[] out = new float[ids.length * cols];
@@ -193,7 +212,8 @@ class KQuantMatMulTest {
                 backend.embed(table, ids, out);
             }
             for (int t = 0; t < ids.length; t++) {
-                assertThat(Arrays.copyOfRange(out, t * cols, (t + 1) * cols)).as("%s id %d", type, ids[t])
+                assertThat(Arrays.copyOfRange(out, t * cols, (t + 1) * cols))
+                        .as("%s id %d", type, ids[t])
                         .containsExactly(Arrays.copyOfRange(dense, ids[t] * cols, (ids[t] + 1) * cols));
             }
         }

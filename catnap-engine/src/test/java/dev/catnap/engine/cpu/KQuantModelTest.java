@@ -1,10 +1,9 @@
 package dev.catnap.engine.cpu;
 
-import dev.catnap.engine.model.Architecture;
-import dev.catnap.engine.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
@@ -16,6 +15,7 @@ import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.gguf.GGUFTensor;
 import dev.catnap.engine.gguf.GGUFWriter;
+import dev.catnap.engine.model.Architecture;
 import dev.catnap.engine.model.Decoder;
 import dev.catnap.engine.model.Fixtures;
 import dev.catnap.engine.model.SequenceCache;
@@ -73,9 +73,13 @@ class KQuantModelTest {
                     f.addTensor(t);
                     continue;
                 }
-                MemorySegment blocks = KQuantMatMulTest.randomBlocks(type, t.dim(0), t.dim(1), random, scaleMagnitude(type));
+                MemorySegment blocks =
+                        KQuantMatMulTest.randomBlocks(type, t.dim(0), t.dim(1), random, scaleMagnitude(type));
                 k.addTensor(t.name(), type, t.shape(), blocks);
-                f.addTensor(t.name(), GGMLType.F32, t.shape(),
+                f.addTensor(
+                        t.name(),
+                        GGMLType.F32,
+                        t.shape(),
                         (first, dst, count) -> Dequantize.dequantize(type, blocks, first, dst, 0, count));
                 replaced++;
             }
@@ -92,8 +96,10 @@ class KQuantModelTest {
         writeModels(kquant, twin);
         int[] prompt = {563, 12, 8035, 26, 221, 1429, 5973, 30, 3000};
         List<Integer> greedy = new ArrayList<>();
-        try (GGUFFile kf = GGUFFile.open(kquant); GGUFFile ff = GGUFFile.open(twin);
-             Decoder k = CpuDecoder.load(kf, Architecture.decoderConfig(kf), new CpuBackend(2)); Decoder f = CpuDecoder.load(ff, Architecture.decoderConfig(ff), new CpuBackend(2))) {
+        try (GGUFFile kf = GGUFFile.open(kquant);
+                GGUFFile ff = GGUFFile.open(twin);
+                Decoder k = CpuDecoder.load(kf, Architecture.decoderConfig(kf), new CpuBackend(2));
+                Decoder f = CpuDecoder.load(ff, Architecture.decoderConfig(ff), new CpuBackend(2))) {
             int vocab = k.config().vocabSize();
             SequenceCache kc = k.newCache(prompt.length + STEPS), fc = f.newCache(prompt.length + STEPS);
             // The prompt as one batch (the widened-row tiles), logits of every position.
@@ -116,8 +122,8 @@ class KQuantModelTest {
             for (int s = 0; s < STEPS; s++) {
                 greedy.add(token);
                 float[] ks = new float[vocab], fs = new float[vocab];
-                k.forward(new int[]{token}, new int[]{n + s}, new SequenceCache[]{kc}, new int[]{0}, ks);
-                f.forward(new int[]{token}, new int[]{n + s}, new SequenceCache[]{fc}, new int[]{0}, fs);
+                k.forward(new int[] {token}, new int[] {n + s}, new SequenceCache[] {kc}, new int[] {0}, ks);
+                f.forward(new int[] {token}, new int[] {n + s}, new SequenceCache[] {fc}, new int[] {0}, fs);
                 assertIdentical(ks, fs, "decode step " + s);
                 token = argmax(ks, 0, vocab);
             }
@@ -156,7 +162,8 @@ class KQuantModelTest {
             for (GGUFTensor t : src.tensors().values()) {
                 if (t.name().equals("blk.0.ffn_up.weight")) {
                     long bytes = GGMLType.Q3_K.bytesFor(t.elementCount());
-                    w.addTensor(t.name(), GGMLType.Q3_K, t.shape(), Arena.ofAuto().allocate(bytes));
+                    w.addTensor(
+                            t.name(), GGMLType.Q3_K, t.shape(), Arena.ofAuto().allocate(bytes));
                 } else {
                     w.addTensor(t);
                 }
@@ -177,8 +184,11 @@ class KQuantModelTest {
 
     private static void assertIdentical(float[] actual, float[] expected, String what) {
         int mismatch = java.util.Arrays.mismatch(actual, expected);
-        assertThat(mismatch).as("%s: first differing logit %d (%s vs %s)", what, mismatch,
-                mismatch < 0 ? "" : actual[mismatch], mismatch < 0 ? "" : expected[mismatch]).isEqualTo(-1);
+        assertThat(mismatch)
+                .as(
+                        "%s: first differing logit %d (%s vs %s)",
+                        what, mismatch, mismatch < 0 ? "" : actual[mismatch], mismatch < 0 ? "" : expected[mismatch])
+                .isEqualTo(-1);
     }
 
     private static int argmax(float[] v, int from, int count) {

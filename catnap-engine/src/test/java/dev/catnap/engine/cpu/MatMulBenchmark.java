@@ -33,7 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30", "-Xmx2g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30", "-Xmx2g"})
 public class MatMulBenchmark {
     static final int COLS = 2048;
     static final int ROWS = 4096;
@@ -67,7 +69,7 @@ public class MatMulBenchmark {
         // Off-heap, like the mapped file the engine reads.
         MemorySegment native_ = Arena.ofAuto().allocate(data.byteSize(), 64);
         native_.copyFrom(data);
-        weights = new GGUFTensor("bench." + type, t, new long[]{COLS, ROWS}, native_);
+        weights = new GGUFTensor("bench." + type, t, new long[] {COLS, ROWS}, native_);
         x = new float[tokens * COLS];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
         out = new float[tokens * ROWS];

@@ -21,7 +21,7 @@ class MatMulTest {
         int n = 1 << 16;
         MemorySegment all = Arena.ofAuto().allocate(n * 2L);
         for (int i = 0; i < n; i++) all.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2L, (short) i);
-        var w = new GGUFTensor("all_halves", dev.catnap.engine.gguf.GGMLType.F16, new long[]{64, 1024}, all);
+        var w = new GGUFTensor("all_halves", dev.catnap.engine.gguf.GGMLType.F16, new long[] {64, 1024}, all);
         float[] out = new float[1024];
         try (var backend = new CpuBackend(1)) {
             for (int c = 0; c < 64; c++) {
@@ -30,7 +30,8 @@ class MatMulTest {
                 backend.matmul(w, x, out, 1);
                 for (int r = 0; r < 1024; r++) {
                     if ((r & 511) >= 496) continue; // rows holding infinities and NaNs: 0 * inf is NaN
-                    assertThat(out[r]).as("half 0x%04x", r * 64 + c).isEqualTo(Float.float16ToFloat((short) (r * 64 + c)));
+                    assertThat(out[r]).as("half 0x%04x", r * 64 + c).isEqualTo(Float.float16ToFloat((short)
+                            (r * 64 + c)));
                 }
             }
         }
@@ -56,14 +57,14 @@ class MatMulTest {
     @ValueSource(strings = {"q8_0", "q4_0", "f16"})
     void eachRowGetsTheSameNumbersWhateverElseIsInTheBatch(String type) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.root().resolve("quant/quant-" + type + ".gguf"));
-             var backend = new CpuBackend(2)) {
+                var backend = new CpuBackend(2)) {
             GGUFTensor w = file.tensor("quant_test.weight");
             int cols = (int) w.dim(0), rows = (int) w.dim(1);
             float[] dense = new float[cols * rows];
             dev.catnap.engine.gguf.Dequantize.dequantize(w.type(), w.data(), 0, dense, 0, dense.length);
             var random = new SplittableRandom(5);
-            for (int n : new int[]{1, 2, 3, 4, 5, 9}) {
-                for (int single : new int[]{0, 1, n / 2, n}) {
+            for (int n : new int[] {1, 2, 3, 4, 5, 9}) {
+                for (int single : new int[] {0, 1, n / 2, n}) {
                     float[] x = new float[n * cols];
                     for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
                     float[] out = new float[n * rows];
@@ -77,7 +78,8 @@ class MatMulTest {
                         // they are.
                         float[] xr = type.equals("f16") ? xt : roundedToQ8(xt);
                         for (int r = 0; r < rows; r++) {
-                            assertThat(out[t * rows + r]).as("n=%d, %d one-token rows: token %d row %d", n, single, t, r)
+                            assertThat(out[t * rows + r])
+                                    .as("n=%d, %d one-token rows: token %d row %d", n, single, t, r)
                                     .isEqualTo(alone[r]);
                             double ref = 0, magnitude = 0;
                             for (int c = 0; c < cols; c++) {
@@ -85,7 +87,8 @@ class MatMulTest {
                                 magnitude += Math.abs((double) dense[r * cols + c] * xr[c]);
                             }
                             // Float accumulation: the error scales with the sum of the terms' magnitudes.
-                            assertThat((double) alone[r]).as("%s row %d", oneToken ? "one token" : "prompt row", r)
+                            assertThat((double) alone[r])
+                                    .as("%s row %d", oneToken ? "one token" : "prompt row", r)
                                     .isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-6 * (1 + magnitude)));
                         }
                     }
@@ -98,7 +101,7 @@ class MatMulTest {
     @ValueSource(strings = {"q8_0", "q4_0"})
     void withoutRoundingActivationsStayFloat32(String type) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.root().resolve("quant/quant-" + type + ".gguf"));
-             var backend = new CpuBackend(1, false)) {
+                var backend = new CpuBackend(1, false)) {
             GGUFTensor w = file.tensor("quant_test.weight");
             int cols = (int) w.dim(0), rows = (int) w.dim(1);
             float[] dense = new float[cols * rows];
@@ -114,18 +117,25 @@ class MatMulTest {
                     ref += (double) dense[r * cols + c] * x[c];
                     magnitude += Math.abs((double) dense[r * cols + c] * x[c]);
                 }
-                assertThat((double) out[r]).as("row %d", r).isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-6 * (1 + magnitude)));
+                assertThat((double) out[r])
+                        .as("row %d", r)
+                        .isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-6 * (1 + magnitude)));
             }
         }
     }
 
     @org.junit.jupiter.api.Test
     void oneTokenRowsOutsideTheBatchAreRefused() {
-        var w = new GGUFTensor("w", dev.catnap.engine.gguf.GGMLType.F32, new long[]{32, 4},
+        var w = new GGUFTensor(
+                "w",
+                dev.catnap.engine.gguf.GGMLType.F32,
+                new long[] {32, 4},
                 Arena.ofAuto().allocate(32 * 4 * 4L));
         try (var backend = new CpuBackend(1)) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> backend.matmul(w, new float[64], new float[8], 2, 3))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 one-token rows of 2");
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                            () -> backend.matmul(w, new float[64], new float[8], 2, 3))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("3 one-token rows of 2");
         }
     }
 }

@@ -47,7 +47,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30", "-Xmx4g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30", "-Xmx4g"})
 public class WeightBandwidthBenchmark {
     static final int COLS = 2048;
     static final int ROWS = 5632;
@@ -96,7 +98,7 @@ public class WeightBandwidthBenchmark {
         for (int m = 0; m < count; m++) {
             MemorySegment data = arena.allocate(encoded.length, 64);
             data.copyFrom(MemorySegment.ofArray(encoded));
-            matrices[m] = new GGUFTensor("bench." + m, t, new long[]{COLS, ROWS}, data);
+            matrices[m] = new GGUFTensor("bench." + m, t, new long[] {COLS, ROWS}, data);
         }
         x = new float[COLS];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();

@@ -1,12 +1,10 @@
 package dev.catnap.engine.cuda;
 
-import dev.catnap.engine.model.Architecture;
-import dev.catnap.engine.cpu.CpuDecoder;
-import dev.catnap.engine.Engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.catnap.engine.Device;
+import dev.catnap.engine.Engine;
 import dev.catnap.engine.EngineOptions;
 import dev.catnap.engine.FinishReason;
 import dev.catnap.engine.GenerationRequest;
@@ -14,7 +12,9 @@ import dev.catnap.engine.LanguageModel;
 import dev.catnap.engine.SamplingParams;
 import dev.catnap.engine.TokenSink;
 import dev.catnap.engine.cpu.CpuBackend;
+import dev.catnap.engine.cpu.CpuDecoder;
 import dev.catnap.engine.gguf.GGUFFile;
+import dev.catnap.engine.model.Architecture;
 import dev.catnap.engine.model.Decoder;
 import dev.catnap.engine.model.Fixtures;
 import dev.catnap.engine.tokenizer.Tokenizer;
@@ -42,7 +42,8 @@ class CudaDecoderGpuTest {
     }
 
     static Decoder onGpu(GGUFFile file, int maxSequences) {
-        return CudaDecoders.load(file, Architecture.decoderConfig(file), Cuda.open(0), CudaKernelsImage.required(), maxSequences);
+        return CudaDecoders.load(
+                file, Architecture.decoderConfig(file), Cuda.open(0), CudaKernelsImage.required(), maxSequences);
     }
 
     /**
@@ -53,27 +54,35 @@ class CudaDecoderGpuTest {
      */
     @ParameterizedTest
     @CsvSource({
-            "synth-starcoder-tiny-q8_0, 5e-3, 1e-3",
-            "synth-starcoder-tiny-q4_0, 5e-3, 1e-3",
-            "synth-qwen2-tiny-q8_0, 5e-3, 1e-3",
+        "synth-starcoder-tiny-q8_0, 5e-3, 1e-3",
+        "synth-starcoder-tiny-q4_0, 5e-3, 1e-3",
+        "synth-qwen2-tiny-q8_0, 5e-3, 1e-3",
     })
     void logitsAgreeWithTheCpuDecoder(String name, float promptTolerance, float tolerance) throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model(name + ".gguf"));
-             Decoder cpu = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
-             Decoder cuda = onGpu(file, 10)) {
+                Decoder cpu = CpuDecoder.load(
+                        file,
+                        Architecture.decoderConfig(file),
+                        new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
+                Decoder cuda = onGpu(file, 10)) {
             int vocab = cpu.config().vocabSize();
             assertThat(DecoderAgreement.prefill(cpu, cuda, DecoderAgreement.tokens(300, 1, Math.min(vocab, 5000))))
-                    .as("a 300-row prompt step").isLessThanOrEqualTo(promptTolerance);
+                    .as("a 300-row prompt step")
+                    .isLessThanOrEqualTo(promptTolerance);
             assertThat(DecoderAgreement.decode(cpu, cuda, 10, 20, 8))
-                    .as("10 sequences decoding together").isLessThanOrEqualTo(tolerance);
+                    .as("10 sequences decoding together")
+                    .isLessThanOrEqualTo(tolerance);
         }
     }
 
     @Test
     void greedyTokensOfTheTrainedModelAreTheCpuDecodersTokens() throws Exception {
         try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-             Decoder cpu = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
-             Decoder cuda = onGpu(file, 1)) {
+                Decoder cpu = CpuDecoder.load(
+                        file,
+                        Architecture.decoderConfig(file),
+                        new CpuBackend(Runtime.getRuntime().availableProcessors(), false));
+                Decoder cuda = onGpu(file, 1)) {
             int[] prompt = Tokenizer.fromGGUF(file.metadata()).encode("def fibonacci(n):\n    ", false, false);
             assertThat(DecoderAgreement.greedy(cuda, prompt, 48)).isEqualTo(DecoderAgreement.greedy(cpu, prompt, 48));
         }

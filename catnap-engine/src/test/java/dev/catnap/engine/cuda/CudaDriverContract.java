@@ -1,5 +1,13 @@
 package dev.catnap.engine.cuda;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -8,20 +16,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
-
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.within;
 
 /**
  * What the bindings must do against any driver: the emulator in {@link CudaBindingsTest}, a real GPU in
@@ -74,7 +73,7 @@ abstract class CudaDriverContract {
         Path file = dir.resolve("weights.bin");
         writePattern(file, offset + length + 100);
         try (Arena arena = Arena.ofConfined();
-             FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
             MemorySegment region = mapped.asSlice(offset, length);
             long device = context.alloc(length);
@@ -102,7 +101,8 @@ abstract class CudaDriverContract {
 
         context.freeHost(in);
         assertThatThrownBy(() -> in.get(JAVA_INT, 0)).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> context.freeHost(in)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> context.freeHost(in))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("already freed");
     }
 
@@ -110,7 +110,8 @@ abstract class CudaDriverContract {
     void memsetAndDeviceToDeviceCopiesRunInStreamOrder() {
         long a = context.alloc(1000);
         long b = context.alloc(1000);
-        try (CudaStream stream = context.createStream(); Arena arena = Arena.ofConfined()) {
+        try (CudaStream stream = context.createStream();
+                Arena arena = Arena.ofConfined()) {
             stream.memsetAsync(a, (byte) 0x5A, 1000);
             stream.memsetAsync(a + 100, (byte) 0xC3, 50);
             stream.copyDeviceToDeviceAsync(b, a, 1000);
@@ -118,7 +119,9 @@ abstract class CudaDriverContract {
             MemorySegment back = arena.allocate(1000);
             context.copyToHost(back, b, 1000);
             for (int i = 0; i < 1000; i++) {
-                assertThat(back.get(JAVA_BYTE, i)).as("byte %d", i).isEqualTo(i >= 100 && i < 150 ? (byte) 0xC3 : (byte) 0x5A);
+                assertThat(back.get(JAVA_BYTE, i))
+                        .as("byte %d", i)
+                        .isEqualTo(i >= 100 && i < 150 ? (byte) 0xC3 : (byte) 0x5A);
             }
         }
     }
@@ -127,7 +130,8 @@ abstract class CudaDriverContract {
     void launchesAKernelWithPointerLongIntAndFloatArguments() {
         int count = 1000;
         CudaKernel scale = context.loadModule(kernelImage()).kernel("bindings_scale");
-        try (Arena arena = Arena.ofConfined(); CudaStream stream = context.createStream()) {
+        try (Arena arena = Arena.ofConfined();
+                CudaStream stream = context.createStream()) {
             MemorySegment host = arena.allocate(JAVA_FLOAT, count);
             for (int i = 0; i < count; i++) {
                 host.setAtIndex(JAVA_FLOAT, i, i * 0.5f);
@@ -159,7 +163,8 @@ abstract class CudaDriverContract {
             args[i + 1] = 1000 - 37 * i;
             expected += (i + 1L) * (1000 - 37 * i);
         }
-        try (Arena arena = Arena.ofConfined(); CudaStream stream = context.createStream()) {
+        try (Arena arena = Arena.ofConfined();
+                CudaStream stream = context.createStream()) {
             stream.launch(sum, 1, 1, 1, 32, args);
             stream.synchronize();
             MemorySegment result = arena.allocate(JAVA_LONG);
@@ -203,7 +208,8 @@ abstract class CudaDriverContract {
                     stream.launch(graph);
                     stream.synchronize();
                     for (int i = 0; i < count; i++) {
-                        assertThat(output.getAtIndex(JAVA_FLOAT, i)).as("replay %d, element %d", replay, i)
+                        assertThat(output.getAtIndex(JAVA_FLOAT, i))
+                                .as("replay %d, element %d", replay, i)
                                 .isEqualTo((replay * 100 + i) * 2 + 1.0f);
                     }
                 }
@@ -218,7 +224,7 @@ abstract class CudaDriverContract {
         CudaKernel increment = context.loadModule(kernelImage()).kernel("bindings_increment");
         long counters = context.alloc(4096);
         try (CudaStream stream = context.createStream();
-             CudaEvent start = stream.recordEvent()) {
+                CudaEvent start = stream.recordEvent()) {
             stream.memsetAsync(counters, (byte) 0, 4096);
             stream.launch(increment, 4, 1, 1, 256, counters, 1024);
             try (CudaEvent end = stream.recordEvent()) {
@@ -250,9 +256,11 @@ abstract class CudaDriverContract {
         CudaStream stream = closing.createStream();
         MemorySegment pinned = closing.allocHost(64);
         closing.close();
-        assertThatThrownBy(() -> closing.alloc(16)).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> closing.alloc(16))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessage("the CUDA context of device 0 is closed");
-        assertThatThrownBy(stream::synchronize).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(stream::synchronize)
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessage("the CUDA stream is closed");
         assertThatThrownBy(() -> pinned.get(JAVA_BYTE, 0)).isInstanceOf(IllegalStateException.class);
         closing.close();
@@ -285,11 +293,13 @@ abstract class CudaDriverContract {
     void refusesPointersItDidNotAllocateAndHeapSegments() {
         long device = context.alloc(64);
         context.free(device);
-        assertThatThrownBy(() -> context.free(device)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> context.free(device))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("already freed");
         long other = context.alloc(64);
         assertThatThrownBy(() -> context.copyToDevice(other, MemorySegment.ofArray(new byte[64]), 64))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("native");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("native");
         try (Arena arena = Arena.ofConfined()) {
             assertThatThrownBy(() -> context.copyToDevice(other, arena.allocate(32), 64))
                     .isInstanceOf(IllegalArgumentException.class)

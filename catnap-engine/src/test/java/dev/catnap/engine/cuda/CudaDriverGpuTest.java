@@ -1,19 +1,18 @@
 package dev.catnap.engine.cuda;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The bindings against the NVIDIA driver itself ({@value Cuda#DEFAULT_DRIVER}, not whatever catnap.cuda.driver names).
@@ -79,7 +78,8 @@ class CudaDriverGpuTest extends CudaDriverContract {
         assertThat(first.ordinal()).isZero();
         assertThat(first.totalMemoryBytes()).isPositive();
         assertThat(first.computeMajor()).isGreaterThanOrEqualTo(5);
-        assertThat(first.describe()).startsWith(first.name() + " (sm_" + first.computeMajor() + first.computeMinor() + ", ");
+        assertThat(first.describe())
+                .startsWith(first.name() + " (sm_" + first.computeMajor() + first.computeMinor() + ", ");
         assertThat(context.device()).isEqualTo(first);
     }
 
@@ -88,10 +88,15 @@ class CudaDriverGpuTest extends CudaDriverContract {
         try {
             ptxDirectory = Files.createTempDirectory("bindings-ptx");
             Path out = ptxDirectory.resolve("bindings-test.ptx");
-            Process nvcc = new ProcessBuilder(List.of("nvcc", "-ptx",
-                    "-arch=sm_" + device.computeMajor() + device.computeMinor(),
-                    "-o", out.toString(), BINDINGS_KERNELS.toString()))
-                    .redirectErrorStream(true).start();
+            Process nvcc = new ProcessBuilder(List.of(
+                            "nvcc",
+                            "-ptx",
+                            "-arch=sm_" + device.computeMajor() + device.computeMinor(),
+                            "-o",
+                            out.toString(),
+                            BINDINGS_KERNELS.toString()))
+                    .redirectErrorStream(true)
+                    .start();
             String log = new String(nvcc.getInputStream().readAllBytes());
             if (!nvcc.waitFor(2, TimeUnit.MINUTES) || nvcc.exitValue() != 0) {
                 ptxUnavailable = "nvcc failed: " + log.strip();

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -33,13 +32,13 @@ final class CudaEmulator {
 
     /** The project's kernel translation unit; it #includes the .cuh files beside it. */
     static final String PROJECT_KERNELS = "src/main/cuda/catnap-kernels.cu";
+
     static final String LIBRARY_NAME = "libcatnap-cuda-emu.so";
     private static final long BUILD_TIMEOUT_MINUTES = 15;
 
     private static final Map<List<Path>, Path> BUILT = new HashMap<>();
 
-    private CudaEmulator() {
-    }
+    private CudaEmulator() {}
 
     /**
      * The emulator with the project's kernels ({@value #PROJECT_KERNELS}), or with no kernels while that file does not
@@ -108,7 +107,8 @@ final class CudaEmulator {
     /** Directory with cuda.h, from CUDA_HOME or /usr/local/cuda. */
     static Path cudaInclude() {
         String home = System.getenv("CUDA_HOME");
-        return Path.of(home == null || home.isBlank() ? "/usr/local/cuda" : home).resolve("include");
+        return Path.of(home == null || home.isBlank() ? "/usr/local/cuda" : home)
+                .resolve("include");
     }
 
     /** The C compiler used for driver-API client programs in tests. */
@@ -175,7 +175,9 @@ final class CudaEmulator {
         try {
             Path log = Files.createTempFile("catnap-cuda-emu", ".log");
             try {
-                Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
+                Process process = new ProcessBuilder(command)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
                         .start();
                 if (!process.waitFor(BUILD_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
                     process.destroyForcibly();

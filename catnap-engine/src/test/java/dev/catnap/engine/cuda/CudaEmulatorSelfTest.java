@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -63,10 +62,24 @@ class CudaEmulatorSelfTest {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        Result result = run(60, CudaEmulator.cc(), "-std=c11", "-O1", "-Wall", "-Werror",
-                "-I" + CudaEmulator.cudaInclude(), source.toString(), "-L" + library.getParent(), "-lcatnap-cuda-emu",
-                "-Wl,-rpath," + library.getParent(), "-lm", "-o", executable.toString());
-        assertThat(result.exit).as("compiling selftest_main.c:\n%s", result.output()).isZero();
+        Result result = run(
+                60,
+                CudaEmulator.cc(),
+                "-std=c11",
+                "-O1",
+                "-Wall",
+                "-Werror",
+                "-I" + CudaEmulator.cudaInclude(),
+                source.toString(),
+                "-L" + library.getParent(),
+                "-lcatnap-cuda-emu",
+                "-Wl,-rpath," + library.getParent(),
+                "-lm",
+                "-o",
+                executable.toString());
+        assertThat(result.exit)
+                .as("compiling selftest_main.c:\n%s", result.output())
+                .isZero();
         client = executable;
     }
 
@@ -74,10 +87,17 @@ class CudaEmulatorSelfTest {
     @Timeout(120)
     void driverApiAndKernelsBehaveLikeCuda() {
         Result result = run(110, client.toString(), "api");
-        List<String> failures = result.stdout.lines().filter(line -> line.startsWith("FAIL")).toList();
-        assertThat(failures).as("failed checks; full output:\n%s", result.output()).isEmpty();
-        assertThat(result.stdout).contains("done failures=0", "ok graph replay 2 reads current host input",
-                "ok early-exit threads leave barriers and warps", "ok __shfl_up_sync inclusive scan");
+        List<String> failures =
+                result.stdout.lines().filter(line -> line.startsWith("FAIL")).toList();
+        assertThat(failures)
+                .as("failed checks; full output:\n%s", result.output())
+                .isEmpty();
+        assertThat(result.stdout)
+                .contains(
+                        "done failures=0",
+                        "ok graph replay 2 reads current host input",
+                        "ok early-exit threads leave barriers and warps",
+                        "ok __shfl_up_sync inclusive scan");
         assertThat(result.exit).isZero();
         // The deadlock and the divergent warp operation must be explained, not just turned into an error code.
         assertThat(result.stderr)
@@ -107,13 +127,27 @@ class CudaEmulatorSelfTest {
                 values.add(Float.intBitsToFloat(bits << 23 | random.nextInt(1 << 23)));
             }
             values.add(Float.intBitsToFloat(bits << 23));
-            values.add(Float.intBitsToFloat(bits << 23 | 0x1000));  // exactly halfway for normal halves
+            values.add(Float.intBitsToFloat(bits << 23 | 0x1000)); // exactly halfway for normal halves
             values.add(Float.intBitsToFloat(bits << 23 | 0x3000));
             values.add(Float.intBitsToFloat(bits << 23 | 0x7fffff));
         }
-        for (float f : new float[] {65504f, 65519.99f, 65520f, 0x1p-24f, 0x1p-25f, 0x1.000002p-25f, 0x1.8p-24f,
-                0x1p-14f, 0x1.ffcp-15f, Float.MIN_VALUE, Float.MAX_VALUE, Float.POSITIVE_INFINITY,
-                Float.NEGATIVE_INFINITY, Float.NaN, -0f}) {
+        for (float f : new float[] {
+            65504f,
+            65519.99f,
+            65520f,
+            0x1p-24f,
+            0x1p-25f,
+            0x1.000002p-25f,
+            0x1.8p-24f,
+            0x1p-14f,
+            0x1.ffcp-15f,
+            Float.MIN_VALUE,
+            Float.MAX_VALUE,
+            Float.POSITIVE_INFINITY,
+            Float.NEGATIVE_INFINITY,
+            Float.NaN,
+            -0f
+        }) {
             values.add(f);
         }
         ByteBuffer in = ByteBuffer.allocate(values.size() * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -133,11 +167,13 @@ class CudaEmulatorSelfTest {
             short want = Float.floatToFloat16(f);
             boolean ok = Float.isNaN(f) ? Float.isNaN(Float.float16ToFloat(got)) : got == want;
             if (!ok && mismatches++ < 10) {
-                examples.append(String.format("%n  %a (0x%08x): got 0x%04x, Java 0x%04x", f, Float.floatToRawIntBits(f),
-                        got, want));
+                examples.append(String.format(
+                        "%n  %a (0x%08x): got 0x%04x, Java 0x%04x", f, Float.floatToRawIntBits(f), got, want));
             }
         }
-        assertThat(mismatches).as("float to half mismatches out of %d:%s", values.size(), examples).isZero();
+        assertThat(mismatches)
+                .as("float to half mismatches out of %d:%s", values.size(), examples)
+                .isZero();
         for (int h = 0; h < 65536; h++) {
             float got = out.getFloat();
             float want = Float.float16ToFloat((short) h);
@@ -156,9 +192,11 @@ class CudaEmulatorSelfTest {
         assertThat(project).exists().hasFileName(CudaEmulator.LIBRARY_NAME);
         Linker linker = Linker.nativeLinker();
         SymbolLookup lookup = SymbolLookup.libraryLookup(project, Arena.global());
-        MethodHandle version = linker.downcallHandle(lookup.findOrThrow("cuDriverGetVersion"),
+        MethodHandle version = linker.downcallHandle(
+                lookup.findOrThrow("cuDriverGetVersion"),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-        MethodHandle errorName = linker.downcallHandle(lookup.findOrThrow("cuGetErrorName"),
+        MethodHandle errorName = linker.downcallHandle(
+                lookup.findOrThrow("cuGetErrorName"),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
@@ -166,10 +204,16 @@ class CudaEmulatorSelfTest {
             assertThat(out.get(ValueLayout.JAVA_INT, 0)).isEqualTo(13000);
             MemorySegment name = arena.allocate(ValueLayout.ADDRESS);
             assertThat((int) errorName.invokeExact(500, name)).isZero();
-            assertThat(name.get(ValueLayout.ADDRESS, 0).reinterpret(64).getString(0)).isEqualTo("CUDA_ERROR_NOT_FOUND");
+            assertThat(name.get(ValueLayout.ADDRESS, 0).reinterpret(64).getString(0))
+                    .isEqualTo("CUDA_ERROR_NOT_FOUND");
         }
-        for (String symbol : List.of("cuMemAlloc_v2", "cuMemcpyHtoDAsync_v2", "cuStreamBeginCapture_v2",
-                "cuGraphInstantiateWithFlags", "cuEventElapsedTime_v2", "cuDevicePrimaryCtxRelease_v2")) {
+        for (String symbol : List.of(
+                "cuMemAlloc_v2",
+                "cuMemcpyHtoDAsync_v2",
+                "cuStreamBeginCapture_v2",
+                "cuGraphInstantiateWithFlags",
+                "cuEventElapsedTime_v2",
+                "cuDevicePrimaryCtxRelease_v2")) {
             assertThat(lookup.find(symbol)).as(symbol).isPresent();
         }
     }
@@ -185,7 +229,9 @@ class CudaEmulatorSelfTest {
             Path out = Files.createTempFile("catnap-emu-selftest", ".out");
             Path err = Files.createTempFile("catnap-emu-selftest", ".err");
             try {
-                Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
+                Process process = new ProcessBuilder(command)
+                        .redirectOutput(out.toFile())
+                        .redirectError(err.toFile())
                         .start();
                 if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                     process.destroyForcibly().waitFor();
@@ -193,7 +239,9 @@ class CudaEmulatorSelfTest {
                             + " s (hung?); output so far:\n" + Files.readString(out, StandardCharsets.UTF_8)
                             + Files.readString(err, StandardCharsets.UTF_8));
                 }
-                return new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                return new Result(
+                        process.exitValue(),
+                        Files.readString(out, StandardCharsets.UTF_8),
                         Files.readString(err, StandardCharsets.UTF_8));
             } finally {
                 Files.deleteIfExists(out);

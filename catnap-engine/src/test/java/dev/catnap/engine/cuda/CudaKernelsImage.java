@@ -4,8 +4,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The kernels module built into the test class path, or a visible skip where the build had no nvcc (never in CI). */
 final class CudaKernelsImage {
-    private CudaKernelsImage() {
-    }
+    private CudaKernelsImage() {}
 
     static byte[] required() {
         boolean present = CudaDecoders.class.getResource(CudaDecoders.KERNELS) != null;

@@ -1,12 +1,11 @@
 package dev.catnap.engine.cuda;
 
-import java.nio.file.Path;
-import java.util.List;
-
-import org.junit.jupiter.api.Test;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 /** Probing and opening where the driver is missing or not a driver: needs neither a GPU nor the emulator. */
 class CudaProbeTest {
@@ -42,7 +41,8 @@ class CudaProbeTest {
         } else {
             assertThat(probe.unavailableReason()).doesNotContain("\n").isNotBlank();
             if (probe.unavailableReason().contains("not found")) {
-                assertThat(probe.unavailableReason()).isEqualTo("libcuda.so.1 not found: the NVIDIA driver is not installed");
+                assertThat(probe.unavailableReason())
+                        .isEqualTo("libcuda.so.1 not found: the NVIDIA driver is not installed");
             }
         }
     }
@@ -58,9 +58,12 @@ class CudaProbeTest {
 
     @Test
     void onlyPtxTextGetsATerminatingNul() {
-        assertThat(CudaContext.needsTerminator(".version 9.0\n.target sm_90\n".getBytes())).isTrue();
+        assertThat(CudaContext.needsTerminator(".version 9.0\n.target sm_90\n".getBytes()))
+                .isTrue();
         assertThat(CudaContext.needsTerminator(".version 9.0\n\0".getBytes())).isFalse();
-        assertThat(CudaContext.needsTerminator(new byte[] {0x7F, 'E', 'L', 'F', 2, 1})).isFalse();
-        assertThat(CudaContext.needsTerminator(new byte[] {0x50, (byte) 0xED, 0x55, (byte) 0xBA, 1, 0})).isFalse();
+        assertThat(CudaContext.needsTerminator(new byte[] {0x7F, 'E', 'L', 'F', 2, 1}))
+                .isFalse();
+        assertThat(CudaContext.needsTerminator(new byte[] {0x50, (byte) 0xED, 0x55, (byte) 0xBA, 1, 0}))
+                .isFalse();
     }
 }

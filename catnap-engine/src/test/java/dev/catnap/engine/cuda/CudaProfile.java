@@ -25,8 +25,7 @@ import java.util.Locale;
 public final class CudaProfile {
     private static final int TIMED_STEPS = 50;
 
-    private CudaProfile() {
-    }
+    private CudaProfile() {}
 
     public static void main(String[] args) throws IOException {
         if (args.length < 1) {
@@ -35,12 +34,15 @@ public final class CudaProfile {
         }
         int promptRows = args.length > 1 ? Integer.parseInt(args[1]) : 256;
         int context = args.length > 2 ? Integer.parseInt(args[2]) : 512;
-        int[] batches = Arrays.stream((args.length > 3 ? args[3] : "1,10").split(",")).mapToInt(Integer::parseInt).toArray();
+        int[] batches = Arrays.stream((args.length > 3 ? args[3] : "1,10").split(","))
+                .mapToInt(Integer::parseInt)
+                .toArray();
         PrintStream out = System.out;
         try (GGUFFile file = GGUFFile.open(Path.of(args[0]))) {
             ModelConfig c = Architecture.decoderConfig(file);
             int maxBatch = Arrays.stream(batches).max().orElse(1);
-            try (var decoder = (DeviceDecoder) CudaDecoders.load(file, c, Cuda.open(0), CudaDecoders.kernelImage(), maxBatch)) {
+            try (var decoder =
+                    (DeviceDecoder) CudaDecoders.load(file, c, Cuda.open(0), CudaDecoders.kernelImage(), maxBatch)) {
                 out.println(file.path().getFileName() + " on " + decoder.description());
                 profilePrompt(decoder, c, promptRows, out);
                 for (int batch : batches) profileDecode(decoder, c, batch, context, out);
@@ -55,7 +57,7 @@ public final class CudaProfile {
             SequenceCache[] caches = new SequenceCache[rows];
             Arrays.fill(caches, cache);
             int[] last = {rows - 1};
-            decoder.profile(tokens, positions, caches, last);  // the first run pays for lazy module loading
+            decoder.profile(tokens, positions, caches, last); // the first run pays for lazy module loading
             report("prompt step, " + rows + " rows", decoder.profile(tokens, positions, caches, last), rows, out);
             float[] logits = new float[c.vocabSize()];
             long start = System.nanoTime();
@@ -88,15 +90,21 @@ public final class CudaProfile {
                 positions[s] = context;
                 rows[s] = s;
             }
-            report("decode step, " + batch + " sequence(s) at position " + context,
-                    decoder.profile(tokens, positions, caches, rows), batch, out);
+            report(
+                    "decode step, " + batch + " sequence(s) at position " + context,
+                    decoder.profile(tokens, positions, caches, rows),
+                    batch,
+                    out);
             float[] logits = new float[batch * c.vocabSize()];
-            decoder.forward(tokens, positions, caches, rows, logits);  // captures the graph
+            decoder.forward(tokens, positions, caches, rows, logits); // captures the graph
             long start = System.nanoTime();
             for (int i = 0; i < TIMED_STEPS; i++) decoder.forward(tokens, positions, caches, rows, logits);
             double ms = (System.nanoTime() - start) / (TIMED_STEPS * 1e6);
-            out.printf(Locale.ROOT, "  as run (graph replay, logits copied back): %.3f ms per step = %.0f tokens/s%n%n",
-                    ms, batch * 1000 / ms);
+            out.printf(
+                    Locale.ROOT,
+                    "  as run (graph replay, logits copied back): %.3f ms per step = %.0f tokens/s%n%n",
+                    ms,
+                    batch * 1000 / ms);
         } finally {
             for (SequenceCache cache : owned) cache.close();
         }
@@ -106,9 +114,17 @@ public final class CudaProfile {
         double total = ops.stream().mapToDouble(KernelTimeline.OpTime::millis).sum();
         out.printf(Locale.ROOT, "%s: %.3f ms of kernels = %.0f tokens/s%n", title, total, rows * 1000 / total);
         out.printf(Locale.ROOT, "  %-34s %6s %9s %6s %9s %9s%n", "kernel", "calls", "ms", "share", "GB/s", "TFLOP/s");
-        ops.stream().sorted((a, b) -> Double.compare(b.millis(), a.millis())).forEach(o -> out.printf(Locale.ROOT,
-                "  %-34s %6d %9.3f %5.1f%% %9.0f %9.2f%n", o.label(), o.calls(), o.millis(), 100 * o.millis() / total,
-                o.gigabytesPerSecond(), o.teraflops()));
+        ops.stream()
+                .sorted((a, b) -> Double.compare(b.millis(), a.millis()))
+                .forEach(o -> out.printf(
+                        Locale.ROOT,
+                        "  %-34s %6d %9.3f %5.1f%% %9.0f %9.2f%n",
+                        o.label(),
+                        o.calls(),
+                        o.millis(),
+                        100 * o.millis() / total,
+                        o.gigabytesPerSecond(),
+                        o.teraflops()));
     }
 
     private static int[] tokens(int n, int vocab) {

@@ -9,8 +9,7 @@ import java.util.Arrays;
  * differ. Used against the emulator here and against a real GPU where there is one.
  */
 final class DecoderAgreement {
-    private DecoderAgreement() {
-    }
+    private DecoderAgreement() {}
 
     /** Deterministic token ids spread over the first {@code limit} ids of the vocabulary. */
     static int[] tokens(int count, int seed, int limit) {
@@ -29,7 +28,8 @@ final class DecoderAgreement {
         for (int t = 0; t < n; t++) positions[t] = t;
         for (int i = 0; i < rows.length; i++) rows[i] = 2 * i + 1;
         float[] a = new float[rows.length * vocab], b = new float[rows.length * vocab];
-        try (SequenceCache ca = reference.newCache(n); SequenceCache cb = device.newCache(n)) {
+        try (SequenceCache ca = reference.newCache(n);
+                SequenceCache cb = device.newCache(n)) {
             SequenceCache[] fa = new SequenceCache[n], fb = new SequenceCache[n];
             Arrays.fill(fa, ca);
             Arrays.fill(fb, cb);
@@ -59,8 +59,8 @@ final class DecoderAgreement {
                 int[] positions = new int[n];
                 for (int t = 0; t < n; t++) positions[t] = t;
                 float[] a = new float[vocab], b = new float[vocab];
-                reference.forward(prompt, positions, filled(ca[s], n), new int[]{n - 1}, a);
-                device.forward(prompt, positions, filled(cb[s], n), new int[]{n - 1}, b);
+                reference.forward(prompt, positions, filled(ca[s], n), new int[] {n - 1}, a);
+                device.forward(prompt, positions, filled(cb[s], n), new int[] {n - 1}, b);
                 worst = Math.max(worst, maxDiff(a, b));
                 next[s] = argmax(a, 0, vocab);
                 position[s] = n;
@@ -94,11 +94,12 @@ final class DecoderAgreement {
         try (SequenceCache cache = decoder.newCache(n + steps)) {
             int[] positions = new int[n];
             for (int t = 0; t < n; t++) positions[t] = t;
-            decoder.forward(prompt, positions, filled(cache, n), new int[]{n - 1}, logits);
+            decoder.forward(prompt, positions, filled(cache, n), new int[] {n - 1}, logits);
             for (int s = 0; s < steps; s++) {
                 out[s] = argmax(logits, 0, vocab);
                 if (s + 1 < steps) {
-                    decoder.forward(new int[]{out[s]}, new int[]{n + s}, new SequenceCache[]{cache}, new int[]{0}, logits);
+                    decoder.forward(
+                            new int[] {out[s]}, new int[] {n + s}, new SequenceCache[] {cache}, new int[] {0}, logits);
                 }
             }
         }

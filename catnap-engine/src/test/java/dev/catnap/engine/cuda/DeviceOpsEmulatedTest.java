@@ -22,7 +22,7 @@ class DeviceOpsEmulatedTest {
      */
     @Test
     void tensorCoreProductsKeepRowsBeyondTheF16Range() {
-        int n = 24;  // more than 16 rows: the tensor-core path
+        int n = 24; // more than 16 rows: the tensor-core path
         var random = new SplittableRandom(7);
         float[] w = new float[ROWS * COLS], x = new float[n * COLS], bias = new float[ROWS];
         for (int i = 0; i < w.length; i++) w[i] = (float) random.nextDouble(-1, 1);
@@ -31,13 +31,20 @@ class DeviceOpsEmulatedTest {
             double magnitude = t % 3 == 0 ? 3e5 : t % 3 == 1 ? 1 : 1e-3;
             for (int k = 0; k < COLS; k++) x[t * COLS + k] = (float) (random.nextDouble(-1, 1) * magnitude);
         }
-        try (CudaContext context = Cuda.open(CudaEmulator.library(), 0); Arena arena = Arena.ofConfined()) {
+        try (CudaContext context = Cuda.open(CudaEmulator.library(), 0);
+                Arena arena = Arena.ofConfined()) {
             context.makeCurrent();
             var ops = new DeviceOps(context.loadModule(CudaKernelsImage.required()), context.createStream());
             ops.useScratch(context.alloc(4L * n), context.alloc(4 * DeviceOps.partialFloats(n, 1, 32)));
             var matrix = new DeviceMatrix("w", upload(context, arena, w), GGMLType.F32, COLS, ROWS);
             long out = context.alloc(4L * n * ROWS);
-            ops.matmul(matrix, upload(context, arena, x), out, upload(context, arena, bias), n, dev.catnap.engine.model.Ops.Epilogue.STORE);
+            ops.matmul(
+                    matrix,
+                    upload(context, arena, x),
+                    out,
+                    upload(context, arena, bias),
+                    n,
+                    dev.catnap.engine.model.Ops.Epilogue.STORE);
             ops.stream().synchronize();
             MemorySegment result = arena.allocate(4L * n * ROWS);
             context.copyToHost(result, out, result.byteSize());
@@ -51,7 +58,9 @@ class DeviceOpsEmulatedTest {
                     float got = result.getAtIndex(ValueLayout.JAVA_FLOAT, (long) t * ROWS + r);
                     // F16 keeps 11 significant bits of each operand: error up to about 2^-11 of the terms' sizes.
                     double bound = COLS * rowMagnitude * Math.pow(2, -10) + 1e-5;
-                    assertThat(Math.abs(got - exact)).as("row %d, output %d", t, r).isLessThanOrEqualTo(bound);
+                    assertThat(Math.abs(got - exact))
+                            .as("row %d, output %d", t, r)
+                            .isLessThanOrEqualTo(bound);
                 }
             }
         }

@@ -26,7 +26,8 @@ class DequantizeTest {
     /** Every type listed in quant/index.json, with its files. */
     static Stream<Case> fixtureTypes() throws IOException {
         String index = Files.readString(Fixtures.quant("index.json"));
-        Matcher m = Pattern.compile("\"type\":\\s*\"(\\w+)\",\\s*\"ggml_type_id\":\\s*(\\d+),\\s*\"gguf\":\\s*\"([^\"]+)\"[^}]*?\"expected_values_file\":\\s*\"([^\"]+)\"")
+        Matcher m = Pattern.compile(
+                        "\"type\":\\s*\"(\\w+)\",\\s*\"ggml_type_id\":\\s*(\\d+),\\s*\"gguf\":\\s*\"([^\"]+)\"[^}]*?\"expected_values_file\":\\s*\"([^\"]+)\"")
                 .matcher(index);
         List<Case> cases = new ArrayList<>();
         while (m.find()) {
@@ -51,7 +52,8 @@ class DequantizeTest {
             for (int i = 0; i < expected.length; i++) {
                 int at = i;
                 assertThat(Float.floatToRawIntBits(got[i]))
-                        .withFailMessage(() -> c.type() + " value " + at + ": got " + got[at] + ", llama.cpp " + expected[at])
+                        .withFailMessage(
+                                () -> c.type() + " value " + at + ": got " + got[at] + ", llama.cpp " + expected[at])
                         .isEqualTo(Float.floatToRawIntBits(expected[i]));
             }
         }
@@ -78,7 +80,8 @@ class DequantizeTest {
         try (GGUFFile f = GGUFFile.open(Fixtures.quant("quant-q4_k.gguf"))) {
             GGUFTensor t = f.tensor("quant_test.weight");
             assertThatThrownBy(() -> Dequantize.dequantize(t.type(), t.data(), 4000, new float[200], 0, 200))
-                    .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("Q4_K");
+                    .isInstanceOf(IndexOutOfBoundsException.class)
+                    .hasMessageContaining("Q4_K");
             assertThatThrownBy(() -> Dequantize.dequantize(t.type(), t.data(), -1, new float[2], 0, 1))
                     .isInstanceOf(IndexOutOfBoundsException.class);
             assertThatThrownBy(() -> Dequantize.dequantize(t.type(), t.data(), 0, new float[10], 5, 6))
@@ -91,7 +94,8 @@ class DequantizeTest {
         MemorySegment data = MemorySegment.ofArray(new byte[GGMLType.Q2_K.blockBytes()]);
         assertThat(Dequantize.supports(GGMLType.Q2_K)).isFalse();
         assertThatThrownBy(() -> Dequantize.dequantize(GGMLType.Q2_K, data, 0, new float[256], 0, 256))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q2_K");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Q2_K");
     }
 
     @Test

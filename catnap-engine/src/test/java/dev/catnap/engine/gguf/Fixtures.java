@@ -8,8 +8,7 @@ import java.nio.file.Path;
 
 /** Paths to the shared fixtures (surefire passes their location in {@code catnap.fixtures}). */
 final class Fixtures {
-    private Fixtures() {
-    }
+    private Fixtures() {}
 
     static Path root() {
         return Path.of(System.getProperty("catnap.fixtures", "../../shared/fixtures"));

@@ -20,15 +20,39 @@ import net.jqwik.api.statistics.Statistics;
  * and decodable, or fail with a {@link GGUFFormatException}; never another exception, an OutOfMemoryError or a hang.
  */
 class GGUFCorruptionPropertyTest {
-    private static final long[] INTERESTING = {0, 1, -1, 2, 7, 31, 32, 33, 255, 256, 65535, Integer.MAX_VALUE, 0x80000000L, 0xffffffffL,
-            1L << 32, 1L << 40, Long.MAX_VALUE, Long.MIN_VALUE, 12, 13, 30, 40};
+    private static final long[] INTERESTING = {
+        0,
+        1,
+        -1,
+        2,
+        7,
+        31,
+        32,
+        33,
+        255,
+        256,
+        65535,
+        Integer.MAX_VALUE,
+        0x80000000L,
+        0xffffffffL,
+        1L << 32,
+        1L << 40,
+        Long.MAX_VALUE,
+        Long.MIN_VALUE,
+        12,
+        13,
+        30,
+        40
+    };
 
     @Property(tries = 300, seed = "20261127")
-    void corruptedFilesFailCleanly(@ForAll long fileSeed, @ForAll long corruptionSeed, @ForAll @IntRange(min = 1, max = 4) int corruptions)
+    void corruptedFilesFailCleanly(
+            @ForAll long fileSeed, @ForAll long corruptionSeed, @ForAll @IntRange(min = 1, max = 4) int corruptions)
             throws IOException {
         Path file = Files.createTempFile("gguf-corrupt", ".gguf");
         try {
-            byte[] bytes = corrupt(randomValidFile(new Random(fileSeed), file), new Random(corruptionSeed), corruptions);
+            byte[] bytes =
+                    corrupt(randomValidFile(new Random(fileSeed), file), new Random(corruptionSeed), corruptions);
             Files.write(file, bytes);
             try (GGUFFile f = GGUFFile.open(file)) {
                 for (GGUFTensor t : f.tensors().values()) {
@@ -99,7 +123,8 @@ class GGUFCorruptionPropertyTest {
         GGMLType[] types = {GGMLType.F32, GGMLType.F16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0};
         for (int t = 0; t < tensors; t++) {
             GGMLType type = types[rnd.nextInt(types.length)];
-            long[] shape = rnd.nextBoolean() ? new long[] {32L * (1 + rnd.nextInt(3))} : new long[] {32, 1 + rnd.nextInt(3)};
+            long[] shape =
+                    rnd.nextBoolean() ? new long[] {32L * (1 + rnd.nextInt(3))} : new long[] {32, 1 + rnd.nextInt(3)};
             float[] values = new float[(int) (shape.length == 1 ? shape[0] : shape[0] * shape[1])];
             for (int i = 0; i < values.length; i++) values[i] = (float) rnd.nextGaussian();
             w.addTensor("t" + t, type, shape, values);

@@ -81,9 +81,11 @@ class GGUFMalformedFileTest {
         int list = after("list") + 4; // element type ARRAY, count 1, then the inner array
         opening(b -> b.putInt(list, 99)).hasMessageContaining("array of unknown type 99");
         opening(b -> b.putLong(list + 4, 1L << 40)).hasMessageContaining("absurd array length of list");
-        opening(b -> b.putLong(after("list") + 4 + 4 + 8 + 4, 1L << 40)).hasMessageContaining("absurd array length of list[0]");
+        opening(b -> b.putLong(after("list") + 4 + 4 + 8 + 4, 1L << 40))
+                .hasMessageContaining("absurd array length of list[0]");
         // rename "flag" to "list": duplicate key
-        opening(b -> b.put(after("flag") - 4, "list".getBytes(StandardCharsets.UTF_8))).hasMessageContaining("duplicate metadata key list");
+        opening(b -> b.put(after("flag") - 4, "list".getBytes(StandardCharsets.UTF_8)))
+                .hasMessageContaining("duplicate metadata key list");
     }
 
     @Test
@@ -98,12 +100,14 @@ class GGUFMalformedFileTest {
         opening(b -> b.putLong(first + 4 + 8, 1L << 30)).hasMessageContaining("truncated: tensor first needs bytes");
         opening(b -> b.putInt(first + 4 + 16, 4)).hasMessageContaining("tensor first has unknown type 4");
         opening(b -> b.putInt(first + 4 + 16, 1000)).hasMessageContaining("unknown type 1000");
-        opening(b -> b.putLong(first + 4, 16)).hasMessageContaining("row of 16 is not a multiple of the Q8_0 block size 32");
+        opening(b -> b.putLong(first + 4, 16))
+                .hasMessageContaining("row of 16 is not a multiple of the Q8_0 block size 32");
         opening(b -> b.putLong(later + 4 + 8 + 4, 3)).hasMessageContaining("misaligned or negative offset 3");
         opening(b -> b.putLong(later + 4 + 8 + 4, -32)).hasMessageContaining("misaligned or negative offset");
         opening(b -> b.putLong(later + 4 + 8 + 4, 1L << 40)).hasMessageContaining("truncated: tensor later");
         opening(b -> b.putLong(later + 4 + 8 + 4, 0)).hasMessageContaining("tensors first and later overlap");
-        opening(b -> b.put(later - 5, "first".getBytes(StandardCharsets.UTF_8))).hasMessageContaining("duplicate tensor name first");
+        opening(b -> b.put(later - 5, "first".getBytes(StandardCharsets.UTF_8)))
+                .hasMessageContaining("duplicate tensor name first");
     }
 
     @Test
@@ -117,7 +121,9 @@ class GGUFMalformedFileTest {
         for (int len = 0; len < valid.length; len++) {
             Files.write(file, Arrays.copyOf(valid, len));
             if (len < dataEnd) {
-                assertThatThrownBy(() -> GGUFFile.open(file).close()).as("cut at %d", len).isInstanceOf(GGUFFormatException.class);
+                assertThatThrownBy(() -> GGUFFile.open(file).close())
+                        .as("cut at %d", len)
+                        .isInstanceOf(GGUFFormatException.class);
             } else {
                 // only the padding after the last tensor is missing: llama.cpp loads such files too
                 try (GGUFFile f = GGUFFile.open(file)) {
@@ -129,10 +135,14 @@ class GGUFMalformedFileTest {
 
     @Test
     void notAFile() throws IOException {
-        assertThatThrownBy(() -> GGUFFile.open(dir)).isInstanceOf(GGUFFormatException.class).hasMessageContaining("not a regular file");
+        assertThatThrownBy(() -> GGUFFile.open(dir))
+                .isInstanceOf(GGUFFormatException.class)
+                .hasMessageContaining("not a regular file");
         assertThatThrownBy(() -> GGUFFile.open(dir.resolve("missing.gguf"))).isInstanceOf(NoSuchFileException.class);
         Path text = Files.writeString(dir.resolve("model.gguf"), "<html>not found</html>");
-        assertThatThrownBy(() -> GGUFFile.open(text)).isInstanceOf(GGUFFormatException.class).hasMessageContaining("bad magic");
+        assertThatThrownBy(() -> GGUFFile.open(text))
+                .isInstanceOf(GGUFFormatException.class)
+                .hasMessageContaining("bad magic");
     }
 
     @Test

@@ -15,7 +15,9 @@ class GGUFSplitTest {
     Path dir;
 
     private GGUFWriter model(int tensors) {
-        GGUFWriter w = new GGUFWriter().putString("general.architecture", "starcoder").putUInt32("starcoder.context_length", 2048);
+        GGUFWriter w = new GGUFWriter()
+                .putString("general.architecture", "starcoder")
+                .putUInt32("starcoder.context_length", 2048);
         for (int i = 0; i < tensors; i++) {
             float[] v = new float[32];
             for (int j = 0; j < v.length; j++) v[j] = i * 100 + j;
@@ -27,7 +29,8 @@ class GGUFSplitTest {
     @Test
     void anyPartOpensTheWholeModel() throws IOException {
         List<Path> parts = model(5).writeSplit(dir, "model", 2);
-        assertThat(parts).extracting(p -> p.getFileName().toString())
+        assertThat(parts)
+                .extracting(p -> p.getFileName().toString())
                 .containsExactly("model-00001-of-00003.gguf", "model-00002-of-00003.gguf", "model-00003-of-00003.gguf");
         for (Path entry : List.of(parts.get(0), parts.get(2))) {
             try (GGUFFile f = GGUFFile.open(entry)) {
@@ -83,8 +86,10 @@ class GGUFSplitTest {
         List<Path> parts = model(2).writeSplit(dir, "m", 1);
         Path renamed = dir.resolve("renamed.gguf");
         Files.move(parts.getFirst(), renamed);
-        assertThatThrownBy(() -> GGUFFile.open(renamed)).isInstanceOf(GGUFFormatException.class)
-                .hasMessageContaining("renamed.gguf").hasMessageContaining("is part 1 of a split model of 2");
+        assertThatThrownBy(() -> GGUFFile.open(renamed))
+                .isInstanceOf(GGUFFormatException.class)
+                .hasMessageContaining("renamed.gguf")
+                .hasMessageContaining("is part 1 of a split model of 2");
     }
 
     @Test
@@ -94,8 +99,10 @@ class GGUFSplitTest {
         List<Path> three = model(3).writeSplit(other, "m", 1);
         // part 2 of a three-part split placed where part 2 of the two-part split belongs
         Files.copy(three.get(1), two.get(1), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        assertThatThrownBy(() -> GGUFFile.open(two.getFirst())).isInstanceOf(GGUFFormatException.class)
-                .hasMessageContaining("m-00002-of-00002.gguf").hasMessageContaining("expected part 2 of 2");
+        assertThatThrownBy(() -> GGUFFile.open(two.getFirst()))
+                .isInstanceOf(GGUFFormatException.class)
+                .hasMessageContaining("m-00002-of-00002.gguf")
+                .hasMessageContaining("expected part 2 of 2");
     }
 
     @Test
@@ -106,9 +113,13 @@ class GGUFSplitTest {
         try (GGUFFile f = GGUFFile.open(parts.getFirst())) {
             assertThat(f.tensors()).hasSize(2);
         }
-        new GGUFWriter().put("split.no", GGUFValueType.UINT16, 1).put("split.count", GGUFValueType.UINT16, 2)
-                .putInt32("split.tensors.count", 2).write(parts.get(1));
-        assertThatThrownBy(() -> GGUFFile.open(parts.getFirst())).isInstanceOf(GGUFFormatException.class)
+        new GGUFWriter()
+                .put("split.no", GGUFValueType.UINT16, 1)
+                .put("split.count", GGUFValueType.UINT16, 2)
+                .putInt32("split.tensors.count", 2)
+                .write(parts.get(1));
+        assertThatThrownBy(() -> GGUFFile.open(parts.getFirst()))
+                .isInstanceOf(GGUFFormatException.class)
                 .hasMessageContaining("split.tensors.count is 2 but the 2 parts hold 1 tensors");
     }
 }

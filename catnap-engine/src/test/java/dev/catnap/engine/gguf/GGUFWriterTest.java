@@ -44,10 +44,14 @@ class GGUFWriterTest {
                 .putArray("bytes", new GGUFArray(GGUFValueType.UINT8, new byte[] {(byte) 255, 1}))
                 .putArray("bools", GGUFArray.of(new boolean[] {true, false}))
                 .putArray("doubles", GGUFArray.of(new double[] {2.25}))
-                .putArray("nested", new GGUFArray(GGUFValueType.ARRAY, List.of(
-                        new GGUFArray(GGUFValueType.INT16, new short[] {-1, 2}),
-                        List.of("x", "y"),
-                        List.of(new int[] {9}))))
+                .putArray(
+                        "nested",
+                        new GGUFArray(
+                                GGUFValueType.ARRAY,
+                                List.of(
+                                        new GGUFArray(GGUFValueType.INT16, new short[] {-1, 2}),
+                                        List.of("x", "y"),
+                                        List.of(new int[] {9}))))
                 .putArray("none", new GGUFArray(GGUFValueType.INT64, new long[0]));
         Path file = dir.resolve("meta.gguf");
         w.write(file);
@@ -55,8 +59,11 @@ class GGUFWriterTest {
             GGUFMetadata m = f.metadata();
             assertThat(f.version()).isEqualTo(3);
             assertThat(f.tensors()).isEmpty();
-            assertThat(m.keys()).containsExactly("u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "f32", "f64", "yes", "no", "s",
-                    "empty", "tokens", "scores", "types", "u32s", "bytes", "bools", "doubles", "nested", "none");
+            assertThat(m.keys())
+                    .containsExactly(
+                            "u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "f32", "f64", "yes", "no", "s",
+                            "empty", "tokens", "scores", "types", "u32s", "bytes", "bools", "doubles", "nested",
+                            "none");
             assertThat(m.getInt("u8")).isEqualTo(200);
             assertThat(m.type("u8")).isEqualTo(GGUFValueType.UINT8);
             assertThat(m.getInt("i8")).isEqualTo(-100);
@@ -104,14 +111,24 @@ class GGUFWriterTest {
         for (int i = 0; i < values.length; i++) values[i] = (float) rnd.nextGaussian();
         long[] shape = {64, 3};
         GGUFWriter w = new GGUFWriter().putString("general.architecture", "test");
-        for (GGMLType t : List.of(GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1)) {
+        for (GGMLType t : List.of(
+                GGMLType.F32,
+                GGMLType.F16,
+                GGMLType.BF16,
+                GGMLType.Q8_0,
+                GGMLType.Q4_0,
+                GGMLType.Q4_1,
+                GGMLType.Q5_0,
+                GGMLType.Q5_1)) {
             w.addTensor("t." + t.name().toLowerCase(), t, shape, values);
         }
         w.addTensor("bias", GGMLType.F32, new long[] {5}, new float[] {1, 2, 3, 4, 5});
         Path file = dir.resolve("tensors.gguf");
         w.write(file);
         try (GGUFFile f = GGUFFile.open(file)) {
-            assertThat(f.tensors().keySet()).containsExactly("t.f32", "t.f16", "t.bf16", "t.q8_0", "t.q4_0", "t.q4_1", "t.q5_0", "t.q5_1", "bias");
+            assertThat(f.tensors().keySet())
+                    .containsExactly(
+                            "t.f32", "t.f16", "t.bf16", "t.q8_0", "t.q4_0", "t.q4_1", "t.q5_0", "t.q5_1", "bias");
             for (GGUFTensor t : f.tensors().values()) {
                 if (t.name().equals("bias")) continue;
                 assertThat(t.shape()).containsExactly(64, 3);
@@ -125,7 +142,8 @@ class GGUFWriterTest {
 
     @Test
     void layoutIsLlamaCpps() throws IOException {
-        GGUFWriter w = new GGUFWriter().alignment(64)
+        GGUFWriter w = new GGUFWriter()
+                .alignment(64)
                 .addTensor("a", GGMLType.F32, new long[] {3}, new float[] {1, 2, 3})
                 .addTensor("b", GGMLType.Q8_0, new long[] {32, 2}, new float[64])
                 .addTensor("c", GGMLType.F16, new long[] {7}, new float[7]);
@@ -165,7 +183,10 @@ class GGUFWriterTest {
         float[] values = Fixtures.readF32(Fixtures.quant("original.f32"));
         Path fromFloats = dir.resolve("from-floats.gguf");
         try (GGUFFile f = GGUFFile.open(Fixtures.quant("quant-q8_0.gguf"))) {
-            new GGUFWriter().putAll(f.metadata()).addTensor("quant_test.weight", GGMLType.Q8_0, new long[] {512, 8}, values).write(fromFloats);
+            new GGUFWriter()
+                    .putAll(f.metadata())
+                    .addTensor("quant_test.weight", GGMLType.Q8_0, new long[] {512, 8}, values)
+                    .write(fromFloats);
         }
         assertThat(Files.readAllBytes(fromFloats)).isEqualTo(Files.readAllBytes(Fixtures.quant("quant-q8_0.gguf")));
     }
@@ -194,32 +215,43 @@ class GGUFWriterTest {
             calls[1] = first + count - 1;
         };
         Path file = dir.resolve("stream.gguf");
-        new GGUFWriter().addTensor("w", GGMLType.Q8_0, new long[] {cols, rows}, source).write(file);
+        new GGUFWriter()
+                .addTensor("w", GGMLType.Q8_0, new long[] {cols, rows}, source)
+                .write(file);
         assertThat(calls[0]).isGreaterThan(1);
         assertThat(calls[1]).isEqualTo(rows * cols - 1);
         try (GGUFFile f = GGUFFile.open(file)) {
             float[] row = new float[(int) cols];
             Dequantize.dequantize(GGMLType.Q8_0, f.tensor("w").data(), 39 * cols, row, 0, row.length);
             // every value is an integer in [-48, 48] and the block scale is 48/127 or 47/127... so within half a step
-            for (int i = 0; i < row.length; i++) assertThat(row[i]).isCloseTo((39 * cols + i) % 97 - 48, org.assertj.core.data.Offset.offset(0.2f));
+            for (int i = 0; i < row.length; i++)
+                assertThat(row[i]).isCloseTo((39 * cols + i) % 97 - 48, org.assertj.core.data.Offset.offset(0.2f));
         }
     }
 
     @Test
     void rejectsWhatLlamaCppCouldNotLoad() {
         GGUFWriter w = new GGUFWriter();
-        assertThatThrownBy(() -> w.addTensor("x".repeat(64), GGMLType.F32, new long[] {1}, new float[1])).hasMessageContaining("1 to 63 bytes");
-        assertThatThrownBy(() -> w.addTensor("q", GGMLType.Q8_0, new long[] {16, 2}, new float[32])).hasMessageContaining("block size 32");
-        assertThatThrownBy(() -> w.addTensor("k", GGMLType.Q4_K, new long[] {256}, new float[256])).hasMessageContaining("Q4_K");
-        assertThatThrownBy(() -> w.addTensor("n", GGMLType.F32, new long[] {2}, new float[3])).hasMessageContaining("needs 2 values");
-        assertThatThrownBy(() -> w.addTensor("e", GGMLType.F32, new long[] {4}, MemorySegment.ofArray(new byte[15]))).hasMessageContaining("takes 16 bytes");
-        assertThatThrownBy(() -> w.addTensor("d", GGMLType.F32, new long[] {1, 2, 3, 4, 5}, new float[120])).hasMessageContaining("1 to 4 dimensions");
+        assertThatThrownBy(() -> w.addTensor("x".repeat(64), GGMLType.F32, new long[] {1}, new float[1]))
+                .hasMessageContaining("1 to 63 bytes");
+        assertThatThrownBy(() -> w.addTensor("q", GGMLType.Q8_0, new long[] {16, 2}, new float[32]))
+                .hasMessageContaining("block size 32");
+        assertThatThrownBy(() -> w.addTensor("k", GGMLType.Q4_K, new long[] {256}, new float[256]))
+                .hasMessageContaining("Q4_K");
+        assertThatThrownBy(() -> w.addTensor("n", GGMLType.F32, new long[] {2}, new float[3]))
+                .hasMessageContaining("needs 2 values");
+        assertThatThrownBy(() -> w.addTensor("e", GGMLType.F32, new long[] {4}, MemorySegment.ofArray(new byte[15])))
+                .hasMessageContaining("takes 16 bytes");
+        assertThatThrownBy(() -> w.addTensor("d", GGMLType.F32, new long[] {1, 2, 3, 4, 5}, new float[120]))
+                .hasMessageContaining("1 to 4 dimensions");
         w.addTensor("ok", GGMLType.F32, new long[] {1}, new float[1]);
-        assertThatThrownBy(() -> w.addTensor("ok", GGMLType.F32, new long[] {1}, new float[1])).hasMessageContaining("duplicate");
+        assertThatThrownBy(() -> w.addTensor("ok", GGMLType.F32, new long[] {1}, new float[1]))
+                .hasMessageContaining("duplicate");
         assertThatThrownBy(() -> w.putUInt32("neg", -1)).hasMessageContaining("does not fit UINT32");
         assertThatThrownBy(() -> w.put("u8", GGUFValueType.UINT8, 256)).hasMessageContaining("does not fit UINT8");
         assertThatThrownBy(() -> w.put("str", GGUFValueType.STRING, 5)).hasMessageContaining("STRING needs a String");
-        assertThatThrownBy(() -> new GGUFArray(GGUFValueType.INT32, new float[1])).hasMessageContaining("cannot hold");
+        assertThatThrownBy(() -> new GGUFArray(GGUFValueType.INT32, new float[1]))
+                .hasMessageContaining("cannot hold");
         assertThatThrownBy(() -> w.alignment(48)).hasMessageContaining("power of two");
     }
 

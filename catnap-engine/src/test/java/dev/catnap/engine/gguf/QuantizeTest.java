@@ -13,7 +13,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 class QuantizeTest {
     /** The quant/ fixtures were made by llama-quantize, whose bytes equal ggml's reference quantizers (README). */
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = GGMLType.class, names = {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"})
+    @EnumSource(
+            value = GGMLType.class,
+            names = {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"})
     void reproducesLlamaQuantizeByteForByte(GGMLType type) throws IOException {
         float[] original = Fixtures.readF32(Fixtures.quant("original.f32"));
         try (GGUFFile f = GGUFFile.open(Fixtures.quant("quant-" + type.name().toLowerCase() + ".gguf"))) {
@@ -23,13 +25,21 @@ class QuantizeTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @EnumSource(value = GGMLType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"})
+    @EnumSource(
+            value = GGMLType.class,
+            names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"})
     void roundTripErrorStaysWithinTheTypesStep(GGMLType type) {
         Random rnd = new Random(42);
         float[] values = new float[4096];
         for (int i = 0; i < values.length; i++) values[i] = (float) rnd.nextGaussian() * (i < 2048 ? 1 : 0.01f);
         float[] back = new float[values.length];
-        Dequantize.dequantize(type, java.lang.foreign.MemorySegment.ofArray(Quantize.quantize(type, values)), 0, back, 0, values.length);
+        Dequantize.dequantize(
+                type,
+                java.lang.foreign.MemorySegment.ofArray(Quantize.quantize(type, values)),
+                0,
+                back,
+                0,
+                values.length);
         int bs = type.blockSize();
         for (int b = 0; b < values.length / bs; b++) {
             float amax = 0, min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
@@ -53,7 +63,9 @@ class QuantizeTest {
             };
             for (int j = 0; j < bs; j++) {
                 int i = b * bs + j;
-                assertThat(Math.abs(back[i] - values[i])).as("%s value %d", type, i).isLessThanOrEqualTo(bound);
+                assertThat(Math.abs(back[i] - values[i]))
+                        .as("%s value %d", type, i)
+                        .isLessThanOrEqualTo(bound);
             }
         }
     }
@@ -82,7 +94,11 @@ class QuantizeTest {
 
     @Test
     void rejectsPartialBlocksAndUnsupportedTypes() {
-        assertThatThrownBy(() -> Quantize.quantize(GGMLType.Q8_0, new float[33])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 32");
-        assertThatThrownBy(() -> Quantize.quantize(GGMLType.Q4_K, new float[256])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q4_K");
+        assertThatThrownBy(() -> Quantize.quantize(GGMLType.Q8_0, new float[33]))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("multiple of 32");
+        assertThatThrownBy(() -> Quantize.quantize(GGMLType.Q4_K, new float[256]))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Q4_K");
     }
 }

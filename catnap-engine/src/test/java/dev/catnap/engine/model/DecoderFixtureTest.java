@@ -1,9 +1,9 @@
 package dev.catnap.engine.model;
 
-import dev.catnap.engine.cpu.CpuDecoder;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.catnap.engine.cpu.CpuBackend;
+import dev.catnap.engine.cpu.CpuDecoder;
 import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.sampling.Sampler;
 import java.util.List;
@@ -21,10 +21,10 @@ class DecoderFixtureTest {
 
     @ParameterizedTest
     @CsvSource({
-            "synth-starcoder-tiny-f32, 0.00002",
-            "synth-starcoder-tiny-q8_0, 0.00002",
-            "synth-starcoder-tiny-q4_0, 0.00002",
-            "synth-qwen2-tiny-q8_0, 0.00002",
+        "synth-starcoder-tiny-f32, 0.00002",
+        "synth-starcoder-tiny-q8_0, 0.00002",
+        "synth-starcoder-tiny-q4_0, 0.00002",
+        "synth-qwen2-tiny-q8_0, 0.00002",
     })
     void logitsMatchLlamaCpp(String name, float tolerance) throws Exception {
         Map<String, Object> fx = Json.object(Json.read(Fixtures.expected(name + ".fib.json")));
@@ -34,7 +34,7 @@ class DecoderFixtureTest {
         List<Object> top5 = Json.array(fx.get("greedy_step_top5"));
 
         try (GGUFFile file = GGUFFile.open(Fixtures.model(name + ".gguf"));
-             Decoder decoder = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(2))) {
+                Decoder decoder = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(2))) {
             int vocab = decoder.config().vocabSize();
             assertThat(vocab).isEqualTo(((Number) fx.get("n_vocab")).intValue());
             float[] logits = teacherForced(decoder, prompt, greedy);
@@ -48,13 +48,16 @@ class DecoderFixtureTest {
                 for (Object entry : top) {
                     int id = ((Number) Json.array(entry).get(0)).intValue();
                     float expected = (float) ((Number) Json.array(entry).get(1)).doubleValue();
-                    assertThat(logits[s * vocab + id]).as("step %d logit of %d", s, id).isCloseTo(expected,
-                            org.assertj.core.data.Offset.offset(tolerance));
+                    assertThat(logits[s * vocab + id])
+                            .as("step %d logit of %d", s, id)
+                            .isCloseTo(expected, org.assertj.core.data.Offset.offset(tolerance));
                 }
                 float gap = (float) (((Number) Json.array(top.get(0)).get(1)).doubleValue()
                         - ((Number) Json.array(top.get(1)).get(1)).doubleValue());
                 if (gap >= 0.02f) {
-                    assertThat(Sampler.argmax(logits, s * vocab, vocab)).as("greedy token at step %d", s).isEqualTo(greedy[s]);
+                    assertThat(Sampler.argmax(logits, s * vocab, vocab))
+                            .as("greedy token at step %d", s)
+                            .isEqualTo(greedy[s]);
                 }
             }
         }
@@ -69,7 +72,7 @@ class DecoderFixtureTest {
     void trainedModelLogitsMatchLlamaCpp() throws Exception {
         Map<String, Object> fx = Json.object(Json.read(Fixtures.expected("tiny-starcoder-17m-q8_0.cases.json")));
         try (GGUFFile file = GGUFFile.open(Fixtures.model("tiny-starcoder-17m-q8_0.gguf"));
-             Decoder decoder = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(2))) {
+                Decoder decoder = CpuDecoder.load(file, Architecture.decoderConfig(file), new CpuBackend(2))) {
             int vocab = decoder.config().vocabSize();
             float worst = 0;
             for (Object o : Json.array(fx.get("cases"))) {
@@ -90,7 +93,8 @@ class DecoderFixtureTest {
                         worst = Math.max(worst, Math.abs(logits[s * vocab + id] - expected));
                     }
                     if (gaps[s] >= 0.1f) {
-                        assertThat(Sampler.argmax(logits, s * vocab, vocab)).as("%s step %d", c.get("name"), s)
+                        assertThat(Sampler.argmax(logits, s * vocab, vocab))
+                                .as("%s step %d", c.get("name"), s)
                                 .isEqualTo(greedy[s]);
                     }
                 }

@@ -51,14 +51,15 @@ class EncoderFixtureTest {
     @ValueSource(strings = {"synth-nomic-bert-tiny-f32", "synth-bert-tiny-f32"})
     void embeddingModelEmbedsTextLikeLlamaCpp(String name) throws Exception {
         Map<String, Object> fx = Json.object(Json.read(Fixtures.expected(name + ".embeddings.json")));
-        try (var model = dev.catnap.engine.Engine.embeddingModel(Fixtures.model(name + ".gguf"),
-                new dev.catnap.engine.EngineOptions(1, 1, 1 << 20))) {
+        try (var model = dev.catnap.engine.Engine.embeddingModel(
+                Fixtures.model(name + ".gguf"), new dev.catnap.engine.EngineOptions(1, 1, 1 << 20))) {
             for (Object o : Json.array(fx.get("items"))) {
                 Map<String, Object> item = Json.object(o);
                 float[] expected = Json.floats(item.get("embedding"));
                 float[] got = model.embed((String) item.get("text"));
                 for (int i = 0; i < expected.length; i++) {
-                    assertThat(got[i]).as("%s value %d", item.get("text"), i)
+                    assertThat(got[i])
+                            .as("%s value %d", item.get("text"), i)
                             .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(1e-4f));
                 }
             }

@@ -5,8 +5,7 @@ import java.nio.file.Path;
 
 /** Where the shared llama.cpp fixtures live: -Dcatnap.fixtures, else ../shared/fixtures from the checkout. */
 public final class Fixtures {
-    private Fixtures() {
-    }
+    private Fixtures() {}
 
     public static Path root() {
         String p = System.getProperty("catnap.fixtures");

@@ -91,8 +91,10 @@ class SamplerTest {
         assertThat(t.topP()).isEqualTo(0.95f);
         assertThat(t.minP()).isEqualTo(0.05f);
         assertThatThrownBy(() -> new SamplingParams(0.5f, 40, 1.5f, 0f, 1f, 0f, 64, 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("topP");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("topP");
         assertThatThrownBy(() -> new SamplingParams(0.5f, 40, 0.9f, 0f, 0f, 0f, 64, 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("repetitionPenalty");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("repetitionPenalty");
     }
 }

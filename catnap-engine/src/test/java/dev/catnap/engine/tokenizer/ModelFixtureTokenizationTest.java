@@ -1,18 +1,15 @@
 package dev.catnap.engine.tokenizer;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.catnap.engine.model.Json;
-
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The tokenizations, pieces and end-of-generation flags that llama.cpp recorded for the models in {@code models/}
@@ -39,8 +36,10 @@ class ModelFixtureTokenizationTest {
         assertThat(s.fimSuffix()).isEqualTo(3);
         assertThat(s.addBos()).isFalse();
         assertThat(s.addEos()).isFalse();
-        assertThat(starcoder.encode("def f():", true, false)).as("no BOS for this vocabulary")
-                .doesNotContain(0).startsWith(starcoder.encode("def", false, false));
+        assertThat(starcoder.encode("def f():", true, false))
+                .as("no BOS for this vocabulary")
+                .doesNotContain(0)
+                .startsWith(starcoder.encode("def", false, false));
         assertThat(starcoder.tokenId("<fim_prefix>")).hasValue(1);
         assertThat(starcoder.tokenId("no such token")).isEmpty();
     }
@@ -70,14 +69,20 @@ class ModelFixtureTokenizationTest {
         Map<String, Object> root = read("tiny-starcoder-17m-q8_0.cases.json");
         List<Object> cases = Json.array(root.get("cases"));
         assertThat(cases).hasSize(8);
-        for (Object c : cases) checkCase(starcoder, Json.object(c), "tiny-starcoder " + Json.object(c).get("name"));
+        for (Object c : cases)
+            checkCase(
+                    starcoder,
+                    Json.object(c),
+                    "tiny-starcoder " + Json.object(c).get("name"));
     }
 
     @Test
     void synthModelPromptsMatchLlamaCpp() throws IOException {
         checkCase(qwen2, read("synth-qwen2-tiny-q8_0.fib.json"), "synth-qwen2 fib");
-        checkCase(TokenizerFixtures.load(TokenizerFixtures.model("synth-starcoder-tiny-f32.gguf")),
-                read("synth-starcoder-tiny-f32.fib.json"), "synth-starcoder fib");
+        checkCase(
+                TokenizerFixtures.load(TokenizerFixtures.model("synth-starcoder-tiny-f32.gguf")),
+                read("synth-starcoder-tiny-f32.fib.json"),
+                "synth-starcoder fib");
     }
 
     @Test
@@ -85,11 +90,13 @@ class ModelFixtureTokenizationTest {
         Tokenizer bert = TokenizerFixtures.load(TokenizerFixtures.model("synth-bert-tiny-f32.gguf"));
         assertThat(bert.specialTokens().cls()).isEqualTo(101);
         assertThat(bert.specialTokens().sep()).isEqualTo(102);
-        for (String file : List.of("synth-bert-tiny-f32.embeddings.json", "synth-nomic-bert-tiny-f32.embeddings.json")) {
+        for (String file :
+                List.of("synth-bert-tiny-f32.embeddings.json", "synth-nomic-bert-tiny-f32.embeddings.json")) {
             for (Object item : Json.array(read(file).get("items"))) {
                 Map<String, Object> it = Json.object(item);
                 String text = (String) it.get("text");
-                assertThat(bert.encode(text, true, true)).as("%s: %s", file, text)
+                assertThat(bert.encode(text, true, true))
+                        .as("%s: %s", file, text)
                         .containsExactly(Json.ints(it.get("token_ids")));
             }
         }
@@ -97,18 +104,22 @@ class ModelFixtureTokenizationTest {
 
     private static void checkCase(Tokenizer tokenizer, Map<String, Object> c, String what) {
         Object parseFlag = c.get("parse_special");
-        if (parseFlag == null && c.get("settings") instanceof Map<?, ?> settings) parseFlag = settings.get("parse_special");
+        if (parseFlag == null && c.get("settings") instanceof Map<?, ?> settings)
+            parseFlag = settings.get("parse_special");
         boolean parseSpecial = Boolean.TRUE.equals(parseFlag);
         String prompt = (String) c.get("prompt");
         int[] promptTokens = Json.ints(c.get("prompt_tokens"));
-        assertThat(tokenizer.encode(prompt, true, parseSpecial)).as("%s prompt tokens", what).containsExactly(promptTokens);
+        assertThat(tokenizer.encode(prompt, true, parseSpecial))
+                .as("%s prompt tokens", what)
+                .containsExactly(promptTokens);
         checkPieces(tokenizer, promptTokens, Json.array(c.get("prompt_tokens_pieces_hex")), what + " prompt");
 
         int[] greedy = Json.ints(c.get("greedy_tokens"));
         checkPieces(tokenizer, greedy, Json.array(c.get("greedy_tokens_pieces_hex")), what + " greedy");
         List<Object> eog = Json.array(c.get("greedy_is_eog"));
         for (int i = 0; i < greedy.length; i++) {
-            assertThat(tokenizer.isEndOfGeneration(greedy[i])).as("%s: is %d end-of-generation", what, greedy[i])
+            assertThat(tokenizer.isEndOfGeneration(greedy[i]))
+                    .as("%s: is %d end-of-generation", what, greedy[i])
                     .isEqualTo(eog.get(i));
         }
         // streaming the greedy tokens one by one gives the same text as decoding them at once
@@ -123,7 +134,8 @@ class ModelFixtureTokenizationTest {
         assertThat(hex).hasSize(ids.length);
         for (int i = 0; i < ids.length; i++) {
             assertThat(HexFormat.of().formatHex(tokenizer.tokenBytes(ids[i])))
-                    .as("%s: piece of token %d", what, ids[i]).isEqualTo(hex.get(i));
+                    .as("%s: piece of token %d", what, ids[i])
+                    .isEqualTo(hex.get(i));
         }
     }
 
@@ -133,7 +145,9 @@ class ModelFixtureTokenizationTest {
     }
 
     private static List<Integer> eogIds(Tokenizer tokenizer) {
-        return java.util.stream.IntStream.range(0, tokenizer.vocabSize()).filter(tokenizer::isEndOfGeneration)
-                .boxed().toList();
+        return java.util.stream.IntStream.range(0, tokenizer.vocabSize())
+                .filter(tokenizer::isEndOfGeneration)
+                .boxed()
+                .toList();
     }
 }

@@ -16,7 +16,8 @@ class PromptEncodingTest {
     static String everyControlToken(Tokenizer t) {
         StringBuilder sb = new StringBuilder();
         for (int id = 0; id < t.vocabSize(); id++) {
-            if (t.isControl(id)) sb.append(new String(t.tokenBytes(id), StandardCharsets.UTF_8)).append(' ');
+            if (t.isControl(id))
+                sb.append(new String(t.tokenBytes(id), StandardCharsets.UTF_8)).append(' ');
         }
         return sb.toString();
     }
@@ -30,7 +31,9 @@ class PromptEncodingTest {
     void userTextNeverBecomesAControlToken(String vocabulary) {
         Tokenizer t = TokenizerFixtures.vocabulary(vocabulary);
         String all = everyControlToken(t);
-        assertThat(controls(t, t.encode(all, false, true))).as("the joined text does hold control tokens").isPositive();
+        assertThat(controls(t, t.encode(all, false, true)))
+                .as("the joined text does hold control tokens")
+                .isPositive();
 
         int[] ids = t.encode(Prompt.of(new Prompt.Text("x = '" + all + "'")), false);
         assertThat(controls(t, ids)).isZero();
@@ -42,16 +45,26 @@ class PromptEncodingTest {
     void templatePartsKeepTheirTokensAndTextBetweenThemIsUntouched(String vocabulary) {
         Tokenizer t = TokenizerFixtures.vocabulary(vocabulary);
         String[] markers = vocabulary.equals("starcoder")
-                ? new String[]{"<fim_prefix>", "<fim_suffix>", "<fim_middle>"}
-                : new String[]{"<|im_start|>", "<|im_end|>", "<|im_start|>"};
+                ? new String[] {"<fim_prefix>", "<fim_suffix>", "<fim_middle>"}
+                : new String[] {"<|im_start|>", "<|im_end|>", "<|im_start|>"};
         String code = "def f(a):\n    return a  # mentions " + String.join(" ", markers) + " and <|endoftext|>\n";
-        Prompt prompt = Prompt.builder().template(markers[0]).text(code).template(markers[1]).text("\n")
-                .template(markers[2]).build();
+        Prompt prompt = Prompt.builder()
+                .template(markers[0])
+                .text(code)
+                .template(markers[1])
+                .text("\n")
+                .template(markers[2])
+                .build();
         int[] ids = t.encode(prompt, false);
-        int[] expected = IntStream.concat(IntStream.concat(IntStream.of(t.tokenId(markers[0]).orElseThrow()),
-                        IntStream.of(t.encode(code, false, false))),
-                IntStream.concat(IntStream.of(t.tokenId(markers[1]).orElseThrow()),
-                        IntStream.concat(IntStream.of(t.encode("\n", false, false)), IntStream.of(t.tokenId(markers[2]).orElseThrow()))))
+        int[] expected = IntStream.concat(
+                        IntStream.concat(
+                                IntStream.of(t.tokenId(markers[0]).orElseThrow()),
+                                IntStream.of(t.encode(code, false, false))),
+                        IntStream.concat(
+                                IntStream.of(t.tokenId(markers[1]).orElseThrow()),
+                                IntStream.concat(
+                                        IntStream.of(t.encode("\n", false, false)),
+                                        IntStream.of(t.tokenId(markers[2]).orElseThrow()))))
                 .toArray();
         assertThat(ids).containsExactly(expected);
         assertThat(controls(t, ids)).isEqualTo(3);
@@ -62,8 +75,9 @@ class PromptEncodingTest {
     void withoutSpecialTextInTheUserPartsTheIdsAreThoseOfTheJoinedText(String vocabulary) {
         Tokenizer t = TokenizerFixtures.vocabulary(vocabulary);
         List<Prompt.Part> parts = new ArrayList<>();
-        String marker = vocabulary.equals("starcoder") ? "<fim_prefix>" : vocabulary.equals("qwen2") ? "<|im_start|>"
-                : vocabulary.equals("phi-3") ? "<|user|>" : "<s>";
+        String marker = vocabulary.equals("starcoder")
+                ? "<fim_prefix>"
+                : vocabulary.equals("qwen2") ? "<|im_start|>" : vocabulary.equals("phi-3") ? "<|user|>" : "<s>";
         parts.add(new Prompt.Template(marker + "user\n"));
         parts.add(new Prompt.Text("  Hello,   world\n\tdef  x(): pass"));
         parts.add(new Prompt.Template("\n" + marker));
@@ -74,7 +88,8 @@ class PromptEncodingTest {
 
     @org.junit.jupiter.api.Test
     void promptsCutAndMapByPart() {
-        Prompt p = Prompt.builder().template("<a>").text("hello").template("<b>").build();
+        Prompt p =
+                Prompt.builder().template("<a>").text("hello").template("<b>").build();
         assertThat(p.dropChars(5).parts()).containsExactly(new Prompt.Text("llo"), new Prompt.Template("<b>"));
         assertThat(p.dropChars(3).parts()).containsExactly(new Prompt.Text("hello"), new Prompt.Template("<b>"));
         assertThat(p.dropChars(99).parts()).isEmpty();

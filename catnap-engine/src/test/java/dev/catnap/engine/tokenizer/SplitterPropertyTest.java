@@ -1,5 +1,7 @@
 package dev.catnap.engine.tokenizer;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.util.ArrayList;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
@@ -8,17 +10,17 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * The hand-written scanners cut text exactly where their regular expressions do, on strings built from the characters
  * where the patterns differ: letters and numbers of several scripts, Unicode spaces, newlines, quotes and the letters
  * of contractions, punctuation, combining marks, joiners and surrogate pairs.
  */
 class SplitterPropertyTest {
-    private static final String[] ALPHABET = {"a", "Z", "s", "S", "t", "r", "e", "E", "v", "m", "l", "L", "d", "é",
-        "ж", "中", "ß", "0", "7", "٣", "½", "Ⅻ", " ", " ", " ", "\t", "\n", "\r", "\u000B", "\u00A0", "\u3000",
-        "\u2009", "'", "!", "(", ".", "-", "_", "\u0301", "\u200D", "🦙", "😶", "𝔸"};
+    private static final String[] ALPHABET = {
+        "a", "Z", "s", "S", "t", "r", "e", "E", "v", "m", "l", "L", "d", "é", "ж", "中", "ß", "0", "7", "٣", "½", "Ⅻ",
+        " ", " ", " ", "\t", "\n", "\r", "\u000B", "\u00A0", "\u3000", "\u2009", "'", "!", "(", ".", "-", "_", "\u0301",
+        "\u200D", "🦙", "😶", "𝔸"
+    };
 
     @Provide
     Arbitrary<String> texts() {
@@ -55,7 +57,8 @@ class SplitterPropertyTest {
     }
 
     private static void assertSameSplit(Splitter scanner, String regex, String text) {
-        assertThat(pieces(scanner, text, 0, text.length())).as("split of %s", escape(text))
+        assertThat(pieces(scanner, text, 0, text.length()))
+                .as("split of %s", escape(text))
                 .isEqualTo(pieces(Splitter.Regex.of(regex), text, 0, text.length()));
     }
 
@@ -69,7 +72,9 @@ class SplitterPropertyTest {
 
     private static String escape(String s) {
         StringBuilder b = new StringBuilder();
-        s.codePoints().forEach(cp -> b.append(cp < 0x20 || cp > 0x7E ? String.format("\\u{%x}", cp) : Character.toString(cp)));
+        s.codePoints()
+                .forEach(
+                        cp -> b.append(cp < 0x20 || cp > 0x7E ? String.format("\\u{%x}", cp) : Character.toString(cp)));
         return b.toString();
     }
 }

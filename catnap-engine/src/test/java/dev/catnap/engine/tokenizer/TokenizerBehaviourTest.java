@@ -1,16 +1,15 @@
 package dev.catnap.engine.tokenizer;
 
-import dev.catnap.engine.gguf.GGUFMetadata;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.catnap.engine.gguf.GGUFMetadata;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** Special tokens, BOS/EOS rules, decoding and streaming, and the errors for what is not supported. */
 class TokenizerBehaviourTest {
@@ -58,9 +57,11 @@ class TokenizerBehaviourTest {
     @Test
     void addSpecialFollowsEachVocabularysRules() {
         assertThat(TokenizerFixtures.vocabulary("llama-bpe").encode("Hi", true, false)[0])
-                .as("llama3 adds BOS by default").isEqualTo(128000);
+                .as("llama3 adds BOS by default")
+                .isEqualTo(128000);
         assertThat(TokenizerFixtures.vocabulary("deepseek-coder").encode("Hi", true, false)[0])
-                .as("add_bos_token = true").isEqualTo(32013);
+                .as("add_bos_token = true")
+                .isEqualTo(32013);
         Tokenizer bert = TokenizerFixtures.vocabulary("bert-bge");
         int[] ids = bert.encode("hello world", true, false);
         assertThat(ids[0]).isEqualTo(101);
@@ -106,7 +107,7 @@ class TokenizerBehaviourTest {
     @Test
     void streamingReplacesBytesThatCanNeverComplete() {
         StreamingDecoder decoder = spm.streamingDecoder();
-        assertThat(decoder.push(243)).isEmpty();       // 0xF0: lead of a 4-byte sequence
+        assertThat(decoder.push(243)).isEmpty(); // 0xF0: lead of a 4-byte sequence
         assertThat(decoder.push(15043)).isEqualTo("\uFFFD Hello");
         assertThat(decoder.push(243)).isEmpty();
         assertThat(decoder.flush()).isEqualTo("\uFFFD");
@@ -116,12 +117,17 @@ class TokenizerBehaviourTest {
     void completePrefixHoldsBackOnlyAnUnfinishedCharacter() {
         byte[] e = "é".getBytes(StandardCharsets.UTF_8);
         byte[] llama = "🦙".getBytes(StandardCharsets.UTF_8);
-        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {'a', e[0]}, 2)).isEqualTo(1);
-        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {'a', e[0], e[1]}, 3)).isEqualTo(3);
-        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {llama[0], llama[1], llama[2]}, 3)).isZero();
+        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {'a', e[0]}, 2))
+                .isEqualTo(1);
+        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {'a', e[0], e[1]}, 3))
+                .isEqualTo(3);
+        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {llama[0], llama[1], llama[2]}, 3))
+                .isZero();
         assertThat(Utf8StreamingDecoder.completePrefix(llama, 4)).isEqualTo(4);
-        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {(byte) 0x80}, 1)).isEqualTo(1);
-        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {(byte) 0xFF}, 1)).isEqualTo(1);
+        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {(byte) 0x80}, 1))
+                .isEqualTo(1);
+        assertThat(Utf8StreamingDecoder.completePrefix(new byte[] {(byte) 0xFF}, 1))
+                .isEqualTo(1);
     }
 
     @Test
@@ -134,9 +140,11 @@ class TokenizerBehaviourTest {
 
     @Test
     void idsOutsideTheVocabularyAreRejected() {
-        assertThatThrownBy(() -> starcoder.tokenBytes(-1)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> starcoder.tokenBytes(-1))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("token id -1");
-        assertThatThrownBy(() -> starcoder.decode(new int[] {49152})).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> starcoder.decode(new int[] {49152}))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("outside the vocabulary");
         assertThat(starcoder.isEndOfGeneration(-1)).isFalse();
         assertThat(starcoder.isEndOfGeneration(1 << 20)).isFalse();
@@ -144,18 +152,22 @@ class TokenizerBehaviourTest {
 
     @Test
     void unsupportedTokenizersAreNamed() {
-        Map<String, Object> base = Map.of("tokenizer.ggml.tokens", List.of("a", "b"),
-                "tokenizer.ggml.merges", List.of("a b"));
+        Map<String, Object> base =
+                Map.of("tokenizer.ggml.tokens", List.of("a", "b"), "tokenizer.ggml.merges", List.of("a b"));
         assertThatThrownBy(() -> Tokenizer.fromGGUF(metadata(base, "tokenizer.ggml.model", "t5")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tokenizer.ggml.model 't5'");
-        assertThatThrownBy(() -> Tokenizer.fromGGUF(metadata(metadata(base, "tokenizer.ggml.model", "gpt2").asMap(),
-                "tokenizer.ggml.pre", "tekken")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tokenizer.ggml.pre 'tekken'");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tokenizer.ggml.model 't5'");
+        assertThatThrownBy(() -> Tokenizer.fromGGUF(metadata(
+                        metadata(base, "tokenizer.ggml.model", "gpt2").asMap(), "tokenizer.ggml.pre", "tekken")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tokenizer.ggml.pre 'tekken'");
         assertThatThrownBy(() -> Tokenizer.fromGGUF(new GGUFMetadata(Map.of("general.architecture", "llama"))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tokenizer.ggml.model is missing");
-        assertThatThrownBy(() -> Tokenizer.fromGGUF(metadata(Map.of("tokenizer.ggml.tokens", List.of("a", "a")),
-                "tokenizer.ggml.model", "llama")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("twice");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tokenizer.ggml.model is missing");
+        assertThatThrownBy(() -> Tokenizer.fromGGUF(
+                        metadata(Map.of("tokenizer.ggml.tokens", List.of("a", "a")), "tokenizer.ggml.model", "llama")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("twice");
     }
 
     @Test
@@ -163,16 +175,23 @@ class TokenizerBehaviourTest {
         // tokens: the bytes a, b, c and merges "a b" (rank 0) then "ab c" (rank 1)
         // plus a user-defined token <tag> (type 4) and a control token <ctl> (type 3)
         Map<String, Object> md = Map.of(
-                "tokenizer.ggml.model", "gpt2",
-                "tokenizer.ggml.pre", "gpt-2",
-                "tokenizer.ggml.tokens", List.of("a", "b", "c", "ab", "abc", "Ġ", "<tag>", "<ctl>"),
-                "tokenizer.ggml.token_type", new int[] {1, 1, 1, 1, 1, 1, 4, 3},
-                "tokenizer.ggml.merges", List.of("a b", "ab c"));
+                "tokenizer.ggml.model",
+                "gpt2",
+                "tokenizer.ggml.pre",
+                "gpt-2",
+                "tokenizer.ggml.tokens",
+                List.of("a", "b", "c", "ab", "abc", "Ġ", "<tag>", "<ctl>"),
+                "tokenizer.ggml.token_type",
+                new int[] {1, 1, 1, 1, 1, 1, 4, 3},
+                "tokenizer.ggml.merges",
+                List.of("a b", "ab c"));
         Tokenizer tiny = Tokenizer.fromGGUF(new GGUFMetadata(md));
         assertThat(tiny.encode("abc", false, false)).containsExactly(4);
         assertThat(tiny.encode("abcab cb", false, false)).containsExactly(4, 3, 5, 2, 1);
         assertThat(tiny.decode(new int[] {4, 5})).isEqualTo("abc ");
-        assertThat(tiny.specialTokens().bos()).as("the gpt2 default 11 is outside this vocabulary").isEqualTo(-1);
+        assertThat(tiny.specialTokens().bos())
+                .as("the gpt2 default 11 is outside this vocabulary")
+                .isEqualTo(-1);
         // user-defined tokens are cut out of the text even when special tokens are not parsed; control tokens are not
         assertThat(tiny.encode("ab<tag>c", false, false)).containsExactly(3, 6, 2);
         assertThat(tiny.encode("ab<ctl>", false, true)).containsExactly(3, 7);
@@ -183,11 +202,14 @@ class TokenizerBehaviourTest {
     void aTinyHandMadeSentencePieceVocabularyMergesByScore() {
         // bc (score 2) beats ab (1), then ▁a (-1) is the only pair left; d exists only as a byte token
         Map<String, Object> md = Map.of(
-                "tokenizer.ggml.model", "llama",
+                "tokenizer.ggml.model",
+                "llama",
                 "tokenizer.ggml.tokens",
                 List.of("<unk>", "<s>", "</s>", "\u2581", "a", "b", "c", "ab", "bc", "\u2581a", "<0x64>"),
-                "tokenizer.ggml.scores", new float[] {0, 0, 0, -5, -2, -2, -2, 1, 2, -1, 0},
-                "tokenizer.ggml.token_type", new int[] {2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 6});
+                "tokenizer.ggml.scores",
+                new float[] {0, 0, 0, -5, -2, -2, -2, 1, 2, -1, 0},
+                "tokenizer.ggml.token_type",
+                new int[] {2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 6});
         Tokenizer tiny = Tokenizer.fromGGUF(new GGUFMetadata(md));
         assertThat(tiny.encode("abc", false, false)).containsExactly(9, 8);
         assertThat(tiny.encode("abcd", true, false)).containsExactly(1, 9, 8, 10);

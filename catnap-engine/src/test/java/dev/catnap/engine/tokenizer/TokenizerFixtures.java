@@ -1,7 +1,6 @@
 package dev.catnap.engine.tokenizer;
 
 import dev.catnap.engine.gguf.GGUFFile;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -9,11 +8,10 @@ import java.util.List;
 
 /** The shared fixtures (surefire passes their location in {@code catnap.fixtures}) and tokenizers built from them. */
 final class TokenizerFixtures {
-    static final List<String> VOCABULARIES = List.of("bert-bge", "deepseek-coder", "gpt-2", "llama-bpe", "llama-spm",
-            "phi-3", "qwen2", "refact", "starcoder");
+    static final List<String> VOCABULARIES = List.of(
+            "bert-bge", "deepseek-coder", "gpt-2", "llama-bpe", "llama-spm", "phi-3", "qwen2", "refact", "starcoder");
 
-    private TokenizerFixtures() {
-    }
+    private TokenizerFixtures() {}
 
     static Path root() {
         return Path.of(System.getProperty("catnap.fixtures", "../../shared/fixtures"));

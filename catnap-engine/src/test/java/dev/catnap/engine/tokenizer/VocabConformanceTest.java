@@ -1,8 +1,6 @@
 package dev.catnap.engine.tokenizer;
 
-import org.junit.jupiter.api.DynamicContainer;
-import org.junit.jupiter.api.DynamicTest;
-import org.junit.jupiter.api.TestFactory;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,8 +10,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * Every case of llama.cpp's tokenizer test files ({@code vocab/*.inp} and {@code .out}), for all nine vocabularies,
@@ -24,8 +23,9 @@ class VocabConformanceTest {
 
     @TestFactory
     Stream<DynamicContainer> everyCaseOfEveryVocabulary() {
-        return TokenizerFixtures.VOCABULARIES.stream().map(name -> DynamicContainer.dynamicContainer(name,
-                Stream.of(DynamicTest.dynamicTest("all cases", () -> checkVocabulary(name)))));
+        return TokenizerFixtures.VOCABULARIES.stream()
+                .map(name -> DynamicContainer.dynamicContainer(
+                        name, Stream.of(DynamicTest.dynamicTest("all cases", () -> checkVocabulary(name)))));
     }
 
     private static void checkVocabulary(String name) throws IOException {

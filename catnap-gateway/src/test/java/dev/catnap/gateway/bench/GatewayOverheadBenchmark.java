@@ -50,21 +50,44 @@ public class GatewayOverheadBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        List<String> workerCmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "-cp", System.getProperty("java.class.path"), TestWorker.class.getName(), "{port}"));
+        List<String> workerCmd = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElseThrow(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                TestWorker.class.getName(),
+                "{port}"));
         int port;
         if (target.equals("direct")) {
             port = freePort();
-            List<String> argv = workerCmd.stream().map(a -> a.replace("{port}", Integer.toString(port))).toList();
-            worker = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            List<String> argv = workerCmd.stream()
+                    .map(a -> a.replace("{port}", Integer.toString(port)))
+                    .toList();
+            worker = new ProcessBuilder(argv)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
         } else {
-            GatewayConfig config = new GatewayConfig("127.0.0.1", 0, workerCmd, 1000, Duration.ofMinutes(10), 1, 1,
-                    Duration.ofSeconds(60), 1000, Duration.ofSeconds(60), new Readiness.Tcp(), Duration.ofSeconds(5), 3,
-                    Duration.ofSeconds(30), Files.createTempDirectory("catnap-bench"));
+            GatewayConfig config = new GatewayConfig(
+                    "127.0.0.1",
+                    0,
+                    workerCmd,
+                    1000,
+                    Duration.ofMinutes(10),
+                    1,
+                    1,
+                    Duration.ofSeconds(60),
+                    1000,
+                    Duration.ofSeconds(60),
+                    new Readiness.Tcp(),
+                    Duration.ofSeconds(5),
+                    3,
+                    Duration.ofSeconds(30),
+                    Files.createTempDirectory("catnap-bench"));
             gateway = Gateway.start(config);
             port = gateway.port();
         }
-        request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/pid")).build();
+        request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/pid"))
+                .build();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             try {

@@ -35,7 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30", "-Xmx2g"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:MaxInlineLevel=30", "-Xmx2g"})
 public class TokenizerBenchmark {
     static final int TEXT_BYTES = 1_000_000;
 
@@ -70,14 +72,49 @@ public class TokenizerBenchmark {
 
     /** Deterministic Java- and Python-like source text. */
     static final class SourceText {
-        private static final String[] WORDS = {"value", "count", "index", "buffer", "result", "node", "list", "map",
-            "name", "size", "offset", "token", "reader", "writer", "parse", "format", "cache", "entry", "key", "item",
-            "request", "response", "handler", "config", "stream", "file", "path", "line", "total", "limit"};
-        private static final String[] COMMENTS = {"Returns the number of elements, or -1 when unknown.",
-            "Thread-safe: callers may share one instance.", "See RFC 7230 §3.2 for the header grammar.",
+        private static final String[] WORDS = {
+            "value",
+            "count",
+            "index",
+            "buffer",
+            "result",
+            "node",
+            "list",
+            "map",
+            "name",
+            "size",
+            "offset",
+            "token",
+            "reader",
+            "writer",
+            "parse",
+            "format",
+            "cache",
+            "entry",
+            "key",
+            "item",
+            "request",
+            "response",
+            "handler",
+            "config",
+            "stream",
+            "file",
+            "path",
+            "line",
+            "total",
+            "limit"
+        };
+        private static final String[] COMMENTS = {
+            "Returns the number of elements, or -1 when unknown.",
+            "Thread-safe: callers may share one instance.",
+            "See RFC 7230 §3.2 for the header grammar.",
             "Fast path: avoid the copy when the buffer is already large enough.",
-            "TODO(perf): cache this → it is called per token", "naïve implementation; fine for small inputs",
-            "Überprüft die Eingabe – gibt null zurück, wenn leer.", "处理空输入的情况", "ε-close comparison of doubles"};
+            "TODO(perf): cache this → it is called per token",
+            "naïve implementation; fine for small inputs",
+            "Überprüft die Eingabe – gibt null zurück, wenn leer.",
+            "处理空输入的情况",
+            "ε-close comparison of doubles"
+        };
 
         private final SplittableRandom random;
         private final boolean unique;
@@ -133,22 +170,56 @@ public class TokenizerBenchmark {
             out.append("public final class ").append(cls).append(" {\n");
             int fields = 2 + random.nextInt(4);
             for (int i = 0; i < fields; i++) {
-                out.append("    private final ").append(type()).append(' ').append(ident()).append(";\n");
+                out.append("    private final ")
+                        .append(type())
+                        .append(' ')
+                        .append(ident())
+                        .append(";\n");
             }
             int methods = 2 + random.nextInt(5);
             for (int m = 0; m < methods; m++) {
-                out.append("\n    // ").append(COMMENTS[random.nextInt(COMMENTS.length)]).append('\n');
+                out.append("\n    // ")
+                        .append(COMMENTS[random.nextInt(COMMENTS.length)])
+                        .append('\n');
                 String a = ident(), b = ident();
-                out.append("    public ").append(type()).append(' ').append(ident()).append('(').append(type())
-                        .append(' ').append(a).append(", int ").append(b).append(") {\n");
-                out.append("        if (").append(a).append(" == null || ").append(b).append(" < ")
-                        .append(random.nextInt(1000)).append(") {\n");
-                out.append("            throw new IllegalArgumentException(\"").append(word()).append(" must be at least ")
-                        .append(random.nextInt(100)).append(": \" + ").append(b).append(");\n        }\n");
+                out.append("    public ")
+                        .append(type())
+                        .append(' ')
+                        .append(ident())
+                        .append('(')
+                        .append(type())
+                        .append(' ')
+                        .append(a)
+                        .append(", int ")
+                        .append(b)
+                        .append(") {\n");
+                out.append("        if (")
+                        .append(a)
+                        .append(" == null || ")
+                        .append(b)
+                        .append(" < ")
+                        .append(random.nextInt(1000))
+                        .append(") {\n");
+                out.append("            throw new IllegalArgumentException(\"")
+                        .append(word())
+                        .append(" must be at least ")
+                        .append(random.nextInt(100))
+                        .append(": \" + ")
+                        .append(b)
+                        .append(");\n        }\n");
                 out.append("        for (int i = 0; i < ").append(b).append("; i++) {\n");
-                out.append("            ").append(ident()).append(" += ").append(a).append(".get(i) * ")
-                        .append(random.nextInt(64)).append(";\n        }\n");
-                out.append("        return ").append(a).append(".").append(ident()).append("();\n    }\n");
+                out.append("            ")
+                        .append(ident())
+                        .append(" += ")
+                        .append(a)
+                        .append(".get(i) * ")
+                        .append(random.nextInt(64))
+                        .append(";\n        }\n");
+                out.append("        return ")
+                        .append(a)
+                        .append(".")
+                        .append(ident())
+                        .append("();\n    }\n");
             }
             out.append("}\n\n");
         }
@@ -158,13 +229,40 @@ public class TokenizerBenchmark {
             int functions = 2 + random.nextInt(4);
             for (int f = 0; f < functions; f++) {
                 String a = ident(), b = ident();
-                out.append("def ").append(ident()).append('(').append(a).append(", ").append(b).append("=None):\n");
-                out.append("    \"\"\"").append(COMMENTS[random.nextInt(COMMENTS.length)]).append("\"\"\"\n");
-                out.append("    if ").append(b).append(" is None:\n        ").append(b).append(" = {}\n");
-                out.append("    for ").append(ident()).append(" in range(").append(random.nextInt(100)).append("):\n");
-                out.append("        ").append(a).append('[').append(random.nextInt(10)).append("] = f\"")
-                        .append(word()).append(": {").append(b).append("!r}\"\n");
-                out.append("    return ").append(a).append(" or ").append(random.nextInt(1 << 16)).append("\n\n\n");
+                out.append("def ")
+                        .append(ident())
+                        .append('(')
+                        .append(a)
+                        .append(", ")
+                        .append(b)
+                        .append("=None):\n");
+                out.append("    \"\"\"")
+                        .append(COMMENTS[random.nextInt(COMMENTS.length)])
+                        .append("\"\"\"\n");
+                out.append("    if ")
+                        .append(b)
+                        .append(" is None:\n        ")
+                        .append(b)
+                        .append(" = {}\n");
+                out.append("    for ")
+                        .append(ident())
+                        .append(" in range(")
+                        .append(random.nextInt(100))
+                        .append("):\n");
+                out.append("        ")
+                        .append(a)
+                        .append('[')
+                        .append(random.nextInt(10))
+                        .append("] = f\"")
+                        .append(word())
+                        .append(": {")
+                        .append(b)
+                        .append("!r}\"\n");
+                out.append("    return ")
+                        .append(a)
+                        .append(" or ")
+                        .append(random.nextInt(1 << 16))
+                        .append("\n\n\n");
             }
         }
     }
