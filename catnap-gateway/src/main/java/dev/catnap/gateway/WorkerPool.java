@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpClient;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 final class WorkerPool implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("gateway");
+    /** How long an exit report waits for the worker's last stderr lines to be read from the pipe. */
+    private static final Duration STDERR_AFTER_EXIT = Duration.ofSeconds(1);
 
     private final GatewayConfig config;
     private final GatewayMetrics metrics;
@@ -254,7 +257,7 @@ final class WorkerPool implements AutoCloseable {
 
     private void exited(Worker w) {
         int code = w.process().onExit().join().exitValue();
-        String tail = tail(w);
+        String tail = tail(w.process().stderrTailAfterExit(STDERR_AFTER_EXIT));
         lock.lock();
         try {
             feed(new FleetEvent.WorkerExited(w.id(), code, tail));
@@ -290,7 +293,10 @@ final class WorkerPool implements AutoCloseable {
     }
 
     private static String tail(Worker w) {
-        List<String> lines = w.process().stderrTail();
+        return tail(w.process().stderrTail());
+    }
+
+    private static String tail(List<String> lines) {
         if (lines.isEmpty()) return "";
         int from = Math.max(0, lines.size() - 10);
         return "; last stderr lines: " + String.join(" | ", lines.subList(from, lines.size()));

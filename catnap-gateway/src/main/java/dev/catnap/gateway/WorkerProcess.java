@@ -41,6 +41,7 @@ final class WorkerProcess {
     private final OutputStream lifeline;
     private final StderrTail stderr = new StderrTail(20);
     private final int port;
+    private volatile Thread stderrReader;
     private volatile long workerPid;
 
     private WorkerProcess(Process guard, int port) {
@@ -58,7 +59,7 @@ final class WorkerProcess {
                 .redirectError(ProcessBuilder.Redirect.PIPE);
         pb.environment().put("PORT", Integer.toString(port));
         WorkerProcess w = new WorkerProcess(pb.start(), port);
-        w.stderr.drain(w.guard.getErrorStream(), line -> {
+        w.stderrReader = w.stderr.drain(w.guard.getErrorStream(), line -> {
             if (line.startsWith(PID_MARKER)) {
                 w.workerPid = Long.parseLong(line.substring(PID_MARKER.length()).strip());
             } else {
@@ -97,6 +98,22 @@ final class WorkerProcess {
     }
 
     List<String> stderrTail() {
+        return stderr.lines();
+    }
+
+    /**
+     * The stderr tail of a worker that has exited: its last lines may still be in the pipe when the exit is seen, so
+     * this waits (up to {@code wait}) for the reader to reach the pipe's end first.
+     */
+    List<String> stderrTailAfterExit(Duration wait) {
+        Thread reader = stderrReader;
+        if (reader != null) {
+            try {
+                reader.join(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         return stderr.lines();
     }
 
