@@ -3,6 +3,7 @@ package dev.catnap.engine.cpu;
 import dev.catnap.engine.gguf.Dequantize;
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFTensor;
+import dev.catnap.engine.model.AttentionHeads;
 import dev.catnap.engine.model.Decoder;
 import dev.catnap.engine.model.Ops;
 import dev.catnap.engine.model.SequenceCache;
@@ -153,22 +154,24 @@ final class CpuOps implements Ops<float[], GGUFTensor, float[]> {
     }
 
     @Override
-    public void attention(
-            float[] q,
-            int qOffset,
-            int qStride,
-            int n,
-            int layer,
-            int heads,
-            int kvHeads,
-            int headDim,
-            float scale,
-            float[] out) {
+    public void attention(float[] q, int qOffset, int qStride, int n, int layer, AttentionHeads shape, float[] out) {
         for (int t = 0; t < n; t++) {
             keys[t] = caches[t].keys[layer];
             values[t] = caches[t].values[layer];
         }
-        backend.attention(q, qStride, qOffset, n, keys, values, lengths, heads, kvHeads, headDim, scale, out);
+        backend.attention(
+                q,
+                qStride,
+                qOffset,
+                n,
+                keys,
+                values,
+                lengths,
+                shape.heads(),
+                shape.kvHeads(),
+                shape.headDim(),
+                shape.scale(),
+                out);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.catnap.engine.cuda;
 
 import dev.catnap.engine.gguf.GGMLType;
+import dev.catnap.engine.model.AttentionHeads;
 import dev.catnap.engine.model.Ops;
 import java.util.EnumMap;
 import java.util.Map;
@@ -264,17 +265,9 @@ final class DeviceOps implements Ops<Long, DeviceMatrix, Long> {
     }
 
     @Override
-    public void attention(
-            Long q,
-            int qOffset,
-            int qStride,
-            int n,
-            int layer,
-            int heads,
-            int kvHeads,
-            int headDim,
-            float scale,
-            Long out) {
+    public void attention(Long q, int qOffset, int qStride, int n, int layer, AttentionHeads shape, Long out) {
+        int heads = shape.heads(), kvHeads = shape.kvHeads(), headDim = shape.headDim();
+        float scale = shape.scale();
         stream.launch(
                 attentionPart,
                 n,

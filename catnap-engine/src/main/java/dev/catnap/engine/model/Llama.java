@@ -61,7 +61,7 @@ record Llama<M, V>(ModelConfig config, boolean neox, M tokenEmbedding, List<Laye
         ModelConfig c = config;
         int e = c.embedding(), kv = c.kvWidth(), ff = c.feedForward(), qw = c.heads() * c.headDim();
         float eps = c.normEps();
-        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        AttentionHeads heads = AttentionHeads.of(c);
         B x = b.get(X), h = b.get(H), q = b.get(Q), k = b.get(K), v = b.get(V), att = b.get(ATT);
         B gate = b.get(GATE), up = b.get(UP);
         ops.embed(tokenEmbedding, TOKENS, x, n, false);
@@ -74,7 +74,7 @@ record Llama<M, V>(ModelConfig config, boolean neox, M tokenEmbedding, List<Laye
             ops.rope(q, n, qw, c.heads(), c.headDim(), c.ropeBase(), neox);
             ops.rope(k, n, kv, c.kvHeads(), c.headDim(), c.ropeBase(), neox);
             ops.kvStore(k, 0, kv, v, 0, kv, n, l, kv);
-            ops.attention(q, 0, qw, n, l, c.heads(), c.kvHeads(), c.headDim(), scale, att);
+            ops.attention(q, 0, qw, n, l, heads, att);
             ops.matmul(L.out, att, x, L.outBias, n, ADD);
 
             ops.rmsNorm(x, false, h, L.ffnNorm, n, e, eps);

@@ -73,10 +73,9 @@ public interface Ops<B, M, V> {
     /**
      * Causal attention of each row's query heads (at column {@code qOffset} of rows {@code qStride} wide) over its
      * sequence's {@code layer} cache up to and including its own position; query head h uses KV head
-     * {@code h / (heads / kvHeads)}. The output rows are {@code heads * headDim} wide.
+     * {@code h / (heads / kvHeads)} of {@code shape}. The output rows are {@code heads * headDim} wide.
      */
-    void attention(
-            B q, int qOffset, int qStride, int n, int layer, int heads, int kvHeads, int headDim, float scale, B out);
+    void attention(B q, int qOffset, int qStride, int n, int layer, AttentionHeads shape, B out);
 
     /** {@code gate = silu(gate) * up}, element-wise over {@code count} values. */
     void swiglu(B gate, B up, int count);

@@ -75,7 +75,7 @@ record StarCoder<M, V>(
         ModelConfig c = config;
         int e = c.embedding(), kv = c.kvWidth(), qkvWidth = e + 2 * kv;
         float eps = c.normEps();
-        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        AttentionHeads heads = AttentionHeads.of(c);
         B x = b.get(X), h = b.get(H), qkv = b.get(QKV), att = b.get(ATT), up = b.get(UP);
         ops.embed(tokenEmbedding, TOKENS, x, n, false);
         ops.embed(positionEmbedding, POSITIONS, x, n, true);
@@ -84,7 +84,7 @@ record StarCoder<M, V>(
             ops.layerNorm(x, false, h, L.attnNorm, L.attnNormBias, n, e, eps);
             ops.matmul(L.qkv, h, qkv, L.qkvBias, n, STORE);
             ops.kvStore(qkv, e, qkvWidth, qkv, e + kv, qkvWidth, n, l, kv);
-            ops.attention(qkv, 0, qkvWidth, n, l, c.heads(), c.kvHeads(), c.headDim(), scale, att);
+            ops.attention(qkv, 0, qkvWidth, n, l, heads, att);
             ops.matmul(L.out, att, x, L.outBias, n, ADD);
 
             ops.layerNorm(x, false, h, L.ffnNorm, L.ffnNormBias, n, e, eps);
