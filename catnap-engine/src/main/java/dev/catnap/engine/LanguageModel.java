@@ -21,7 +21,7 @@ public interface LanguageModel extends AutoCloseable {
 
     /**
      * Joins the continuous batch; the sink is called from the engine's decode thread. Throws
-     * ContextOverflowException (IllegalArgumentException) if prompt+maxNewTokens exceeds the context.
+     * ContextOverflowException (IllegalArgumentException) if prompt+maxNewTokens exceeds {@link #maxPositions()}.
      */
     GenerationHandle submit(GenerationRequest request, TokenSink sink);
 

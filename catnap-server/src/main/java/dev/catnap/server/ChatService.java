@@ -68,7 +68,7 @@ final class ChatService {
         long seed = body.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE).orElse(clock.millis());
         long maxTokens = body.integer("max_completion_tokens", 1, Integer.MAX_VALUE)
                 .orElse(body.integer("max_tokens", 1, Integer.MAX_VALUE).orElse(DEFAULT_MAX_TOKENS));
-        int cap = Math.max(1, model.model().contextLength() / 2);
+        int cap = Math.max(1, model.model().maxPositions() / 2);
         var stops = new ArrayList<String>();
         body.raw("stop").ifPresent(s -> {
             if (s.isTextual()) stops.add(s.textValue());

@@ -31,7 +31,7 @@ public final class EngineTextModel implements TextModel {
     }
 
     @Override
-    public int contextLength() {
+    public int maxPositions() {
         return model.maxPositions();
     }
 

@@ -9,8 +9,11 @@ import dev.catnap.engine.tokenizer.Prompt;
  */
 public interface TextModel extends AutoCloseable {
 
-    /** Tokens the model can attend to; a prompt longer than this minus the new tokens is clipped from the front. */
-    int contextLength();
+    /**
+     * Positions (prompt plus new tokens) one generation may take; a prompt longer than this minus the new tokens is
+     * clipped from the front.
+     */
+    int maxPositions();
 
     /**
      * Starts one generation. Pieces reach {@code sink} in order, one call per generated token, possibly from

@@ -30,7 +30,7 @@ class GenerationStreamTest {
         }
 
         @Override
-        public int contextLength() {
+        public int maxPositions() {
             return 2048;
         }
 

@@ -32,7 +32,7 @@ final class ScriptedModel implements TextModel {
     }
 
     @Override
-    public int contextLength() {
+    public int maxPositions() {
         return 2048;
     }
 

@@ -98,15 +98,15 @@ public final class BatchedModel implements LanguageModel {
                 throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + vocab);
         }
         long positions = (long) prompt.length + request.maxNewTokens();
-        if (positions > contextLength()) {
-            throw ContextOverflowException.of(prompt.length, request.maxNewTokens(), contextLength());
-        }
-        long bytes = positions * decoder.cacheBytesPerPosition();
-        if (bytes > options.kvCacheBudgetBytes()) {
+        if (positions > maxPositions()) {
+            if (positions > contextLength()) {
+                throw ContextOverflowException.of(prompt.length, request.maxNewTokens(), contextLength());
+            }
             throw new ContextOverflowException(
                     (int) positions,
-                    (int) (options.kvCacheBudgetBytes() / decoder.cacheBytesPerPosition()),
-                    "prompt plus max new tokens (" + positions + ") needs " + bytes / (1 << 20)
+                    maxPositions(),
+                    "prompt plus max new tokens (" + positions + ") needs "
+                            + positions * decoder.cacheBytesPerPosition() / (1 << 20)
                             + " MiB of KV cache, more than the budget of " + options.kvCacheBudgetBytes() / (1 << 20)
                             + " MiB");
         }
