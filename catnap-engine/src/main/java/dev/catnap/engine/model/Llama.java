@@ -61,7 +61,7 @@ record Llama<M, V>(ModelConfig config, boolean neox, M tokenEmbedding, List<Laye
         ModelConfig c = config;
         int e = c.embedding(), kv = c.kvWidth(), ff = c.feedForward(), qw = c.heads() * c.headDim();
         float eps = c.normEps();
-        AttentionHeads heads = AttentionHeads.of(c);
+        AttentionHeads heads = c.attentionHeads();
         B x = b.get(X), h = b.get(H), q = b.get(Q), k = b.get(K), v = b.get(V), att = b.get(ATT);
         B gate = b.get(GATE), up = b.get(UP);
         ops.embed(tokenEmbedding, TOKENS, x, n, false);

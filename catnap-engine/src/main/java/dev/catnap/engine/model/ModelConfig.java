@@ -19,6 +19,11 @@ public record ModelConfig(
         return kvHeads * headDim;
     }
 
+    /** This model's attention shape, scores scaled by 1 / sqrt(headDim). */
+    public AttentionHeads attentionHeads() {
+        return new AttentionHeads(heads, kvHeads, headDim, (float) (1.0 / Math.sqrt(headDim)));
+    }
+
     static ModelConfig read(Architecture architecture, GGUFMetadata m, int vocabSize) {
         String a = m.architecture();
         boolean rms = architecture.rmsNorm();

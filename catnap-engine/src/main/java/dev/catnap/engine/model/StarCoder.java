@@ -75,7 +75,7 @@ record StarCoder<M, V>(
         ModelConfig c = config;
         int e = c.embedding(), kv = c.kvWidth(), qkvWidth = e + 2 * kv;
         float eps = c.normEps();
-        AttentionHeads heads = AttentionHeads.of(c);
+        AttentionHeads heads = c.attentionHeads();
         B x = b.get(X), h = b.get(H), qkv = b.get(QKV), att = b.get(ATT), up = b.get(UP);
         ops.embed(tokenEmbedding, TOKENS, x, n, false);
         ops.embed(positionEmbedding, POSITIONS, x, n, true);
