@@ -159,7 +159,7 @@ final class GenerationStream implements AutoCloseable {
                     return end = new End(
                             ending(),
                             piecesToStop >= 0
-                                    ? new TextModel.Outcome(TextModel.Finish.STOPPED, 0, piecesToStop, null)
+                                    ? stopped(0)
                                     : new TextModel.Outcome(TextModel.Finish.CANCELLED, 0, 0, null));
                 }
                 if (untilNanos != NEVER && now - untilNanos >= 0) return null;
@@ -167,12 +167,7 @@ final class GenerationStream implements AutoCloseable {
             }
             if (event == WAKE) continue;
             if (event instanceof TextModel.Outcome outcome) {
-                return end = new End(
-                        ending(),
-                        piecesToStop < 0
-                                ? outcome
-                                : new TextModel.Outcome(
-                                        TextModel.Finish.STOPPED, outcome.promptTokens(), piecesToStop, null));
+                return end = new End(ending(), piecesToStop < 0 ? outcome : stopped(outcome.promptTokens()));
             }
             String piece = (String) event;
             if (piecesToStop >= 0) continue; // past the stop word: the engine would not have made it
@@ -237,6 +232,11 @@ final class GenerationStream implements AutoCloseable {
 
     private void cancelEngine() {
         if (engineCancelled.compareAndSet(false, true) && !finished.get()) handle.cancel();
+    }
+
+    /** The outcome of a generation a stop word ended: as if the engine had stopped at it. */
+    private TextModel.Outcome stopped(int promptTokens) {
+        return new TextModel.Outcome(TextModel.Finish.STOPPED, promptTokens, piecesToStop, null);
     }
 
     private Ending ending() {
