@@ -27,3 +27,10 @@ catnap_find_jdk() {
   done
   return 1
 }
+
+# The JVM flags every launcher of the engine passes (./catnap adds its own on top). MaxInlineLevel=30: a Vector API
+# operation is ten calls deep before it reaches its intrinsic, and a kernel inlined into the forward pass passed C2's
+# default depth of 15; the operation then ran as boxed Java code, in some runs and not others (PrintInlining:
+# "inlining too deep" on VectorSupport::binaryOp, ::fromBitsCoerced, ::convert).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CATNAP_JVM_FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:MaxInlineLevel=30)
