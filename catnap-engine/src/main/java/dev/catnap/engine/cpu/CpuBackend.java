@@ -36,7 +36,7 @@ public final class CpuBackend implements Backend {
         this.roundActivations = roundActivations;
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.pool = new ComputeThreads(threads);
-        this.rowScratch = new float[threads][6][0];
+        this.rowScratch = new float[threads][7][0];
         this.scoreScratch = new float[threads][0];
     }
 
@@ -80,7 +80,8 @@ public final class CpuBackend implements Backend {
             int r1 = Math.min(rows, r0 + size);
             float[][] scratch = rowScratch[worker];
             if (scratch[0].length < cols) {
-                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[cols];
+                // at least the 48 vectors of 16 floats of the exact tiles' chains (QuantizedDot)
+                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[Math.max(cols, 768)];
             }
             MatMul.rows(type, data, cols, rows, r0, r1, x, n, oneTokenRows, out, scratch, rounded ? quantized : null);
         });

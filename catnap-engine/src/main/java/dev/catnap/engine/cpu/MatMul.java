@@ -71,8 +71,8 @@ final class MatMul {
      * out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need whole blocks per row (cols % 32 == 0,
      * cols % 256 == 0 for the k-quants). Tokens [0, oneTokenRows) are single tokens of their sequences: for Q8_0 and
      * Q4_0 they take {@link QuantizedDot}'s integer kernels, the others the float tiles. Without {@code quantized}
-     * (float32 activations), Q8_0 and Q4_0 rows all take the float tiles. {@code scratch}: six arrays
-     * of at least {@code cols} floats, private to the calling thread.
+     * (float32 activations), Q8_0 and Q4_0 rows all take the float tiles. {@code scratch}: seven arrays
+     * of at least {@code max(cols, 768)} floats, private to the calling thread.
      */
     static void rows(
             GGMLType type,
@@ -376,6 +376,18 @@ final class MatMul {
         v = v.add(v.rearrange(ROTATE_2));
         v = v.add(v.rearrange(ROTATE_1));
         return v.lane(0);
+    }
+
+    /**
+     * {@link #sum} of the 16 lanes stored at {@code lanes[0 .. 16)}, in the same order and so to the same bits, in
+     * scalar code: for kernels that hand their lanes over in an array rather than as a vector.
+     */
+    static float sum(float[] lanes) {
+        float a = (lanes[0] + lanes[8]) + (lanes[4] + lanes[12]);
+        float b = (lanes[2] + lanes[10]) + (lanes[6] + lanes[14]);
+        float c = (lanes[1] + lanes[9]) + (lanes[5] + lanes[13]);
+        float d = (lanes[3] + lanes[11]) + (lanes[7] + lanes[15]);
+        return (a + b) + (c + d);
     }
 
     /** Lane i takes lane (i + n) mod L. */

@@ -26,7 +26,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code threads} compute threads, for every weight type with a kernel. Weights are random: Q8_0, Q4_0 and F16 are
  * quantized from N(0, 1) values, the k-quants and BF16 are random blocks (any bytes with finite scales).
  *
- * <p>Run: {@code scripts/jmh catnap-engine MatMulBenchmark -f 1 -wi 3 -i 5} (add {@code -p tokens=1} etc.).
+ * <p>Run: {@code scripts/jmh catnap-engine MatMulBenchmark -f 1 -wi 3 -i 5} (add {@code -p tokens=1} etc.; {@code -p
+ * tokens=10 -p decoding=true} for ten decoding sequences).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -48,6 +49,10 @@ public class MatMulBenchmark {
 
     @Param({"1"})
     public int threads;
+
+    /** Whether the tokens are single tokens of decoding sequences (batched decoding) rather than a prompt's rows. */
+    @Param({"false"})
+    public boolean decoding;
 
     private CpuBackend backend;
     private GGUFTensor weights;
@@ -83,7 +88,7 @@ public class MatMulBenchmark {
 
     @Benchmark
     public float[] matmul() {
-        backend.matmul(weights, x, out, tokens);
+        backend.matmul(weights, x, out, tokens, decoding ? tokens : 0);
         return out;
     }
 }
