@@ -80,8 +80,8 @@ public final class CpuBackend implements Backend {
             int r1 = Math.min(rows, r0 + size);
             float[][] scratch = rowScratch[worker];
             if (scratch[0].length < cols) {
-                // at least the 48 vectors of 16 floats of the exact tiles' chains (QuantizedDot)
-                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[Math.max(cols, 768)];
+                // 256: the sixteen 16-lane sums of the float tiles (MatMul.finish)
+                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[Math.max(cols, 256)];
             }
             MatMul.rows(type, data, cols, rows, r0, r1, x, n, oneTokenRows, out, scratch, rounded ? quantized : null);
         });

@@ -72,7 +72,7 @@ final class MatMul {
      * cols % 256 == 0 for the k-quants). Tokens [0, oneTokenRows) are single tokens of their sequences: for Q8_0 and
      * Q4_0 they take {@link QuantizedDot}'s integer kernels, the others the float tiles. Without {@code quantized}
      * (float32 activations), Q8_0 and Q4_0 rows all take the float tiles. {@code scratch}: seven arrays
-     * of at least {@code max(cols, 768)} floats, private to the calling thread.
+     * of at least {@code max(cols, 256)} floats, private to the calling thread.
      */
     static void rows(
             GGMLType type,
@@ -123,6 +123,7 @@ final class MatMul {
         // Four (or two) rows at a time: each activation vector loaded feeds four FMAs, each weight vector four.
         float[] row = scratch[0];
         float[] next = scratch[1];
+        float[] lanes = scratch[6];
         int r = r0;
         if (n - t0 >= 4) {
             float[] third = scratch[2];
@@ -134,9 +135,10 @@ final class MatMul {
                 widenRow(type, w, cols, r + 3, fourth);
                 int t = t0;
                 for (; t + 4 <= n; t += 4) {
-                    dot4x4(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows);
+                    dot4x4(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows, lanes);
                 }
-                for (; t + 2 <= n; t += 2) dot4x2(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows);
+                for (; t + 2 <= n; t += 2)
+                    dot4x2(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows, lanes);
                 for (; t < n; t++) {
                     out[t * rows + r] = dot(row, cols, x, t * cols);
                     out[t * rows + r + 1] = dot(next, cols, x, t * cols);
@@ -149,8 +151,8 @@ final class MatMul {
             widenRow(type, w, cols, r, row);
             widenRow(type, w, cols, r + 1, next);
             int t = t0;
-            for (; t + 4 <= n; t += 4) dot2x4(row, next, cols, x, t * cols, out, t * rows + r, rows);
-            for (; t + 2 <= n; t += 2) dot2x2(row, next, cols, x, t * cols, out, t * rows + r, rows);
+            for (; t + 4 <= n; t += 4) dot2x4(row, next, cols, x, t * cols, out, t * rows + r, rows, lanes);
+            for (; t + 2 <= n; t += 2) dot2x2(row, next, cols, x, t * cols, out, t * rows + r, rows, lanes);
             for (; t < n; t++) {
                 out[t * rows + r] = dot(row, cols, x, t * cols);
                 out[t * rows + r + 1] = dot(next, cols, x, t * cols);
@@ -191,7 +193,7 @@ final class MatMul {
 
     /** Rows r and r+1 against tokens t..t+3: out[(t+j) * stride + r (+1)]. Per token and row, the same FMAs as dot. */
     private static void dot2x4(
-            float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride) {
+            float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         int x1 = xo + cols, x2 = xo + 2 * cols, x3 = xo + 3 * cols;
         int bound = F.loopBound(cols);
@@ -212,22 +214,20 @@ final class MatMul {
             a3 = w.fma(y, a3);
             b3 = v.fma(y, b3);
         }
-        float[] s = {sum(a0), sum(a1), sum(a2), sum(a3), sum(b0), sum(b1), sum(b2), sum(b3)};
-        for (; i < cols; i++) {
-            for (int j = 0; j < 4; j++) {
-                s[j] += row[i] * x[xo + j * cols + i];
-                s[4 + j] += next[i] * x[xo + j * cols + i];
-            }
-        }
-        for (int j = 0; j < 4; j++) {
-            out[oo + j * stride] = s[j];
-            out[oo + j * stride + 1] = s[4 + j];
-        }
+        a0.intoArray(lanes, 0 * L);
+        a1.intoArray(lanes, 1 * L);
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+        b0.intoArray(lanes, 4 * L);
+        b1.intoArray(lanes, 5 * L);
+        b2.intoArray(lanes, 6 * L);
+        b3.intoArray(lanes, 7 * L);
+        finish(lanes, 2, 4, row, next, null, null, cols, i, x, xo, out, oo, stride);
     }
 
     /** Rows r and r+1 against tokens t and t+1, the same FMAs as dot. */
     private static void dot2x2(
-            float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride) {
+            float[] row, float[] next, int cols, float[] x, int xo, float[] out, int oo, int stride, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         int x1 = xo + cols;
         int bound = F.loopBound(cols);
@@ -242,18 +242,11 @@ final class MatMul {
             a1 = w.fma(y, a1);
             b1 = v.fma(y, b1);
         }
-        float sa0 = sum(a0), sa1 = sum(a1);
-        float sb0 = sum(b0), sb1 = sum(b1);
-        for (; i < cols; i++) {
-            sa0 += row[i] * x[xo + i];
-            sa1 += row[i] * x[x1 + i];
-            sb0 += next[i] * x[xo + i];
-            sb1 += next[i] * x[x1 + i];
-        }
-        out[oo] = sa0;
-        out[oo + 1] = sb0;
-        out[oo + stride] = sa1;
-        out[oo + stride + 1] = sb1;
+        a0.intoArray(lanes, 0 * L);
+        a1.intoArray(lanes, 1 * L);
+        b0.intoArray(lanes, 2 * L);
+        b1.intoArray(lanes, 3 * L);
+        finish(lanes, 2, 2, row, next, null, null, cols, i, x, xo, out, oo, stride);
     }
 
     /** Rows r..r+3 against tokens t..t+3, the same FMAs per token and row as dot. */
@@ -267,7 +260,8 @@ final class MatMul {
             int xo,
             float[] out,
             int oo,
-            int stride) {
+            int stride,
+            float[] lanes) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
@@ -301,19 +295,23 @@ final class MatMul {
             a23 = v2.fma(y, a23);
             a33 = v3.fma(y, a33);
         }
-        float[] s = {
-            sum(a00), sum(a01), sum(a02), sum(a03), sum(a10), sum(a11), sum(a12), sum(a13), sum(a20), sum(a21),
-            sum(a22), sum(a23), sum(a30), sum(a31), sum(a32), sum(a33)
-        };
-        float[][] ws = {w0, w1, w2, w3};
-        for (; i < cols; i++) {
-            for (int k = 0; k < 4; k++) {
-                for (int j = 0; j < 4; j++) s[k * 4 + j] += ws[k][i] * x[xo + j * cols + i];
-            }
-        }
-        for (int k = 0; k < 4; k++) {
-            for (int j = 0; j < 4; j++) out[oo + j * stride + k] = s[k * 4 + j];
-        }
+        a00.intoArray(lanes, 0 * L);
+        a01.intoArray(lanes, 1 * L);
+        a02.intoArray(lanes, 2 * L);
+        a03.intoArray(lanes, 3 * L);
+        a10.intoArray(lanes, 4 * L);
+        a11.intoArray(lanes, 5 * L);
+        a12.intoArray(lanes, 6 * L);
+        a13.intoArray(lanes, 7 * L);
+        a20.intoArray(lanes, 8 * L);
+        a21.intoArray(lanes, 9 * L);
+        a22.intoArray(lanes, 10 * L);
+        a23.intoArray(lanes, 11 * L);
+        a30.intoArray(lanes, 12 * L);
+        a31.intoArray(lanes, 13 * L);
+        a32.intoArray(lanes, 14 * L);
+        a33.intoArray(lanes, 15 * L);
+        finish(lanes, 4, 4, w0, w1, w2, w3, cols, i, x, xo, out, oo, stride);
     }
 
     /** Rows r..r+3 against tokens t and t+1, the same FMAs per token and row as dot. */
@@ -327,7 +325,8 @@ final class MatMul {
             int xo,
             float[] out,
             int oo,
-            int stride) {
+            int stride,
+            float[] lanes) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
         FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         int x1 = xo + cols;
@@ -349,15 +348,45 @@ final class MatMul {
             a21 = v2.fma(y, a21);
             a31 = v3.fma(y, a31);
         }
-        float[] s = {sum(a00), sum(a01), sum(a10), sum(a11), sum(a20), sum(a21), sum(a30), sum(a31)};
-        float[][] ws = {w0, w1, w2, w3};
-        for (; i < cols; i++) {
-            for (int k = 0; k < 4; k++) {
-                for (int j = 0; j < 2; j++) s[k * 2 + j] += ws[k][i] * x[xo + j * cols + i];
+        a00.intoArray(lanes, 0 * L);
+        a01.intoArray(lanes, 1 * L);
+        a10.intoArray(lanes, 2 * L);
+        a11.intoArray(lanes, 3 * L);
+        a20.intoArray(lanes, 4 * L);
+        a21.intoArray(lanes, 5 * L);
+        a30.intoArray(lanes, 6 * L);
+        a31.intoArray(lanes, 7 * L);
+        finish(lanes, 4, 2, w0, w1, w2, w3, cols, i, x, xo, out, oo, stride);
+    }
+
+    /**
+     * A tile's sums: pair (row k, token j)'s lanes, stored at {@code lanes[(k * tokens + j) * L]}, added as {@link
+     * #sum} adds them, then the scalar tail from column {@code i}, into out[oo + j * stride + k]. The tiles store
+     * their accumulators rather than sum them in place: C2 stops inlining in a method this large, and a vector handed
+     * to a call that is not inlined is boxed, several allocations per tile.
+     */
+    private static void finish(
+            float[] lanes,
+            int tileRows,
+            int tokens,
+            float[] w0,
+            float[] w1,
+            float[] w2,
+            float[] w3,
+            int cols,
+            int i,
+            float[] x,
+            int xo,
+            float[] out,
+            int oo,
+            int stride) {
+        for (int k = 0; k < tileRows; k++) {
+            float[] w = k == 0 ? w0 : k == 1 ? w1 : k == 2 ? w2 : w3;
+            for (int j = 0; j < tokens; j++) {
+                float s = sum(lanes, (k * tokens + j) * L);
+                for (int c = i; c < cols; c++) s += w[c] * x[xo + j * cols + c];
+                out[oo + j * stride + k] = s;
             }
-        }
-        for (int k = 0; k < 4; k++) {
-            for (int j = 0; j < 2; j++) out[oo + j * stride + k] = s[k * 2 + j];
         }
     }
 
@@ -379,15 +408,23 @@ final class MatMul {
     }
 
     /**
-     * {@link #sum} of the 16 lanes stored at {@code lanes[0 .. 16)}, in the same order and so to the same bits, in
-     * scalar code: for kernels that hand their lanes over in an array rather than as a vector.
+     * {@link #sum} of the L lanes stored at {@code v[o .. o+L)}, in the same order and so to the same bits, in scalar
+     * code: for kernels that hand their lanes over in an array rather than as a vector.
      */
-    static float sum(float[] lanes) {
-        float a = (lanes[0] + lanes[8]) + (lanes[4] + lanes[12]);
-        float b = (lanes[2] + lanes[10]) + (lanes[6] + lanes[14]);
-        float c = (lanes[1] + lanes[9]) + (lanes[5] + lanes[13]);
-        float d = (lanes[3] + lanes[11]) + (lanes[7] + lanes[15]);
-        return (a + b) + (c + d);
+    static float sum(float[] v, int o) {
+        float a0 = v[o], a1 = v[o + 1], a2 = v[o + 2], a3 = v[o + 3];
+        float a4 = v[o + 4], a5 = v[o + 5], a6 = v[o + 6], a7 = v[o + 7];
+        if (L == 16) {
+            a0 += v[o + 8];
+            a1 += v[o + 9];
+            a2 += v[o + 10];
+            a3 += v[o + 11];
+            a4 += v[o + 12];
+            a5 += v[o + 13];
+            a6 += v[o + 14];
+            a7 += v[o + 15];
+        }
+        return ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7));
     }
 
     /** Lane i takes lane (i + n) mod L. */

@@ -14,8 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * our logits agree with llama.cpp's to float rounding instead of to 1e-2.
  *
  * <p>Each row is kept as {@code q} (shorts) and {@code d}, which the integer kernels of {@link QuantizedDot}
- * multiply; single tokens also as {@code spread} (with its scales {@code spreadD}), the same integers as floats in
- * those kernels' lane order and chain order, for the exact tiles; prompt rows as {@code values = d * q} (exact: an 8-bit integer times an F16 needs 19 bits), for
+ * multiply; single tokens also as {@code spread}, the same integers as floats in those kernels' lane order, for
+ * the exact tiles; prompt rows as {@code values = d * q} (exact: an 8-bit integer times an F16 needs 19 bits), for
  * {@link MatMul}'s float tiles. One instance belongs to one
  * backend and is refilled by every product; it is not for concurrent use.
  */
@@ -28,9 +28,6 @@ final class Q8Activations {
     float[] d = new float[0];
     float[] values = new float[0];
     float[] spread = new float[0];
-    /** The scales of {@code spread}'s blocks, in its order. */
-    float[] spreadD = new float[0];
-
     private int n;
     private int cols;
 
@@ -46,22 +43,15 @@ final class Q8Activations {
         if (oneTokenRows < n && values.length < count) values = new float[count];
         boolean spreads = QuantizedDot.usesTiles(oneTokenRows);
         if (spreads && spread.length < oneTokenRows * cols) spread = new float[oneTokenRows * cols];
-        if (spreads && spreadD.length < oneTokenRows * cols / BLOCK) spreadD = new float[oneTokenRows * cols / BLOCK];
         this.n = n;
         this.cols = cols;
         for (int b = 0, blocks = count / BLOCK; b < blocks; b++) quantizeBlock(x, b * BLOCK, b);
         if (spreads) {
-            int blocks = cols / BLOCK;
-            for (int t = 0; t < oneTokenRows; t++) {
-                for (int b = 0; b < blocks; b++) {
-                    int slot = QuantizedDot.slot(type, blocks, b);
-                    QuantizedDot.spreadBlock(type, q, t * cols + b * BLOCK, spread, t * cols + slot * BLOCK);
-                    spreadD[t * blocks + slot] = d[t * blocks + b];
-                }
-            }
+            for (int o = 0; o < oneTokenRows * cols; o += BLOCK) QuantizedDot.spreadBlock(type, q, o, spread, o);
         }
-        for (int o = oneTokenRows * cols; o < count; o += 16) {
-            QuantizedDot.floats(ShortVector.fromArray(ShortVector.SPECIES_256, q, o), d[o / BLOCK], values, o);
+        for (int b = oneTokenRows * cols / BLOCK; b < count / BLOCK; b++) {
+            float db = d[b];
+            for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) values[i] = q[i] * db;
         }
     }
 

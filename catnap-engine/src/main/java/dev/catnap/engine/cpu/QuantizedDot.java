@@ -30,8 +30,7 @@ import jdk.incubator.vector.VectorSpecies;
  * depends on its own kind (a decoding sequence's one token, or a row of a prompt), never on the rest of the batch.
  *
  * <p>Q4_0 uses 256-bit vectors on every CPU (a block's 32 values in two halves); Q8_0 uses 512-bit ones where the CPU
- * has them ({@link #WIDE}: one block per vector, 16 lanes, exact tiles of 4 rows x 3 tokens in the 32 registers;
- * a row's blocks in four chains of sums, {@link #chains}).
+ * has them ({@link #WIDE}: one block per vector, 16 lanes, exact tiles of 4 rows x 3 tokens in the 32 registers).
  * The two widths add a block's products in different lanes, so their results differ from each other by float
  * rounding; on one CPU every Q8_0 product takes one width, and the batch invariance holds.
  */
@@ -64,10 +63,10 @@ final class QuantizedDot {
     /**
      * out[t * stride + r] for r in [r0, r1) and tokens [0, n) of {@code x}, the single tokens of their sequences:
      * with the integer kernels, rows outer (two at a time with 256-bit vectors, so that their chains of dependent
-     * FMAs overlap; one at a time with 512-bit ones, see {@link #chains}) and tokens inner, so that a row comes from
-     * memory for the first token and from L1 for the others; from three tokens on, with exact float tiles (same bits,
-     * more multiply-adds per cycle) and the integer kernels for the one or two tokens left over. {@code scratch}:
-     * seven arrays of at least {@code max(cols, 768)} floats, private to the calling thread.
+     * FMAs overlap; one at a time with 512-bit ones, each row one stream from memory) and tokens inner, so that a row
+     * comes from memory for the first token and from L1 for the others; from three tokens on, with exact float tiles of 2 rows x 3 tokens (same bits, more
+     * multiply-adds per cycle) and the integer kernels for the one or two tokens left over. {@code scratch}: seven
+     * arrays of at least {@code max(cols, 256)} floats, private to the calling thread.
      */
     static void rows(
             GGMLType type,
@@ -95,7 +94,7 @@ final class QuantizedDot {
                 spreadRow(q8, w, r * rowBytes, blocks, wq0, wd, 0);
                 spreadRow(q8, w, (r + 1) * rowBytes, blocks, wq1, wd, blocks);
                 for (int t = 0; t < tiled; t += 3) {
-                    tileScales(wd, 2, x.spreadD, t, blocks, scales);
+                    tileScales(wd, 2, x.d, t, blocks, scales);
                     tile2x3(wq0, wq1, scales, blocks, x.spread, t, cols, out, t * stride + r, stride);
                 }
                 for (int t = tiled; t < n; t++) {
@@ -354,18 +353,7 @@ final class QuantizedDot {
 
     // ---- 512-bit vectors: one block per 16 float lanes ----
 
-    /**
-     * Q8_0 rows of a multiple of 128 values keep four chains of sums with 512-bit vectors: block b adds into chain b
-     * mod 4, and the row's sum is (chain 0 + chain 1) + (chain 2 + chain 3). One row is read as one stream, four
-     * blocks at a time with no chain waiting on another; reading four rows side by side instead, one block of each at
-     * a time, ran at a third of the speed when the weights come from memory (decoding), though the same in cache.
-     * Other rows, and Q4_0, keep one chain.
-     */
-    static int chains(boolean q8, int blocks) {
-        return q8 && blocks % 4 == 0 ? 4 : 1;
-    }
-
-    /** {@link #rows} with 512-bit vectors: exact tiles of 4 rows x 3 tokens, the integer kernels for the rest. */
+    /** {@link #rows} with 512-bit vectors: exact tiles of 4 rows x 3 tokens, the integer kernels row by row for the rest. */
     private static void wideRows(
             boolean q8,
             MemorySegment w,
@@ -380,45 +368,31 @@ final class QuantizedDot {
         int blocks = cols / 32;
         long rowBytes = (long) blocks * (q8 ? Q8_BYTES : Q4_BYTES);
         int tiled = usesTiles(n) ? n - n % 3 : 0;
-        int chains = chains(q8, blocks);
         int r = r0;
         if (tiled > 0) {
             float[] wq0 = scratch[0], wq1 = scratch[1], wq2 = scratch[2], wq3 = scratch[3];
-            float[] wd = scratch[4], scales = scratch[5], parts = scratch[6];
+            float[] wd = scratch[4], scales = scratch[5], lanes = scratch[6];
             for (; r + 4 <= r1; r += 4) {
                 wideSpreadRow(q8, w, r * rowBytes, blocks, wq0, wd, 0);
                 wideSpreadRow(q8, w, (r + 1) * rowBytes, blocks, wq1, wd, blocks);
                 wideSpreadRow(q8, w, (r + 2) * rowBytes, blocks, wq2, wd, 2 * blocks);
                 wideSpreadRow(q8, w, (r + 3) * rowBytes, blocks, wq3, wd, 3 * blocks);
                 for (int t = 0; t < tiled; t += 3) {
-                    tileScales(wd, 4, x.spreadD, t, blocks, scales);
-                    for (int k = 0, per = blocks / chains; k < chains; k++) {
-                        wideTile4x3(
-                                wq0,
-                                wq1,
-                                wq2,
-                                wq3,
-                                scales,
-                                blocks,
-                                k * per,
-                                (k + 1) * per,
-                                x.spread,
-                                t,
-                                cols,
-                                parts,
-                                k * 12);
-                    }
-                    joinChains(parts, chains, out, t * stride + r, stride);
+                    tileScales(wd, 4, x.d, t, blocks, scales);
+                    wideTile4x3(
+                            wq0, wq1, wq2, wq3, scales, blocks, x.spread, t, cols, out, t * stride + r, stride, lanes);
                 }
                 for (int i = 0; i < 4; i++) {
                     for (int t = tiled; t < n; t++) {
-                        out[t * stride + r + i] = wideDot(q8, w, (r + i) * rowBytes, blocks, x, t, cols, parts);
+                        out[t * stride + r + i] = wideDot(q8, w, (r + i) * rowBytes, blocks, x, t, cols, lanes);
                     }
                 }
             }
         }
+        // One row at a time, tokens inner: the row is read as one stream, from memory for the first token and from
+        // L1 for the others. Four rows side by side, a block of each in turn, ran at two thirds of the speed once the
+        // weights came from memory (decoding), though as fast in cache.
         for (; r < r1; r++) {
-            // tokens inner: the row comes from memory for the first token and from L1 for the others
             for (int t = 0; t < n; t++) {
                 out[t * stride + r] = wideDot(q8, w, r * rowBytes, blocks, x, t, cols, scratch[6]);
             }
@@ -426,20 +400,15 @@ final class QuantizedDot {
     }
 
     /**
-     * One row against token t with the integer kernels. They leave their lanes in {@code lanes} rather than return a
-     * vector: a kernel's own compilation can run out of its node budget before it inlines the final sum, and a vector
-     * handed to a call that is not inlined is boxed, an allocation per row.
+     * Row {@code base} against token t with the integer kernels. They leave their 16 lanes in {@code lanes} rather
+     * than return a vector: a kernel's own compilation can run out of C2's node budget before it inlines the final
+     * sum, and a vector handed to a call that is not inlined is boxed, an allocation per row.
      */
     private static float wideDot(
             boolean q8, MemorySegment w, long base, int blocks, Q8Activations x, int t, int cols, float[] lanes) {
-        if (!q8) {
-            wideQ4Dot(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
-        } else if (chains(true, blocks) == 4) {
-            wideQ8Dot4Chains(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
-        } else {
-            wideQ8Dot(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
-        }
-        return MatMul.sum(lanes);
+        if (q8) wideQ8Dot(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
+        else wideQ4Dot(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
+        return MatMul.sum(lanes, 0);
     }
 
     static void wideQ4Dot(
@@ -463,35 +432,16 @@ final class QuantizedDot {
         return (FloatVector) p.convertShape(VectorOperators.S2F, FW, 0);
     }
 
-    /** A Q8_0 row with one chain (rows whose blocks are not a multiple of four). */
     static void wideQ8Dot(
             MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo, float[] lanes) {
         FloatVector acc = FloatVector.zero(FW);
         for (int b = 0; b < blocks; b++) {
-            acc = wideQ8Block(w, base + b * (long) Q8_BYTES, xq, xo + b * 32, xd[bo + b], acc);
+            long off = base + b * (long) Q8_BYTES;
+            ShortVector p = wideShorts(w, off + 2).mul(ShortVector.fromArray(SW, xq, xo + b * 32));
+            float d = Float.float16ToFloat(w.get(I16, off)) * xd[bo + b];
+            acc = widePairSums(p).fma(FloatVector.broadcast(FW, d), acc);
         }
         acc.intoArray(lanes, 0);
-    }
-
-    /** A Q8_0 row of a multiple of four blocks with four chains ({@link #chains}). */
-    static void wideQ8Dot4Chains(
-            MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(FW), a1 = a0, a2 = a0, a3 = a0;
-        for (int b = 0; b < blocks; b += 4) {
-            long off = base + b * (long) Q8_BYTES;
-            int o = xo + b * 32, d = bo + b;
-            a0 = wideQ8Block(w, off, xq, o, xd[d], a0);
-            a1 = wideQ8Block(w, off + Q8_BYTES, xq, o + 32, xd[d + 1], a1);
-            a2 = wideQ8Block(w, off + 2 * Q8_BYTES, xq, o + 64, xd[d + 2], a2);
-            a3 = wideQ8Block(w, off + 3 * Q8_BYTES, xq, o + 96, xd[d + 3], a3);
-        }
-        a0.add(a1).add(a2.add(a3)).intoArray(lanes, 0);
-    }
-
-    /** {@code acc} plus one block's exact integer sums (lane j: elements 2j and 2j+1) times {@code d_w * dx}. */
-    private static FloatVector wideQ8Block(MemorySegment w, long off, short[] xq, int o, float dx, FloatVector acc) {
-        ShortVector p = wideShorts(w, off + 2).mul(ShortVector.fromArray(SW, xq, o));
-        return widePairSums(p).fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off)) * dx), acc);
     }
 
     /** A block's 32 bytes sign-extended to 32 shorts. */
@@ -519,42 +469,24 @@ final class QuantizedDot {
         ((FloatVector) i.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(dst, o + 16);
     }
 
-    /** A weight row spread for the exact tiles, block b at its chain's {@link #slot}, its scale at {@code wdo + slot}. */
     private static void wideSpreadRow(
             boolean q8, MemorySegment w, long base, int blocks, float[] wq, float[] wd, int wdo) {
-        int chains = chains(q8, blocks);
         for (int b = 0; b < blocks; b++) {
             long off = base + b * (long) (q8 ? Q8_BYTES : Q4_BYTES);
-            int slot = slot(chains, blocks, b);
-            wd[wdo + slot] = Float.float16ToFloat(w.get(I16, off));
+            wd[wdo + b] = Float.float16ToFloat(w.get(I16, off));
             if (q8) {
-                wideSpread(wideShorts(w, off + 2), wq, slot * 32);
+                wideSpread(wideShorts(w, off + 2), wq, b * 32);
             } else {
                 ShortVector packed = shorts(w, off + 2);
-                ((FloatVector) low(packed).convertShape(VectorOperators.S2F, FW, 0)).intoArray(wq, slot * 32);
-                ((FloatVector) high(packed).convertShape(VectorOperators.S2F, FW, 0)).intoArray(wq, slot * 32 + 16);
+                ((FloatVector) low(packed).convertShape(VectorOperators.S2F, FW, 0)).intoArray(wq, b * 32);
+                ((FloatVector) high(packed).convertShape(VectorOperators.S2F, FW, 0)).intoArray(wq, b * 32 + 16);
             }
         }
     }
 
     /**
-     * Where block b of a row of {@code blocks} goes in the exact tiles' spread rows: chain by chain ({@link
-     * #chains}), so that a tile reads each chain's blocks as one contiguous run.
-     */
-    static int slot(int chains, int blocks, int b) {
-        return chains == 1 ? b : (b & 3) * (blocks >> 2) + (b >> 2); // chains is 1 or 4
-    }
-
-    /** {@link #slot} for a product of {@code type} weights with rows of {@code blocks} blocks on this CPU. */
-    static int slot(GGMLType type, int blocks, int b) {
-        return WIDE ? slot(chains(type == GGMLType.Q8_0, blocks), blocks, b) : b;
-    }
-
-    /**
-     * One chain of rows r..r+3 against tokens t..t+2 with 512-bit vectors (12 accumulators and 12 block sums in 32
-     * registers): the chain's blocks are the {@link #slot}s [s0, s1) of the spread rows, in the integer kernel's
-     * order, so each sum is its chain's to the bit; into {@code parts[(po + 4 * j + i) * 16 ..]} for row r+i and
-     * token t+j. Pair (i, j)'s block scales at {@code (i * 3 + j) * blocks}, by slot.
+     * Rows r..r+3 against tokens t..t+2 with 512-bit vectors (12 accumulators and 12 block sums in 32 registers):
+     * out[oo + j * stride + i] for row r+i and token t+j; pair (i, j)'s block scales at {@code (i * 3 + j) * blocks}.
      */
     private static void wideTile4x3(
             float[] w0,
@@ -563,17 +495,17 @@ final class QuantizedDot {
             float[] w3,
             float[] sc,
             int blocks,
-            int s0,
-            int s1,
             float[] xs,
             int t,
             int cols,
-            float[] parts,
-            int po) {
+            float[] out,
+            int oo,
+            int stride,
+            float[] lanes) {
         FloatVector a00 = FloatVector.zero(FW), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
         int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
-        for (int b = s0; b < s1; b++) {
+        for (int b = 0; b < blocks; b++) {
             int o = b * 32, h = o + 16;
             FloatVector u0 = FloatVector.fromArray(FW, w0, o), u1 = FloatVector.fromArray(FW, w1, o);
             FloatVector u2 = FloatVector.fromArray(FW, w2, o), u3 = FloatVector.fromArray(FW, w3, o);
@@ -615,34 +547,22 @@ final class QuantizedDot {
             a31 = p31.fma(FloatVector.broadcast(FW, sc[10 * blocks + b]), a31);
             a32 = p32.fma(FloatVector.broadcast(FW, sc[11 * blocks + b]), a32);
         }
-        int o = po * 16;
-        a00.intoArray(parts, o);
-        a10.intoArray(parts, o + 16);
-        a20.intoArray(parts, o + 32);
-        a30.intoArray(parts, o + 48);
-        a01.intoArray(parts, o + 64);
-        a11.intoArray(parts, o + 80);
-        a21.intoArray(parts, o + 96);
-        a31.intoArray(parts, o + 112);
-        a02.intoArray(parts, o + 128);
-        a12.intoArray(parts, o + 144);
-        a22.intoArray(parts, o + 160);
-        a32.intoArray(parts, o + 176);
-    }
-
-    /**
-     * The tile's 12 sums from its chains' parts, joined as the integer kernels join theirs: out[oo + j * stride + i]
-     * for row r+i and token t+j.
-     */
-    private static void joinChains(float[] parts, int chains, float[] out, int oo, int stride) {
-        for (int p = 0; p < 12; p++) {
-            FloatVector v = FloatVector.fromArray(FW, parts, p * 16);
-            if (chains == 4) {
-                v = v.add(FloatVector.fromArray(FW, parts, (12 + p) * 16))
-                        .add(FloatVector.fromArray(FW, parts, (24 + p) * 16)
-                                .add(FloatVector.fromArray(FW, parts, (36 + p) * 16)));
-            }
-            out[oo + (p / 4) * stride + p % 4] = MatMul.sum(v);
+        // The sums in scalar code from the stored lanes (same bits as MatMul.sum): this method is too large for C2 to
+        // inline twelve vector sums as well, and a vector passed to a call is boxed.
+        a00.intoArray(lanes, 0);
+        a10.intoArray(lanes, 16);
+        a20.intoArray(lanes, 32);
+        a30.intoArray(lanes, 48);
+        a01.intoArray(lanes, 64);
+        a11.intoArray(lanes, 80);
+        a21.intoArray(lanes, 96);
+        a31.intoArray(lanes, 112);
+        a02.intoArray(lanes, 128);
+        a12.intoArray(lanes, 144);
+        a22.intoArray(lanes, 160);
+        a32.intoArray(lanes, 176);
+        for (int j = 0; j < 3; j++) {
+            for (int i = 0; i < 4; i++) out[oo + j * stride + i] = MatMul.sum(lanes, (j * 4 + i) * 16);
         }
     }
 
@@ -653,32 +573,50 @@ final class QuantizedDot {
      * most 19 significant bits.
      */
     static void widenRow(GGMLType type, MemorySegment w, int cols, int r, float[] row) {
-        int blocks = cols / 32;
-        if (type == GGMLType.Q8_0) {
-            long base = r * (long) blocks * Q8_BYTES;
-            for (int b = 0; b < blocks; b++) {
-                long off = base + b * (long) Q8_BYTES;
-                float d = Float.float16ToFloat(w.get(I16, off));
-                floats(shorts(w, off + 2), d, row, b * 32);
-                floats(shorts(w, off + 18), d, row, b * 32 + 16);
-            }
-        } else {
-            long base = r * (long) blocks * Q4_BYTES;
-            for (int b = 0; b < blocks; b++) {
-                long off = base + b * (long) Q4_BYTES;
-                float d = Float.float16ToFloat(w.get(I16, off));
-                ShortVector packed = shorts(w, off + 2);
-                floats(low(packed), d, row, b * 32);
-                floats(high(packed), d, row, b * 32 + 16);
+        if (type == GGMLType.Q8_0) widenQ8Row(w, r * (long) (cols / 32) * Q8_BYTES, cols / 32, row);
+        else widenQ4Row(w, r * (long) (cols / 32) * Q4_BYTES, cols / 32, row);
+    }
+
+    /**
+     * The conversions stay inside each loop, with no vector handed to another method: when C2 did not inline such a
+     * helper, the vector was boxed, which made widening a prompt's rows allocate several kilobytes per row.
+     */
+    private static void widenQ8Row(MemorySegment w, long base, int blocks, float[] row) {
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) Q8_BYTES;
+            float d = Float.float16ToFloat(w.get(I16, off));
+            for (int k = 0; k < 32; k += WL) {
+                ((FloatVector) ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE)
+                                .convertShape(VectorOperators.B2F, MatMul.F, 0))
+                        .mul(d)
+                        .intoArray(row, b * 32 + k);
             }
         }
     }
 
-    /** 16 integers times {@code d}, into {@code dst[o .. o+16)}. */
-    static void floats(ShortVector v, float d, float[] dst, int o) {
-        ((FloatVector) v.convertShape(VectorOperators.S2F, F, 0)).mul(d).intoArray(dst, o);
-        ((FloatVector) v.convertShape(VectorOperators.S2F, F, 1)).mul(d).intoArray(dst, o + 8);
+    /** Byte i of a block's 16 holds element i in its low nibble and element i + 16 in its high one, both offset by 8. */
+    private static void widenQ4Row(MemorySegment w, long base, int blocks, float[] row) {
+        for (int b = 0; b < blocks; b++) {
+            long off = base + b * (long) Q4_BYTES;
+            float d = Float.float16ToFloat(w.get(I16, off));
+            for (int k = 0; k < 16; k += WL) {
+                ByteVector packed = ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE);
+                ((FloatVector) packed.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, MatMul.F, 0))
+                        .mul(d)
+                        .intoArray(row, b * 32 + k);
+                ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4)
+                                .sub((byte) 8)
+                                .convertShape(VectorOperators.B2F, MatMul.F, 0))
+                        .mul(d)
+                        .intoArray(row, b * 32 + 16 + k);
+            }
+        }
     }
+
+    /** Float lanes of {@link MatMul#F}, and the bytes that widen to them. */
+    private static final int WL = MatMul.F.length();
+
+    private static final VectorSpecies<Byte> BL = WL == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
 
     /** The lanes added in a fixed pairwise order, as {@link MatMul#sum} does (the same bits in every code tier). */
     static float sum(FloatVector v) {
