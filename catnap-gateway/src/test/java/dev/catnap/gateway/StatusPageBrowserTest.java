@@ -70,11 +70,16 @@ class StatusPageBrowserTest {
                 assertThat(get(g, "/pid").statusCode()).isEqualTo(200);
 
                 // no navigation from here on: what changes is the page reloading itself
+                // A render can fall between the worker's readiness and the first answer: wait for one that shows both
+                // requests answered, not only the ready worker.
                 assertThat(eventually(
                                 Duration.ofSeconds(20),
                                 () -> !browser.findElements(By.cssSelector("tr.worker[data-state=ready]"))
-                                        .isEmpty()))
-                        .as("the page shows the ready worker")
+                                                .isEmpty()
+                                        && browser.findElement(By.id("request-summary"))
+                                                .getText()
+                                                .startsWith("2 answered")))
+                        .as("the page shows the ready worker and both requests answered")
                         .isTrue();
                 assertThat(browser.findElement(By.id("rendered-at")).getText()).isNotEqualTo(firstRender);
                 List<WebElement> rows = browser.findElements(By.cssSelector("tr.worker"));
