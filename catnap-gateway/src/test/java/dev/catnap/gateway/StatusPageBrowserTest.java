@@ -71,14 +71,17 @@ class StatusPageBrowserTest {
 
                 // no navigation from here on: what changes is the page reloading itself
                 // A render can fall between the worker's readiness and the first answer: wait for one that shows both
-                // requests answered, not only the ready worker.
-                assertThat(eventually(
-                                Duration.ofSeconds(20),
-                                () -> !browser.findElements(By.cssSelector("tr.worker[data-state=ready]"))
+                // requests answered, not only the ready worker. The page may be mid-reload when it is looked at.
+                assertThat(eventually(Duration.ofSeconds(20), () -> {
+                            try {
+                                return !browser.findElements(By.cssSelector("tr.worker[data-state=ready]"))
                                                 .isEmpty()
-                                        && browser.findElement(By.id("request-summary"))
-                                                .getText()
-                                                .startsWith("2 answered")))
+                                        && browser.findElements(By.id("request-summary")).stream()
+                                                .anyMatch(e -> e.getText().startsWith("2 answered"));
+                            } catch (org.openqa.selenium.WebDriverException reloading) {
+                                return false;
+                            }
+                        }))
                         .as("the page shows the ready worker and both requests answered")
                         .isTrue();
                 assertThat(browser.findElement(By.id("rendered-at")).getText()).isNotEqualTo(firstRender);
