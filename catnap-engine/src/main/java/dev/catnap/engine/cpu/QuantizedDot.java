@@ -9,7 +9,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -64,8 +63,9 @@ final class QuantizedDot {
      * out[t * stride + r] for r in [r0, r1) and tokens [0, n) of {@code x}, the single tokens of their sequences:
      * with the integer kernels, rows outer (two at a time with 256-bit vectors, so that their chains of dependent
      * FMAs overlap; one at a time with 512-bit ones, each row one stream from memory) and tokens inner, so that a row
-     * comes from memory for the first token and from L1 for the others; from three tokens on, with exact float tiles of 2 rows x 3 tokens (same bits, more
-     * multiply-adds per cycle) and the integer kernels for the one or two tokens left over. {@code scratch}: seven
+     * comes from memory for the first token and from L1 for the others; from three tokens on, with exact float tiles
+     * (2 rows x 3 tokens, 4 x 3 with 512-bit vectors: same bits, more multiply-adds per cycle) and the integer kernels
+     * for the one or two tokens left over. {@code scratch}: seven
      * arrays of at least {@code max(cols, 256)} floats, private to the calling thread.
      */
     static void rows(
@@ -87,6 +87,7 @@ final class QuantizedDot {
             return;
         }
         int tiled = usesTiles(n) ? n - n % 3 : 0;
+        float[] lanes = scratch[6];
         int r = r0;
         if (tiled > 0) {
             float[] wq0 = scratch[0], wq1 = scratch[1], wd = scratch[2], scales = scratch[3];
@@ -95,22 +96,22 @@ final class QuantizedDot {
                 spreadRow(q8, w, (r + 1) * rowBytes, blocks, wq1, wd, blocks);
                 for (int t = 0; t < tiled; t += 3) {
                     tileScales(wd, 2, x.d, t, blocks, scales);
-                    tile2x3(wq0, wq1, scales, blocks, x.spread, t, cols, out, t * stride + r, stride);
+                    tile2x3(wq0, wq1, scales, blocks, x.spread, t, cols, out, t * stride + r, stride, lanes);
                 }
                 for (int t = tiled; t < n; t++) {
-                    if (q8) q8Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r);
-                    else q4Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r);
+                    if (q8) q8Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r, lanes);
+                    else q4Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r, lanes);
                 }
             }
         }
         for (; r + 2 <= r1; r += 2) {
             for (int t = 0; t < n; t++) {
-                if (q8) q8Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r);
-                else q4Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r);
+                if (q8) q8Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r, lanes);
+                else q4Dot2(w, r * rowBytes, rowBytes, blocks, x, t, out, t * stride + r, lanes);
             }
         }
         for (; r < r1; r++) {
-            for (int t = 0; t < n; t++) out[t * stride + r] = dot(q8, w, r * rowBytes, blocks, x, t);
+            for (int t = 0; t < n; t++) out[t * stride + r] = dot(q8, w, r * rowBytes, blocks, x, t, lanes);
         }
     }
 
@@ -119,15 +120,22 @@ final class QuantizedDot {
         return n >= 3;
     }
 
-    private static float dot(boolean q8, MemorySegment w, long base, int blocks, Q8Activations x, int t) {
-        return q8
-                ? q8Dot(w, base, blocks, x.q, x.d, t * blocks * 32, t * blocks)
-                : q4Dot(w, base, blocks, x.q, x.d, t * blocks * 32, t * blocks);
+    /**
+     * The integer kernels leave their lanes in {@code lanes} (at least 16 floats) rather than return a vector: a
+     * kernel's own compilation can run out of C2's node budget before it inlines the final sum, and a vector handed
+     * to a call that is not inlined is boxed, an allocation per row. {@link MatMul#sum(float[], int)} adds them in
+     * the order {@link MatMul#sum(FloatVector)} does.
+     */
+    private static float dot(
+            boolean q8, MemorySegment w, long base, int blocks, Q8Activations x, int t, float[] lanes) {
+        if (q8) q8Dot(w, base, blocks, x.q, x.d, t * blocks * 32, t * blocks, lanes);
+        else q4Dot(w, base, blocks, x.q, x.d, t * blocks * 32, t * blocks, lanes);
+        return MatMul.sum(lanes, 0);
     }
 
     // ---- integer kernels: one weight row against one activation row ----
 
-    static float q8Dot(MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo) {
+    static void q8Dot(MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long off = base + b * (long) Q8_BYTES;
@@ -138,10 +146,10 @@ final class QuantizedDot {
             float d = Float.float16ToFloat(w.get(I16, off)) * xd[bo + b];
             acc = pairSums(p).fma(FloatVector.broadcast(F, d), acc);
         }
-        return sum(acc);
+        acc.intoArray(lanes, 0);
     }
 
-    static float q4Dot(MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo) {
+    static void q4Dot(MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long off = base + b * (long) Q4_BYTES;
@@ -153,7 +161,7 @@ final class QuantizedDot {
             float d = Float.float16ToFloat(w.get(I16, off)) * xd[bo + b];
             acc = pairSums(p).fma(FloatVector.broadcast(F, d), acc);
         }
-        return sum(acc);
+        acc.intoArray(lanes, 0);
     }
 
     /**
@@ -162,7 +170,15 @@ final class QuantizedDot {
      * made a method too large for C2 to keep its vectors in registers: it ran twice as slow as one row.)
      */
     private static void q8Dot2(
-            MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t, float[] out, int oo) {
+            MemorySegment w,
+            long base,
+            long rowBytes,
+            int blocks,
+            Q8Activations x,
+            int t,
+            float[] out,
+            int oo,
+            float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         short[] xq = x.q;
         int xo = t * blocks * 32, bo = t * blocks;
@@ -177,13 +193,23 @@ final class QuantizedDot {
             a1 = pairSums(shorts(w, off + 2).mul(ylo).add(shorts(w, off + 18).mul(yhi)))
                     .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)) * dx), a1);
         }
-        out[oo] = sum(a0);
-        out[oo + 1] = sum(a1);
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 8);
+        out[oo] = MatMul.sum(lanes, 0);
+        out[oo + 1] = MatMul.sum(lanes, 8);
     }
 
     /** {@link #q8Dot2} for Q4_0 weights (four rows ran 4.6 times slower, as for Q8_0). */
     private static void q4Dot2(
-            MemorySegment w, long base, long rowBytes, int blocks, Q8Activations x, int t, float[] out, int oo) {
+            MemorySegment w,
+            long base,
+            long rowBytes,
+            int blocks,
+            Q8Activations x,
+            int t,
+            float[] out,
+            int oo,
+            float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         short[] xq = x.q;
         int xo = t * blocks * 32, bo = t * blocks;
@@ -200,8 +226,10 @@ final class QuantizedDot {
             a1 = pairSums(low(p1).mul(ylo).add(high(p1).mul(yhi)))
                     .fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, off)) * dx), a1);
         }
-        out[oo] = sum(a0);
-        out[oo + 1] = sum(a1);
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 8);
+        out[oo] = MatMul.sum(lanes, 0);
+        out[oo + 1] = MatMul.sum(lanes, 8);
     }
 
     /**
@@ -310,7 +338,8 @@ final class QuantizedDot {
             int cols,
             float[] out,
             int oo,
-            int stride) {
+            int stride,
+            float[] lanes) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
         int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols;
         for (int b = 0; b < blocks; b++) {
@@ -343,12 +372,16 @@ final class QuantizedDot {
             a11 = p11.fma(FloatVector.broadcast(F, sc[4 * blocks + b]), a11);
             a12 = p12.fma(FloatVector.broadcast(F, sc[5 * blocks + b]), a12);
         }
-        out[oo] = sum(a00);
-        out[oo + 1] = sum(a10);
-        out[oo + stride] = sum(a01);
-        out[oo + stride + 1] = sum(a11);
-        out[oo + 2 * stride] = sum(a02);
-        out[oo + 2 * stride + 1] = sum(a12);
+        a00.intoArray(lanes, 0);
+        a10.intoArray(lanes, 8);
+        a01.intoArray(lanes, 16);
+        a11.intoArray(lanes, 24);
+        a02.intoArray(lanes, 32);
+        a12.intoArray(lanes, 40);
+        for (int j = 0; j < 3; j++) {
+            out[oo + j * stride] = MatMul.sum(lanes, j * 16);
+            out[oo + j * stride + 1] = MatMul.sum(lanes, j * 16 + 8);
+        }
     }
 
     // ---- 512-bit vectors: one block per 16 float lanes ----
@@ -368,10 +401,11 @@ final class QuantizedDot {
         int blocks = cols / 32;
         long rowBytes = (long) blocks * (q8 ? Q8_BYTES : Q4_BYTES);
         int tiled = usesTiles(n) ? n - n % 3 : 0;
+        float[] lanes = scratch[6];
         int r = r0;
         if (tiled > 0) {
             float[] wq0 = scratch[0], wq1 = scratch[1], wq2 = scratch[2], wq3 = scratch[3];
-            float[] wd = scratch[4], scales = scratch[5], lanes = scratch[6];
+            float[] wd = scratch[4], scales = scratch[5];
             for (; r + 4 <= r1; r += 4) {
                 wideSpreadRow(q8, w, r * rowBytes, blocks, wq0, wd, 0);
                 wideSpreadRow(q8, w, (r + 1) * rowBytes, blocks, wq1, wd, blocks);
@@ -394,16 +428,12 @@ final class QuantizedDot {
         // weights came from memory (decoding), though as fast in cache.
         for (; r < r1; r++) {
             for (int t = 0; t < n; t++) {
-                out[t * stride + r] = wideDot(q8, w, r * rowBytes, blocks, x, t, cols, scratch[6]);
+                out[t * stride + r] = wideDot(q8, w, r * rowBytes, blocks, x, t, cols, lanes);
             }
         }
     }
 
-    /**
-     * Row {@code base} against token t with the integer kernels. They leave their 16 lanes in {@code lanes} rather
-     * than return a vector: a kernel's own compilation can run out of C2's node budget before it inlines the final
-     * sum, and a vector handed to a call that is not inlined is boxed, an allocation per row.
-     */
+    /** Row {@code base} against token t with the integer kernels, their lanes handed over as {@link #dot}'s are. */
     private static float wideDot(
             boolean q8, MemorySegment w, long base, int blocks, Q8Activations x, int t, int cols, float[] lanes) {
         if (q8) wideQ8Dot(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
@@ -617,16 +647,4 @@ final class QuantizedDot {
     private static final int WL = MatMul.F.length();
 
     private static final VectorSpecies<Byte> BL = WL == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
-
-    /** The lanes added in a fixed pairwise order, as {@link MatMul#sum} does (the same bits in every code tier). */
-    static float sum(FloatVector v) {
-        v = v.add(v.rearrange(ROTATE_4));
-        v = v.add(v.rearrange(ROTATE_2));
-        v = v.add(v.rearrange(ROTATE_1));
-        return v.lane(0);
-    }
-
-    private static final VectorShuffle<Float> ROTATE_4 = VectorShuffle.iota(F, 4, 1, true);
-    private static final VectorShuffle<Float> ROTATE_2 = VectorShuffle.iota(F, 2, 1, true);
-    private static final VectorShuffle<Float> ROTATE_1 = VectorShuffle.iota(F, 1, 1, true);
 }
