@@ -4,6 +4,10 @@ import dev.catnap.engine.backend.Backend;
 import dev.catnap.engine.gguf.Dequantize;
 import dev.catnap.engine.gguf.GGMLType;
 import dev.catnap.engine.gguf.GGUFTensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -22,6 +26,13 @@ public final class CpuBackend implements Backend {
     private final Q8Activations quantized = new Q8Activations();
 
     private final boolean roundActivations;
+
+    /** Weights in the kernels' layout where it differs from the file's ({@link RowGroups}), by tensor (identity: the model keeps its tensors). */
+    private final Map<GGUFTensor, MemorySegment> groupedWeights = new IdentityHashMap<>();
+
+    private final Arena groupedArena = Arena.ofShared();
+
+    private final HugePages hugePages = HugePages.linux();
 
     public CpuBackend(int threads) {
         this(threads, true);
@@ -72,7 +83,7 @@ public final class CpuBackend implements Backend {
         int chunks = (rows + chunkRows - 1) / chunkRows;
         if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
         int size = chunks == 1 ? rows : chunkRows;
-        var data = w.data();
+        var data = RowGroups.applies(type, cols) ? grouped(w, cols, rows) : w.data();
         boolean rounded = roundActivations && QuantizedDot.handles(type);
         if (rounded) quantized.quantize(type, x, n, cols, oneTokenRows);
         pool.run(chunks, (c, worker) -> {
@@ -85,6 +96,52 @@ public final class CpuBackend implements Backend {
             }
             MatMul.rows(type, data, cols, rows, r0, r1, x, n, oneTokenRows, out, scratch, rounded ? quantized : null);
         });
+    }
+
+    /**
+     * Copies {@code w} into the layout the kernels read, if that is not the file's ({@link RowGroups}): at load, so
+     * that the first product does not pay for it. Products of weights not prepared make their copy on first use.
+     */
+    void prepare(GGUFTensor w) {
+        int cols = (int) w.dim(0), rows = (int) w.dim(1);
+        if (RowGroups.applies(w.type(), cols) && cols % w.type().blockSize() == 0) grouped(w, cols, rows);
+    }
+
+    /** Bytes of weights held in the kernels' own layout. */
+    long groupedBytes() {
+        synchronized (groupedWeights) {
+            return groupedWeights.values().stream()
+                    .mapToLong(MemorySegment::byteSize)
+                    .sum();
+        }
+    }
+
+    /**
+     * {@code w}'s data in {@link RowGroups}' layout, made by {@link #prepare} or on its first product, in
+     * parallel, and kept until {@link #close}. The file's pages of it are then released: the
+     * copy takes their place in memory, and a tensor also read for other uses (a tied embedding table) pages back in
+     * what those read.
+     */
+    private MemorySegment grouped(GGUFTensor w, int cols, int rows) {
+        synchronized (groupedWeights) {
+            MemorySegment done = groupedWeights.get(w);
+            if (done != null) return done;
+            MemorySegment plain = w.data();
+            MemorySegment copy = hugePages == null ? null : hugePages.allocate(groupedArena, plain.byteSize());
+            if (copy == null) copy = groupedArena.allocate(plain.byteSize(), 64);
+            MemorySegment into = copy;
+            int groups = (rows + RowGroups.ROWS - 1) / RowGroups.ROWS;
+            int perChunk = Math.max(1, groups / (pool.threads() * 4));
+            int chunks = (groups + perChunk - 1) / perChunk;
+            pool.run(chunks, (c, worker) -> {
+                int r0 = c * perChunk * RowGroups.ROWS;
+                int r1 = Math.min(rows, r0 + perChunk * RowGroups.ROWS);
+                RowGroups.group(w.type(), plain, into, cols, rows, r0, r1);
+            });
+            if (plain.isMapped()) plain.unload();
+            groupedWeights.put(w, copy);
+            return copy;
+        }
     }
 
     @Override
@@ -308,5 +365,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() {
         pool.close();
+        synchronized (groupedWeights) {
+            groupedWeights.clear();
+            if (groupedArena.scope().isAlive()) groupedArena.close();
+        }
     }
 }

@@ -9,12 +9,15 @@ import dev.catnap.engine.model.Transformer;
 import dev.catnap.engine.model.Weights;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A decoder on the CPU: an architecture's forward pass over {@link CpuOps}, weights read in place from the mapped
  * file, activations and KV caches on the heap. Not thread-safe, like every decoder.
  */
 public final class CpuDecoder implements Decoder {
+    private static final Logger log = LoggerFactory.getLogger(CpuDecoder.class);
     private final Transformer<GGUFTensor, float[]> transformer;
     private final CpuOps ops;
     private final int[] widths;
@@ -32,8 +35,17 @@ public final class CpuDecoder implements Decoder {
     public static CpuDecoder load(GGUFFile file, ModelConfig config, CpuBackend backend) {
         try {
             var ops = new CpuOps(backend);
-            var weights = Weights.inPlace(file, ops.matrixTypes());
-            return new CpuDecoder(config.architecture().load(config, weights), ops);
+            long start = System.nanoTime();
+            var weights = Weights.inPlace(file, ops.matrixTypes(), backend::prepare);
+            var decoder = new CpuDecoder(config.architecture().load(config, weights), ops);
+            long grouped = backend.groupedBytes();
+            if (grouped > 0) {
+                log.info(
+                        "{} MiB of weights copied into the CPU kernels' row groups in {} ms",
+                        grouped >> 20,
+                        (System.nanoTime() - start) / 1_000_000);
+            }
+            return decoder;
         } catch (RuntimeException e) {
             backend.close();
             throw e;

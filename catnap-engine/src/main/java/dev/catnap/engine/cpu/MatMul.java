@@ -7,6 +7,9 @@ import java.nio.ByteOrder;
 import java.util.EnumMap;
 import java.util.Map;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -39,7 +42,7 @@ final class MatMul {
     /** How row {@code r} of a weight type becomes {@code cols} floats for the float tiles. */
     @FunctionalInterface
     private interface RowWidener {
-        void widen(MemorySegment w, int cols, int r, float[] row);
+        void widen(MemorySegment w, int cols, int rows, int r, float[] row);
     }
 
     /**
@@ -48,15 +51,19 @@ final class MatMul {
      * block size.
      */
     private static final Map<GGMLType, RowWidener> WIDENERS = new EnumMap<>(Map.of(
-            GGMLType.Q8_0, (w, cols, r, row) -> QuantizedDot.widenRow(GGMLType.Q8_0, w, cols, r, row),
-            GGMLType.Q4_0, (w, cols, r, row) -> QuantizedDot.widenRow(GGMLType.Q4_0, w, cols, r, row),
-            GGMLType.F16, (w, cols, r, row) -> f16Row(w, rowOffset(GGMLType.F16, cols, r), cols, row),
+            GGMLType.Q8_0, (w, cols, rows, r, row) -> QuantizedDot.widenRow(GGMLType.Q8_0, w, cols, rows, r, row),
+            GGMLType.Q4_0, (w, cols, rows, r, row) -> QuantizedDot.widenRow(GGMLType.Q4_0, w, cols, rows, r, row),
+            GGMLType.F16, MatMul::f16Row,
             GGMLType.F32,
-                    (w, cols, r, row) -> MemorySegment.copy(w, F32, rowOffset(GGMLType.F32, cols, r), row, 0, cols),
-            GGMLType.BF16, (w, cols, r, row) -> KQuants.bf16Row(w, rowOffset(GGMLType.BF16, cols, r), cols, row),
-            GGMLType.Q4_K, (w, cols, r, row) -> KQuants.q4kRow(w, rowOffset(GGMLType.Q4_K, cols, r), cols / 256, row),
-            GGMLType.Q5_K, (w, cols, r, row) -> KQuants.q5kRow(w, rowOffset(GGMLType.Q5_K, cols, r), cols / 256, row),
-            GGMLType.Q6_K, (w, cols, r, row) -> KQuants.q6kRow(w, rowOffset(GGMLType.Q6_K, cols, r), cols / 256, row)));
+                    (w, cols, rows, r, row) ->
+                            MemorySegment.copy(w, F32, rowOffset(GGMLType.F32, cols, r), row, 0, cols),
+            GGMLType.BF16, (w, cols, rows, r, row) -> KQuants.bf16Row(w, rowOffset(GGMLType.BF16, cols, r), cols, row),
+            GGMLType.Q4_K,
+                    (w, cols, rows, r, row) -> KQuants.q4kRow(w, rowOffset(GGMLType.Q4_K, cols, r), cols / 256, row),
+            GGMLType.Q5_K,
+                    (w, cols, rows, r, row) -> KQuants.q5kRow(w, rowOffset(GGMLType.Q5_K, cols, r), cols / 256, row),
+            GGMLType.Q6_K,
+                    (w, cols, rows, r, row) -> KQuants.q6kRow(w, rowOffset(GGMLType.Q6_K, cols, r), cols / 256, row)));
 
     static boolean supports(GGMLType type) {
         return WIDENERS.containsKey(type);
@@ -95,8 +102,18 @@ final class MatMul {
             x = quantized.values;
         }
         if (n == 1 && t0 == 0 && type == GGMLType.F16) {
-            for (int r = r0; r < r1; r++) {
-                f16Row(w, r * (long) cols * 2, cols, scratch[0]);
+            int r = r0;
+            if (RowGroups.applies(type, cols)) {
+                float[] lanes = scratch[6];
+                for (int full = rows - rows % RowGroups.ROWS;
+                        r % RowGroups.ROWS == 0 && r + RowGroups.ROWS <= Math.min(r1, full);
+                        r += RowGroups.ROWS) {
+                    f16Group(w, RowGroups.rowStart(true, 32, cols * 2L, rows, r), cols, x, lanes);
+                    for (int i = 0; i < RowGroups.ROWS; i++) out[r + i] = sum(lanes, i * L);
+                }
+            }
+            for (; r < r1; r++) {
+                f16Row(w, cols, rows, r, scratch[0]);
                 out[r] = dot(scratch[0], cols, x, 0);
             }
             return;
@@ -129,10 +146,10 @@ final class MatMul {
             float[] third = scratch[2];
             float[] fourth = scratch[3];
             for (; r + 4 <= r1; r += 4) {
-                widenRow(type, w, cols, r, row);
-                widenRow(type, w, cols, r + 1, next);
-                widenRow(type, w, cols, r + 2, third);
-                widenRow(type, w, cols, r + 3, fourth);
+                widenRow(type, w, cols, rows, r, row);
+                widenRow(type, w, cols, rows, r + 1, next);
+                widenRow(type, w, cols, rows, r + 2, third);
+                widenRow(type, w, cols, rows, r + 3, fourth);
                 int t = t0;
                 for (; t + 4 <= n; t += 4) {
                     dot4x4(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows, lanes);
@@ -148,8 +165,8 @@ final class MatMul {
             }
         }
         for (; r + 2 <= r1; r += 2) {
-            widenRow(type, w, cols, r, row);
-            widenRow(type, w, cols, r + 1, next);
+            widenRow(type, w, cols, rows, r, row);
+            widenRow(type, w, cols, rows, r + 1, next);
             int t = t0;
             for (; t + 4 <= n; t += 4) dot2x4(row, next, cols, x, t * cols, out, t * rows + r, rows, lanes);
             for (; t + 2 <= n; t += 2) dot2x2(row, next, cols, x, t * cols, out, t * rows + r, rows, lanes);
@@ -159,27 +176,103 @@ final class MatMul {
             }
         }
         for (; r < r1; r++) {
-            widenRow(type, w, cols, r, row);
+            widenRow(type, w, cols, rows, r, row);
             for (int t = t0; t < n; t++) out[t * rows + r] = dot(row, cols, x, t * cols);
         }
     }
 
-    private static void widenRow(GGMLType type, MemorySegment w, int cols, int r, float[] row) {
+    private static void widenRow(GGMLType type, MemorySegment w, int cols, int rows, int r, float[] row) {
         RowWidener widener = WIDENERS.get(type);
         if (widener == null) throw new IllegalArgumentException("no matmul kernel for weight type " + type);
-        widener.widen(w, cols, r, row);
+        widener.widen(w, cols, rows, r, row);
     }
 
     // ---- F16 and F32: the row widened to floats, plain dot products; a tail shorter than a vector is scalar ----
 
     /**
-     * A row of halves widened to floats, exactly. A plain loop over {@code Float.float16ToFloat}: C2 compiles it to
-     * the CPU's half-to-float conversion (vcvtph2ps with F16C), vectorized, which the Vector API has no operation
-     * for; emulating it with integer lanes measured 1.6 times slower.
+     * Row {@code r} of halves widened to floats, exactly: from {@link RowGroups}' layout 16 halves at a time with
+     * the arithmetic described at {@link #HALVES}, else with a plain loop over {@code Float.float16ToFloat}, which
+     * C2 compiles to the CPU's half-to-float conversion (vcvtph2ps), four lanes wide.
      */
-    private static void f16Row(MemorySegment w, long base, int cols, float[] row) {
+    private static void f16Row(MemorySegment w, int cols, int rows, int r, float[] row) {
+        if (RowGroups.applies(GGMLType.F16, cols)) {
+            long base = RowGroups.rowStart(true, 32, cols * 2L, rows, r);
+            long step = RowGroups.unitStep(true, 32, rows, r);
+            for (int i = 0; i < cols; i += 16, base += step) {
+                IntVector h = (IntVector)
+                        ShortVector.fromMemorySegment(HALVES, w, base, LE).convertShape(VectorOperators.S2I, INTS, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector bits = em.lanewise(VectorOperators.LSHL, 13);
+                IntVector f =
+                        ((FloatVector) bits.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+                f = f.blend(bits.or(0x7f800000), em.compare(VectorOperators.GE, 0x7c00));
+                f.or(h.and(0x80000000)).reinterpretAsFloats().intoArray(row, i);
+            }
+            return;
+        }
+        long base = rowOffset(GGMLType.F16, cols, r);
         for (int i = 0; i < cols; i++) row[i] = Float.float16ToFloat(w.get(I16, base + 2L * i));
     }
+
+    /**
+     * The four rows of a group of F16 weights ({@link RowGroups}) starting at {@code base} against one token: row
+     * i's lanes into {@code lanes[16i .. 16i+16)}, the FMAs of {@link #dot} over the widened row, in its order, with
+     * the halves turned into floats in registers, 16 at a time (see {@link #HALVES}). The conversion is written out
+     * four times: C2 reaches this method's node budget before it would inline a helper, and a vector handed back by
+     * a call that is not inlined is boxed (12 MB per 2048x4096 product when it was a helper).
+     */
+    private static void f16Group(MemorySegment w, long base, int cols, float[] x, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        long off = base;
+        for (int i = 0; i < cols; i += 16, off += RowGroups.ROWS * 32) {
+            FloatVector y = FloatVector.fromArray(F, x, i);
+            IntVector h, em, bits, f;
+            h = (IntVector)
+                    ShortVector.fromMemorySegment(HALVES, w, off, LE).convertShape(VectorOperators.S2I, INTS, 0);
+            em = h.and(0x7fff);
+            bits = em.lanewise(VectorOperators.LSHL, 13);
+            f = ((FloatVector) bits.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+            f = f.blend(bits.or(0x7f800000), em.compare(VectorOperators.GE, 0x7c00));
+            a0 = ((FloatVector) f.or(h.and(0x80000000)).reinterpretAsFloats()).fma(y, a0);
+            h = (IntVector)
+                    ShortVector.fromMemorySegment(HALVES, w, off + 32, LE).convertShape(VectorOperators.S2I, INTS, 0);
+            em = h.and(0x7fff);
+            bits = em.lanewise(VectorOperators.LSHL, 13);
+            f = ((FloatVector) bits.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+            f = f.blend(bits.or(0x7f800000), em.compare(VectorOperators.GE, 0x7c00));
+            a1 = ((FloatVector) f.or(h.and(0x80000000)).reinterpretAsFloats()).fma(y, a1);
+            h = (IntVector)
+                    ShortVector.fromMemorySegment(HALVES, w, off + 64, LE).convertShape(VectorOperators.S2I, INTS, 0);
+            em = h.and(0x7fff);
+            bits = em.lanewise(VectorOperators.LSHL, 13);
+            f = ((FloatVector) bits.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+            f = f.blend(bits.or(0x7f800000), em.compare(VectorOperators.GE, 0x7c00));
+            a2 = ((FloatVector) f.or(h.and(0x80000000)).reinterpretAsFloats()).fma(y, a2);
+            h = (IntVector)
+                    ShortVector.fromMemorySegment(HALVES, w, off + 96, LE).convertShape(VectorOperators.S2I, INTS, 0);
+            em = h.and(0x7fff);
+            bits = em.lanewise(VectorOperators.LSHL, 13);
+            f = ((FloatVector) bits.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+            f = f.blend(bits.or(0x7f800000), em.compare(VectorOperators.GE, 0x7c00));
+            a3 = ((FloatVector) f.or(h.and(0x80000000)).reinterpretAsFloats()).fma(y, a3);
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 16);
+        a2.intoArray(lanes, 32);
+        a3.intoArray(lanes, 48);
+    }
+
+    /**
+     * 16 halves, which {@link #f16Group} and {@link #f16Row} turn into floats exactly with integer arithmetic (the
+     * Vector API has no half-to-float conversion): the half's exponent and mantissa shifted into a float's place
+     * read as a float 2^112 times too small (subnormal halves included, as float subnormals), which one
+     * multiplication repairs; infinities and NaNs keep their mantissa under the float's all-ones exponent; the sign
+     * is put back last.
+     */
+    private static final VectorSpecies<Short> HALVES = ShortVector.SPECIES_256;
+
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_512;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private static float dot(float[] row, int cols, float[] x, int xo) {
         FloatVector acc = FloatVector.zero(F);

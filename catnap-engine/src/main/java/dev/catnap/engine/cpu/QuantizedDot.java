@@ -399,7 +399,10 @@ final class QuantizedDot {
             int stride,
             float[][] scratch) {
         int blocks = cols / 32;
-        long rowBytes = (long) blocks * (q8 ? Q8_BYTES : Q4_BYTES);
+        int blockBytes = q8 ? Q8_BYTES : Q4_BYTES;
+        long rowBytes = (long) blocks * blockBytes;
+        int rows = stride;
+        boolean grouped = RowGroups.applies(q8 ? GGMLType.Q8_0 : GGMLType.Q4_0, cols);
         int tiled = usesTiles(n) ? n - n % 3 : 0;
         float[] lanes = scratch[6];
         int r = r0;
@@ -407,45 +410,79 @@ final class QuantizedDot {
             float[] wq0 = scratch[0], wq1 = scratch[1], wq2 = scratch[2], wq3 = scratch[3];
             float[] wd = scratch[4], scales = scratch[5];
             for (; r + 4 <= r1; r += 4) {
-                wideSpreadRow(q8, w, r * rowBytes, blocks, wq0, wd, 0);
-                wideSpreadRow(q8, w, (r + 1) * rowBytes, blocks, wq1, wd, blocks);
-                wideSpreadRow(q8, w, (r + 2) * rowBytes, blocks, wq2, wd, 2 * blocks);
-                wideSpreadRow(q8, w, (r + 3) * rowBytes, blocks, wq3, wd, 3 * blocks);
+                wideSpreadRow(q8, w, blockBytes, rows, r, blocks, wq0, wd, 0);
+                wideSpreadRow(q8, w, blockBytes, rows, r + 1, blocks, wq1, wd, blocks);
+                wideSpreadRow(q8, w, blockBytes, rows, r + 2, blocks, wq2, wd, 2 * blocks);
+                wideSpreadRow(q8, w, blockBytes, rows, r + 3, blocks, wq3, wd, 3 * blocks);
                 for (int t = 0; t < tiled; t += 3) {
                     tileScales(wd, 4, x.d, t, blocks, scales);
                     wideTile4x3(
                             wq0, wq1, wq2, wq3, scales, blocks, x.spread, t, cols, out, t * stride + r, stride, lanes);
                 }
-                for (int i = 0; i < 4; i++) {
+                boolean group =
+                        grouped && r % RowGroups.ROWS == 0 && r + RowGroups.ROWS <= rows - rows % RowGroups.ROWS;
+                for (int t = tiled; group && t < n; t++) {
+                    // the one or two tokens left over: the group's four chains at once, as for single tokens below
+                    wideQ8Group(
+                            w,
+                            RowGroups.rowStart(true, blockBytes, rowBytes, rows, r),
+                            blocks,
+                            x.q,
+                            x.d,
+                            t * cols,
+                            t * blocks,
+                            lanes);
+                    for (int i = 0; i < RowGroups.ROWS; i++) out[t * stride + r + i] = MatMul.sum(lanes, i * 16);
+                }
+                for (int i = 0; !group && i < 4; i++) {
+                    long base = RowGroups.rowStart(grouped, blockBytes, rowBytes, rows, r + i),
+                            step = RowGroups.unitStep(grouped, blockBytes, rows, r + i);
                     for (int t = tiled; t < n; t++) {
-                        out[t * stride + r + i] = wideDot(q8, w, (r + i) * rowBytes, blocks, x, t, cols, lanes);
+                        out[t * stride + r + i] = wideDot(q8, w, base, step, blocks, x, t, cols, lanes);
                     }
                 }
             }
         }
-        // One row at a time, tokens inner: the row is read as one stream, from memory for the first token and from
-        // L1 for the others. Four rows side by side, a block of each in turn, ran at two thirds of the speed once the
-        // weights came from memory (decoding), though as fast in cache.
-        for (; r < r1; r++) {
+        // A group's four rows at once, tokens inner: the group is one stream, read from memory for the first token
+        // and from L1 for the others, and its four chains of FMAs overlap.
+        int full = grouped ? rows - rows % RowGroups.ROWS : 0;
+        for (; r % RowGroups.ROWS == 0 && r + RowGroups.ROWS <= Math.min(r1, full); r += RowGroups.ROWS) {
+            long base = RowGroups.rowStart(true, blockBytes, rowBytes, rows, r);
             for (int t = 0; t < n; t++) {
-                out[t * stride + r] = wideDot(q8, w, r * rowBytes, blocks, x, t, cols, lanes);
+                wideQ8Group(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
+                for (int i = 0; i < RowGroups.ROWS; i++) out[t * stride + r + i] = MatMul.sum(lanes, i * 16);
+            }
+        }
+        for (; r < r1; r++) {
+            long base = RowGroups.rowStart(grouped, blockBytes, rowBytes, rows, r),
+                    step = RowGroups.unitStep(grouped, blockBytes, rows, r);
+            for (int t = 0; t < n; t++) {
+                out[t * stride + r] = wideDot(q8, w, base, step, blocks, x, t, cols, lanes);
             }
         }
     }
 
     /** Row {@code base} against token t with the integer kernels, their lanes handed over as {@link #dot}'s are. */
     private static float wideDot(
-            boolean q8, MemorySegment w, long base, int blocks, Q8Activations x, int t, int cols, float[] lanes) {
-        if (q8) wideQ8Dot(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
-        else wideQ4Dot(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
+            boolean q8,
+            MemorySegment w,
+            long base,
+            long step,
+            int blocks,
+            Q8Activations x,
+            int t,
+            int cols,
+            float[] lanes) {
+        if (q8) wideQ8Dot(w, base, step, blocks, x.q, x.d, t * cols, t * blocks, lanes);
+        else wideQ4Dot(w, base, step, blocks, x.q, x.d, t * cols, t * blocks, lanes);
         return MatMul.sum(lanes, 0);
     }
 
     static void wideQ4Dot(
-            MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo, float[] lanes) {
+            MemorySegment w, long base, long step, int blocks, short[] xq, float[] xd, int xo, int bo, float[] lanes) {
         FloatVector acc = FloatVector.zero(FW);
         for (int b = 0; b < blocks; b++) {
-            long off = base + b * (long) Q4_BYTES;
+            long off = base + b * step;
             int o = xo + b * 32;
             ShortVector packed = shorts(w, off + 2);
             ShortVector p = low(packed)
@@ -463,15 +500,41 @@ final class QuantizedDot {
     }
 
     static void wideQ8Dot(
-            MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo, float[] lanes) {
+            MemorySegment w, long base, long step, int blocks, short[] xq, float[] xd, int xo, int bo, float[] lanes) {
         FloatVector acc = FloatVector.zero(FW);
         for (int b = 0; b < blocks; b++) {
-            long off = base + b * (long) Q8_BYTES;
+            long off = base + b * step;
             ShortVector p = wideShorts(w, off + 2).mul(ShortVector.fromArray(SW, xq, xo + b * 32));
             float d = Float.float16ToFloat(w.get(I16, off)) * xd[bo + b];
             acc = widePairSums(p).fma(FloatVector.broadcast(FW, d), acc);
         }
         acc.intoArray(lanes, 0);
+    }
+
+    /**
+     * The four rows of a group ({@link RowGroups}) starting at {@code base} against one token: row i's lanes into {@code
+     * lanes[16i .. 16i+16)}, each the sum {@link #wideQ8Dot} computes for that row, in the same order.
+     */
+    static void wideQ8Group(
+            MemorySegment w, long base, int blocks, short[] xq, float[] xd, int xo, int bo, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(FW), a1 = a0, a2 = a0, a3 = a0;
+        long off = base;
+        for (int b = 0; b < blocks; b++, off += RowGroups.ROWS * Q8_BYTES) {
+            ShortVector y = ShortVector.fromArray(SW, xq, xo + b * 32);
+            float dx = xd[bo + b];
+            a0 = widePairSums(wideShorts(w, off + 2).mul(y))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off)) * dx), a0);
+            a1 = widePairSums(wideShorts(w, off + Q8_BYTES + 2).mul(y))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off + Q8_BYTES)) * dx), a1);
+            a2 = widePairSums(wideShorts(w, off + 2 * Q8_BYTES + 2).mul(y))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off + 2 * Q8_BYTES)) * dx), a2);
+            a3 = widePairSums(wideShorts(w, off + 3 * Q8_BYTES + 2).mul(y))
+                    .fma(FloatVector.broadcast(FW, Float.float16ToFloat(w.get(I16, off + 3 * Q8_BYTES)) * dx), a3);
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 16);
+        a2.intoArray(lanes, 32);
+        a3.intoArray(lanes, 48);
     }
 
     /** A block's 32 bytes sign-extended to 32 shorts. */
@@ -500,9 +563,12 @@ final class QuantizedDot {
     }
 
     private static void wideSpreadRow(
-            boolean q8, MemorySegment w, long base, int blocks, float[] wq, float[] wd, int wdo) {
+            boolean q8, MemorySegment w, int blockBytes, int rows, int r, int blocks, float[] wq, float[] wd, int wdo) {
+        boolean grouped = RowGroups.applies(q8 ? GGMLType.Q8_0 : GGMLType.Q4_0, blocks * 32);
+        long base = RowGroups.rowStart(grouped, blockBytes, (long) blocks * blockBytes, rows, r),
+                step = RowGroups.unitStep(grouped, blockBytes, rows, r);
         for (int b = 0; b < blocks; b++) {
-            long off = base + b * (long) (q8 ? Q8_BYTES : Q4_BYTES);
+            long off = base + b * step;
             wd[wdo + b] = Float.float16ToFloat(w.get(I16, off));
             if (q8) {
                 wideSpread(wideShorts(w, off + 2), wq, b * 32);
@@ -602,18 +668,22 @@ final class QuantizedDot {
      * Row {@code r}'s weights as floats, {@code d * q}: exact, since an 8-bit integer times an F16 scale needs at
      * most 19 significant bits.
      */
-    static void widenRow(GGMLType type, MemorySegment w, int cols, int r, float[] row) {
-        if (type == GGMLType.Q8_0) widenQ8Row(w, r * (long) (cols / 32) * Q8_BYTES, cols / 32, row);
-        else widenQ4Row(w, r * (long) (cols / 32) * Q4_BYTES, cols / 32, row);
+    static void widenRow(GGMLType type, MemorySegment w, int cols, int rows, int r, float[] row) {
+        int blockBytes = type == GGMLType.Q8_0 ? Q8_BYTES : Q4_BYTES;
+        boolean grouped = RowGroups.applies(type, cols);
+        long base = RowGroups.rowStart(grouped, blockBytes, (long) (cols / 32) * blockBytes, rows, r);
+        long step = RowGroups.unitStep(grouped, blockBytes, rows, r);
+        if (type == GGMLType.Q8_0) widenQ8Row(w, base, step, cols / 32, row);
+        else widenQ4Row(w, base, step, cols / 32, row);
     }
 
     /**
      * The conversions stay inside each loop, with no vector handed to another method: when C2 did not inline such a
      * helper, the vector was boxed, which made widening a prompt's rows allocate several kilobytes per row.
      */
-    private static void widenQ8Row(MemorySegment w, long base, int blocks, float[] row) {
+    private static void widenQ8Row(MemorySegment w, long base, long step, int blocks, float[] row) {
         for (int b = 0; b < blocks; b++) {
-            long off = base + b * (long) Q8_BYTES;
+            long off = base + b * step;
             float d = Float.float16ToFloat(w.get(I16, off));
             for (int k = 0; k < 32; k += WL) {
                 ((FloatVector) ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE)
@@ -625,9 +695,9 @@ final class QuantizedDot {
     }
 
     /** Byte i of a block's 16 holds element i in its low nibble and element i + 16 in its high one, both offset by 8. */
-    private static void widenQ4Row(MemorySegment w, long base, int blocks, float[] row) {
+    private static void widenQ4Row(MemorySegment w, long base, long step, int blocks, float[] row) {
         for (int b = 0; b < blocks; b++) {
-            long off = base + b * (long) Q4_BYTES;
+            long off = base + b * step;
             float d = Float.float16ToFloat(w.get(I16, off));
             for (int k = 0; k < 16; k += WL) {
                 ByteVector packed = ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE);

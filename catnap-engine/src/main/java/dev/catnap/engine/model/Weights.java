@@ -6,6 +6,7 @@ import dev.catnap.engine.gguf.GGUFFile;
 import dev.catnap.engine.gguf.GGUFTensor;
 import java.util.Arrays;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -23,6 +24,7 @@ public final class Weights<M, V> {
     private final Set<GGMLType> matrixTypes;
     private final Set<GGMLType> tableTypes;
     private final Function<GGUFTensor, M> residentMatrix;
+    private final Function<GGUFTensor, M> residentTable;
     private final Function<float[], V> residentVector;
 
     /**
@@ -36,11 +38,24 @@ public final class Weights<M, V> {
             Set<GGMLType> tableTypes,
             Function<GGUFTensor, M> residentMatrix,
             Function<float[], V> residentVector) {
+        this(file, device, matrixTypes, tableTypes, residentMatrix, residentMatrix, residentVector);
+    }
+
+    /** As above, with tables made resident by {@code residentTable} rather than as matrices are. */
+    private Weights(
+            GGUFFile file,
+            String device,
+            Set<GGMLType> matrixTypes,
+            Set<GGMLType> tableTypes,
+            Function<GGUFTensor, M> residentMatrix,
+            Function<GGUFTensor, M> residentTable,
+            Function<float[], V> residentVector) {
         this.file = file;
         this.device = device;
         this.matrixTypes = Set.copyOf(matrixTypes);
         this.tableTypes = Set.copyOf(tableTypes);
         this.residentMatrix = residentMatrix;
+        this.residentTable = residentTable;
         this.residentVector = residentVector;
     }
 
@@ -49,7 +64,20 @@ public final class Weights<M, V> {
      * may be any encoding {@link Dequantize} decodes.
      */
     public static Weights<GGUFTensor, float[]> inPlace(GGUFFile file, Set<GGMLType> matrixTypes) {
-        return new Weights<>(file, "CPU", matrixTypes, Dequantize.types(), t -> t, v -> v);
+        return inPlace(file, matrixTypes, t -> {});
+    }
+
+    /**
+     * {@link #inPlace(GGUFFile, Set)}, with every matrix (not the tables) handed to {@code prepareMatrix} as it is
+     * loaded: for a backend that keeps some weights in a layout of its own.
+     */
+    public static Weights<GGUFTensor, float[]> inPlace(
+            GGUFFile file, Set<GGMLType> matrixTypes, Consumer<GGUFTensor> prepareMatrix) {
+        Function<GGUFTensor, GGUFTensor> prepared = t -> {
+            prepareMatrix.accept(t);
+            return t;
+        };
+        return new Weights<>(file, "CPU", matrixTypes, Dequantize.types(), prepared, t -> t, v -> v);
     }
 
     /** A weight matrix of ggml shape [cols, rows]: {@code cols} inputs to {@code rows} outputs. */
@@ -65,7 +93,7 @@ public final class Weights<M, V> {
                     + ", expected [" + cols + ", >=" + minRows + "]");
         }
         checkType(t, tableTypes);
-        return residentMatrix.apply(t);
+        return residentTable.apply(t);
     }
 
     /** The output projection: {@code output.weight}, or the token embedding when the model ties them. */

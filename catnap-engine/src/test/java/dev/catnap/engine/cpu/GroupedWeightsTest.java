@@ -1,0 +1,148 @@
+package dev.catnap.engine.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.catnap.engine.gguf.Dequantize;
+import dev.catnap.engine.gguf.GGMLType;
+import dev.catnap.engine.gguf.GGUFTensor;
+import dev.catnap.engine.gguf.Quantize;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Q8_0 and F16 weights in the four-row groups of {@link RowGroups}, which the 512-bit kernels read. */
+class GroupedWeightsTest {
+    // 11 rows: two full groups and three rows after them, which keep the file's layout.
+    private static final int COLS = 128;
+    private static final int ROWS = 11;
+
+    @ParameterizedTest
+    @EnumSource(
+            value = GGMLType.class,
+            names = {"Q8_0", "F16"})
+    void everyUnitLandsWhereTheKernelsReadIt(GGMLType type) {
+        int blockBytes = RowGroups.unitBytes(type);
+        long rowBytes = (long) COLS * type.blockBytes() / type.blockSize();
+        MemorySegment plain = Arena.ofAuto().allocate(ROWS * rowBytes);
+        var random = new SplittableRandom(3);
+        for (long i = 0; i < plain.byteSize(); i++) plain.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+        MemorySegment grouped = Arena.ofAuto().allocate(plain.byteSize());
+        // in two pieces, as the backend's threads fill it
+        RowGroups.group(type, plain, grouped, COLS, ROWS, 0, 4);
+        RowGroups.group(type, plain, grouped, COLS, ROWS, 4, ROWS);
+        for (int r = 0; r < ROWS; r++) {
+            long start = RowGroups.rowStart(true, blockBytes, rowBytes, ROWS, r);
+            long step = RowGroups.unitStep(true, blockBytes, ROWS, r);
+            assertThat(step).as("%s row %d", type, r).isEqualTo(r < 8 ? 4L * blockBytes : blockBytes);
+            for (int b = 0; b < rowBytes / blockBytes; b++) {
+                MemorySegment want = plain.asSlice(r * rowBytes + (long) b * blockBytes, blockBytes);
+                MemorySegment got = grouped.asSlice(start + b * step, blockBytes);
+                assertThat(got.mismatch(want))
+                        .as("%s row %d unit %d", type, r, b)
+                        .isEqualTo(-1L);
+            }
+        }
+    }
+
+    @Test
+    void groupedRowsGiveTheBitsOfTheRowByRowKernel() {
+        assumeTrue(RowGroups.applies(GGMLType.Q8_0, COLS), "only 512-bit CPUs group Q8_0 weights");
+        var random = new SplittableRandom(11);
+        float[] values = new float[ROWS * COLS];
+        for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
+        MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(GGMLType.Q8_0, values));
+        MemorySegment data = Arena.ofAuto().allocate(plain.byteSize());
+        data.copyFrom(plain);
+        var w = new GGUFTensor("grouped", GGMLType.Q8_0, new long[] {COLS, ROWS}, data);
+        float[] dense = new float[ROWS * COLS];
+        Dequantize.dequantize(GGMLType.Q8_0, plain, 0, dense, 0, dense.length);
+        long rowBytes = (long) COLS / 32 * GGMLType.Q8_0.blockBytes();
+        try (var backend = new CpuBackend(2)) {
+            // one and two decoding tokens take the group kernel, four and five the exact tiles and the group kernel
+            for (int n : new int[] {1, 2, 4, 5}) {
+                float[] x = new float[n * COLS];
+                for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+                float[] out = new float[n * ROWS];
+                backend.matmul(w, x, out, n, n);
+                var q = new Q8Activations();
+                q.quantize(GGMLType.Q8_0, x, n, COLS, 0);
+                float[] lanes = new float[16];
+                for (int t = 0; t < n; t++) {
+                    for (int r = 0; r < ROWS; r++) {
+                        QuantizedDot.wideQ8Dot(
+                                plain,
+                                r * rowBytes,
+                                GGMLType.Q8_0.blockBytes(),
+                                COLS / 32,
+                                q.q,
+                                q.d,
+                                t * COLS,
+                                t * COLS / 32,
+                                lanes);
+                        assertThat(out[t * ROWS + r])
+                                .as("n=%d token %d row %d", n, t, r)
+                                .isEqualTo(MatMul.sum(lanes, 0));
+                    }
+                }
+            }
+            // prompt rows: the widened rows of the float tiles, from the same layout
+            int n = 5;
+            float[] x = new float[n * COLS];
+            for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+            float[] out = new float[n * ROWS];
+            backend.matmul(w, x, out, n, 0);
+            for (int t = 0; t < n; t++) {
+                float[] xr = MatMulTest.roundedToQ8(java.util.Arrays.copyOfRange(x, t * COLS, (t + 1) * COLS));
+                for (int r = 0; r < ROWS; r++) {
+                    double ref = 0, magnitude = 0;
+                    for (int c = 0; c < COLS; c++) {
+                        ref += (double) dense[r * COLS + c] * xr[c];
+                        magnitude += Math.abs((double) dense[r * COLS + c] * xr[c]);
+                    }
+                    assertThat((double) out[t * ROWS + r])
+                            .as("prompt token %d row %d", t, r)
+                            .isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                }
+            }
+        }
+    }
+
+    @Test
+    void halfPrecisionGroupsGiveEveryRowTheSameBitsAloneAsInAPrompt() {
+        var random = new SplittableRandom(17);
+        MemorySegment data = Arena.ofAuto().allocate(ROWS * COLS * 2L);
+        float[] dense = new float[ROWS * COLS];
+        for (int i = 0; i < dense.length; i++) {
+            short h = Float.floatToFloat16((float) random.nextGaussian());
+            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, h);
+            dense[i] = Float.float16ToFloat(h);
+        }
+        var w = new GGUFTensor("grouped", GGMLType.F16, new long[] {COLS, ROWS}, data);
+        int n = 4;
+        float[] x = new float[n * COLS];
+        for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        float[] prompt = new float[n * ROWS];
+        try (var backend = new CpuBackend(1)) {
+            backend.matmul(w, x, prompt, n, 0);
+            for (int t = 0; t < n; t++) {
+                float[] alone = new float[ROWS];
+                backend.matmul(w, java.util.Arrays.copyOfRange(x, t * COLS, (t + 1) * COLS), alone, 1, 1);
+                for (int r = 0; r < ROWS; r++) {
+                    assertThat(alone[r]).as("token %d row %d", t, r).isEqualTo(prompt[t * ROWS + r]);
+                    double ref = 0, magnitude = 0;
+                    for (int c = 0; c < COLS; c++) {
+                        ref += (double) dense[r * COLS + c] * x[t * COLS + c];
+                        magnitude += Math.abs((double) dense[r * COLS + c] * x[t * COLS + c]);
+                    }
+                    assertThat((double) alone[r]).isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                }
+            }
+        }
+    }
+}
