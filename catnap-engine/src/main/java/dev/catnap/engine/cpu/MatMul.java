@@ -146,10 +146,12 @@ final class MatMul {
             float[] third = scratch[2];
             float[] fourth = scratch[3];
             for (; r + 4 <= r1; r += 4) {
-                widenRow(type, w, cols, rows, r, row);
-                widenRow(type, w, cols, rows, r + 1, next);
-                widenRow(type, w, cols, rows, r + 2, third);
-                widenRow(type, w, cols, rows, r + 3, fourth);
+                if (!widenGroup(type, w, cols, rows, r, row, next, third, fourth)) {
+                    widenRow(type, w, cols, rows, r, row);
+                    widenRow(type, w, cols, rows, r + 1, next);
+                    widenRow(type, w, cols, rows, r + 2, third);
+                    widenRow(type, w, cols, rows, r + 3, fourth);
+                }
                 int t = t0;
                 for (; t + 4 <= n; t += 4) {
                     dot4x4(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows, lanes);
@@ -179,6 +181,40 @@ final class MatMul {
             widenRow(type, w, cols, rows, r, row);
             for (int t = t0; t < n; t++) out[t * rows + r] = dot(row, cols, x, t * cols);
         }
+    }
+
+    /**
+     * Rows r..r+3 widened in one pass over their group where the weights are in {@link RowGroups}' layout and the
+     * four rows are a group; false, widening nothing, otherwise.
+     */
+    private static boolean widenGroup(
+            GGMLType type, MemorySegment w, int cols, int rows, int r, float[] w0, float[] w1, float[] w2, float[] w3) {
+        if (!RowGroups.applies(type, cols)
+                || r % RowGroups.ROWS != 0
+                || r + RowGroups.ROWS > rows - rows % RowGroups.ROWS) {
+            return false;
+        }
+        if (type == GGMLType.Q8_0) {
+            long rowBytes = (long) cols / 32 * type.blockBytes();
+            QuantizedDot.widenQ8Group(
+                    w, RowGroups.rowStart(true, type.blockBytes(), rowBytes, rows, r), cols / 32, w0, w1, w2, w3);
+            return true;
+        }
+        long off = RowGroups.rowStart(true, 32, cols * 2L, rows, r);
+        for (int c = 0; c < cols; c += 16) {
+            for (int i = 0; i < RowGroups.ROWS; i++, off += 32) {
+                float[] row = i == 0 ? w0 : i == 1 ? w1 : i == 2 ? w2 : w3;
+                IntVector h = (IntVector)
+                        ShortVector.fromMemorySegment(HALVES, w, off, LE).convertShape(VectorOperators.S2I, INTS, 0);
+                IntVector em = h.and(0x7fff);
+                IntVector bits = em.lanewise(VectorOperators.LSHL, 13);
+                IntVector f =
+                        ((FloatVector) bits.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+                f = f.blend(bits.or(0x7f800000), em.compare(VectorOperators.GE, 0x7c00));
+                f.or(h.and(0x80000000)).reinterpretAsFloats().intoArray(row, c);
+            }
+        }
+        return true;
     }
 
     private static void widenRow(GGMLType type, MemorySegment w, int cols, int rows, int r, float[] row) {

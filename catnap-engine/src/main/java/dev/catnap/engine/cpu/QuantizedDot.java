@@ -694,6 +694,27 @@ final class QuantizedDot {
         }
     }
 
+    /**
+     * The four rows of a Q8_0 group ({@link RowGroups}) starting at {@code base} widened as {@link #widenQ8Row}
+     * widens each, in one pass over the group: four passes, each reading every fourth block, made the first of them
+     * wait on memory for every block.
+     */
+    static void widenQ8Group(MemorySegment w, long base, int blocks, float[] w0, float[] w1, float[] w2, float[] w3) {
+        long off = base;
+        for (int b = 0; b < blocks; b++) {
+            for (int i = 0; i < RowGroups.ROWS; i++, off += Q8_BYTES) {
+                float[] row = i == 0 ? w0 : i == 1 ? w1 : i == 2 ? w2 : w3;
+                float d = Float.float16ToFloat(w.get(I16, off));
+                for (int k = 0; k < 32; k += WL) {
+                    ((FloatVector) ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE)
+                                    .convertShape(VectorOperators.B2F, MatMul.F, 0))
+                            .mul(d)
+                            .intoArray(row, b * 32 + k);
+                }
+            }
+        }
+    }
+
     /** Byte i of a block's 16 holds element i in its low nibble and element i + 16 in its high one, both offset by 8. */
     private static void widenQ4Row(MemorySegment w, long base, long step, int blocks, float[] row) {
         for (int b = 0; b < blocks; b++) {
