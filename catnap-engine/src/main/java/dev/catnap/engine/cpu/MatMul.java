@@ -201,18 +201,11 @@ final class MatMul {
             return true;
         }
         long off = RowGroups.rowStart(true, 32, cols * 2L, rows, r);
-        for (int c = 0; c < cols; c += 16) {
-            for (int i = 0; i < RowGroups.ROWS; i++, off += 32) {
-                float[] row = i == 0 ? w0 : i == 1 ? w1 : i == 2 ? w2 : w3;
-                IntVector h = (IntVector)
-                        ShortVector.fromMemorySegment(HALVES, w, off, LE).convertShape(VectorOperators.S2I, INTS, 0);
-                IntVector em = h.and(0x7fff);
-                IntVector bits = em.lanewise(VectorOperators.LSHL, 13);
-                IntVector f =
-                        ((FloatVector) bits.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
-                f = f.blend(bits.or(0x7f800000), em.compare(VectorOperators.GE, 0x7c00));
-                f.or(h.and(0x80000000)).reinterpretAsFloats().intoArray(row, c);
-            }
+        for (int c = 0; c < cols; c += 16, off += RowGroups.ROWS * 32) {
+            halvesToFloats(w, off, w0, c);
+            halvesToFloats(w, off + 32, w1, c);
+            halvesToFloats(w, off + 64, w2, c);
+            halvesToFloats(w, off + 96, w3, c);
         }
         return true;
     }
@@ -234,16 +227,7 @@ final class MatMul {
         if (RowGroups.applies(GGMLType.F16, cols)) {
             long base = RowGroups.rowStart(true, 32, cols * 2L, rows, r);
             long step = RowGroups.unitStep(true, 32, rows, r);
-            for (int i = 0; i < cols; i += 16, base += step) {
-                IntVector h = (IntVector)
-                        ShortVector.fromMemorySegment(HALVES, w, base, LE).convertShape(VectorOperators.S2I, INTS, 0);
-                IntVector em = h.and(0x7fff);
-                IntVector bits = em.lanewise(VectorOperators.LSHL, 13);
-                IntVector f =
-                        ((FloatVector) bits.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
-                f = f.blend(bits.or(0x7f800000), em.compare(VectorOperators.GE, 0x7c00));
-                f.or(h.and(0x80000000)).reinterpretAsFloats().intoArray(row, i);
-            }
+            for (int i = 0; i < cols; i += 16, base += step) halvesToFloats(w, base, row, i);
             return;
         }
         long base = rowOffset(GGMLType.F16, cols, r);
@@ -298,8 +282,19 @@ final class MatMul {
         a3.intoArray(lanes, 48);
     }
 
+    /** The 16 halves at {@code off} as floats into {@code row[o .. o+16)} (see {@link #HALVES}); its vectors stay inside. */
+    private static void halvesToFloats(MemorySegment w, long off, float[] row, int o) {
+        IntVector h = (IntVector)
+                ShortVector.fromMemorySegment(HALVES, w, off, LE).convertShape(VectorOperators.S2I, INTS, 0);
+        IntVector em = h.and(0x7fff);
+        IntVector bits = em.lanewise(VectorOperators.LSHL, 13);
+        IntVector f = ((FloatVector) bits.reinterpretAsFloats()).mul(0x1p112f).reinterpretAsInts();
+        f = f.blend(bits.or(0x7f800000), em.compare(VectorOperators.GE, 0x7c00));
+        f.or(h.and(0x80000000)).reinterpretAsFloats().intoArray(row, o);
+    }
+
     /**
-     * 16 halves, which {@link #f16Group} and {@link #f16Row} turn into floats exactly with integer arithmetic (the
+     * 16 halves, which {@link #f16Group} and {@link #halvesToFloats} turn into floats exactly with integer arithmetic (the
      * Vector API has no half-to-float conversion): the half's exponent and mantissa shifted into a float's place
      * read as a float 2^112 times too small (subnormal halves included, as float subnormals), which one
      * multiplication repairs; infinities and NaNs keep their mantissa under the float's all-ones exponent; the sign

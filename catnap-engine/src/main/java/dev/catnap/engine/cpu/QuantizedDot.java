@@ -62,11 +62,12 @@ final class QuantizedDot {
     /**
      * out[t * stride + r] for r in [r0, r1) and tokens [0, n) of {@code x}, the single tokens of their sequences:
      * with the integer kernels, rows outer (two at a time with 256-bit vectors, so that their chains of dependent
-     * FMAs overlap; one at a time with 512-bit ones, each row one stream from memory) and tokens inner, so that a row
-     * comes from memory for the first token and from L1 for the others; from three tokens on, with exact float tiles
-     * (2 rows x 3 tokens, 4 x 3 with 512-bit vectors: same bits, more multiply-adds per cycle) and the integer kernels
-     * for the one or two tokens left over. {@code scratch}: seven
-     * arrays of at least {@code max(cols, 256)} floats, private to the calling thread.
+     * FMAs overlap; with 512-bit ones, Q8_0 a {@link RowGroups} group of four rows at a time, one stream from memory
+     * with four chains, and Q4_0 one row at a time) and tokens inner, so that the rows come from memory for the first
+     * token and from L1 for the others; from three tokens on, with exact float tiles (2 rows x 3 tokens, 4 x 3 with
+     * 512-bit vectors: same bits, more multiply-adds per cycle) and the integer kernels for the one or two tokens
+     * left over. {@code scratch}: seven arrays of at least {@code max(cols, 256)} floats, private to the calling
+     * thread. With 512-bit vectors {@code w} is in {@link RowGroups}' layout where that applies to the type.
      */
     static void rows(
             GGMLType type,
@@ -682,15 +683,17 @@ final class QuantizedDot {
      * helper, the vector was boxed, which made widening a prompt's rows allocate several kilobytes per row.
      */
     private static void widenQ8Row(MemorySegment w, long base, long step, int blocks, float[] row) {
-        for (int b = 0; b < blocks; b++) {
-            long off = base + b * step;
-            float d = Float.float16ToFloat(w.get(I16, off));
-            for (int k = 0; k < 32; k += WL) {
-                ((FloatVector) ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE)
-                                .convertShape(VectorOperators.B2F, MatMul.F, 0))
-                        .mul(d)
-                        .intoArray(row, b * 32 + k);
-            }
+        for (int b = 0; b < blocks; b++) widenQ8Block(w, base + b * step, row, b * 32);
+    }
+
+    /** The block at {@code off} as floats into {@code row[o .. o+32)}; its vectors stay inside. */
+    private static void widenQ8Block(MemorySegment w, long off, float[] row, int o) {
+        float d = Float.float16ToFloat(w.get(I16, off));
+        for (int k = 0; k < 32; k += WL) {
+            ((FloatVector) ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE)
+                            .convertShape(VectorOperators.B2F, MatMul.F, 0))
+                    .mul(d)
+                    .intoArray(row, o + k);
         }
     }
 
@@ -701,17 +704,11 @@ final class QuantizedDot {
      */
     static void widenQ8Group(MemorySegment w, long base, int blocks, float[] w0, float[] w1, float[] w2, float[] w3) {
         long off = base;
-        for (int b = 0; b < blocks; b++) {
-            for (int i = 0; i < RowGroups.ROWS; i++, off += Q8_BYTES) {
-                float[] row = i == 0 ? w0 : i == 1 ? w1 : i == 2 ? w2 : w3;
-                float d = Float.float16ToFloat(w.get(I16, off));
-                for (int k = 0; k < 32; k += WL) {
-                    ((FloatVector) ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE)
-                                    .convertShape(VectorOperators.B2F, MatMul.F, 0))
-                            .mul(d)
-                            .intoArray(row, b * 32 + k);
-                }
-            }
+        for (int b = 0; b < blocks; b++, off += RowGroups.ROWS * Q8_BYTES) {
+            widenQ8Block(w, off, w0, b * 32);
+            widenQ8Block(w, off + Q8_BYTES, w1, b * 32);
+            widenQ8Block(w, off + 2 * Q8_BYTES, w2, b * 32);
+            widenQ8Block(w, off + 3 * Q8_BYTES, w3, b * 32);
         }
     }
 
