@@ -32,6 +32,9 @@ public final class CpuBackend implements Backend {
 
     private final Arena groupedArena = Arena.ofShared();
 
+    /** Guarded by {@code groupedWeights}. */
+    private Copied copied = new Copied(0, 0);
+
     private final HugePages hugePages = HugePages.linux();
 
     public CpuBackend(int threads) {
@@ -83,7 +86,8 @@ public final class CpuBackend implements Backend {
         int chunks = (rows + chunkRows - 1) / chunkRows;
         if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
         int size = chunks == 1 ? rows : chunkRows;
-        var data = RowGroups.applies(type, cols) ? grouped(w, cols, rows) : w.data();
+        var layout = RowGroups.Layout.of(type, cols, rows);
+        var data = layout.grouped() ? grouped(w, layout) : w.data();
         boolean rounded = roundActivations && QuantizedDot.handles(type);
         if (rounded) quantized.quantize(type, x, n, cols, oneTokenRows);
         pool.run(chunks, (c, worker) -> {
@@ -94,7 +98,20 @@ public final class CpuBackend implements Backend {
                 // 256: the sixteen 16-lane sums of the float tiles (MatMul.finish)
                 for (int i = 0; i < scratch.length; i++) scratch[i] = new float[Math.max(cols, 256)];
             }
-            MatMul.rows(type, data, cols, rows, r0, r1, x, n, oneTokenRows, out, scratch, rounded ? quantized : null);
+            MatMul.rows(
+                    type,
+                    data,
+                    cols,
+                    rows,
+                    layout,
+                    r0,
+                    r1,
+                    x,
+                    n,
+                    oneTokenRows,
+                    out,
+                    scratch,
+                    rounded ? quantized : null);
         });
     }
 
@@ -103,43 +120,44 @@ public final class CpuBackend implements Backend {
      * that the first product does not pay for it. Products of weights not prepared make their copy on first use.
      */
     void prepare(GGUFTensor w) {
-        int cols = (int) w.dim(0), rows = (int) w.dim(1);
-        if (RowGroups.applies(w.type(), cols) && cols % w.type().blockSize() == 0) grouped(w, cols, rows);
+        var layout = RowGroups.Layout.of(w.type(), (int) w.dim(0), (int) w.dim(1));
+        if (layout.grouped()) grouped(w, layout);
     }
 
-    /** Bytes of weights held in the kernels' own layout. */
-    long groupedBytes() {
+    /** The weights held in the kernels' own layout so far, and the time their copies took. */
+    record Copied(long bytes, long nanos) {}
+
+    Copied copied() {
         synchronized (groupedWeights) {
-            return groupedWeights.values().stream()
-                    .mapToLong(MemorySegment::byteSize)
-                    .sum();
+            return copied;
         }
     }
 
     /**
-     * {@code w}'s data in {@link RowGroups}' layout, made by {@link #prepare} or on its first product, in
-     * parallel, and kept until {@link #close}. The file's pages of it are then released: the
-     * copy takes their place in memory, and a tensor also read for other uses (a tied embedding table) pages back in
-     * what those read.
+     * {@code w}'s data in {@code layout} (grouped), made by {@link #prepare} or on its first product, in parallel,
+     * and kept until {@link #close}. The file's pages of it are then released: the copy takes their place in memory,
+     * and a tensor also read for other uses (a tied embedding table) pages back in what those read.
      */
-    private MemorySegment grouped(GGUFTensor w, int cols, int rows) {
+    private MemorySegment grouped(GGUFTensor w, RowGroups.Layout layout) {
         synchronized (groupedWeights) {
             MemorySegment done = groupedWeights.get(w);
             if (done != null) return done;
+            long start = System.nanoTime();
             MemorySegment plain = w.data();
             MemorySegment copy = hugePages == null ? null : hugePages.allocate(groupedArena, plain.byteSize());
             if (copy == null) copy = groupedArena.allocate(plain.byteSize(), 64);
             MemorySegment into = copy;
+            int rows = layout.rows();
             int groups = (rows + RowGroups.ROWS - 1) / RowGroups.ROWS;
             int perChunk = Math.max(1, groups / (pool.threads() * 4));
             int chunks = (groups + perChunk - 1) / perChunk;
             pool.run(chunks, (c, worker) -> {
                 int r0 = c * perChunk * RowGroups.ROWS;
-                int r1 = Math.min(rows, r0 + perChunk * RowGroups.ROWS);
-                RowGroups.group(w.type(), plain, into, cols, rows, r0, r1);
+                RowGroups.group(layout, plain, into, r0, Math.min(rows, r0 + perChunk * RowGroups.ROWS));
             });
             if (plain.isMapped()) plain.unload();
             groupedWeights.put(w, copy);
+            copied = new Copied(copied.bytes() + copy.byteSize(), copied.nanos() + System.nanoTime() - start);
             return copy;
         }
     }

@@ -35,15 +35,14 @@ public final class CpuDecoder implements Decoder {
     public static CpuDecoder load(GGUFFile file, ModelConfig config, CpuBackend backend) {
         try {
             var ops = new CpuOps(backend);
-            long start = System.nanoTime();
             var weights = Weights.inPlace(file, ops.matrixTypes(), backend::prepare);
             var decoder = new CpuDecoder(config.architecture().load(config, weights), ops);
-            long grouped = backend.groupedBytes();
-            if (grouped > 0) {
+            var copied = backend.copied();
+            if (copied.bytes() > 0) {
                 log.info(
                         "{} MiB of weights copied into the CPU kernels' row groups in {} ms",
-                        grouped >> 20,
-                        (System.nanoTime() - start) / 1_000_000);
+                        copied.bytes() >> 20,
+                        copied.nanos() / 1_000_000);
             }
             return decoder;
         } catch (RuntimeException e) {

@@ -42,7 +42,7 @@ final class MatMul {
     /** How row {@code r} of a weight type becomes {@code cols} floats for the float tiles. */
     @FunctionalInterface
     private interface RowWidener {
-        void widen(MemorySegment w, int cols, int rows, int r, float[] row);
+        void widen(MemorySegment w, int cols, RowGroups.Layout layout, int r, float[] row);
     }
 
     /**
@@ -51,27 +51,17 @@ final class MatMul {
      * block size.
      */
     private static final Map<GGMLType, RowWidener> WIDENERS = new EnumMap<>(Map.of(
-            GGMLType.Q8_0, (w, cols, rows, r, row) -> QuantizedDot.widenRow(GGMLType.Q8_0, w, cols, rows, r, row),
-            GGMLType.Q4_0, (w, cols, rows, r, row) -> QuantizedDot.widenRow(GGMLType.Q4_0, w, cols, rows, r, row),
+            GGMLType.Q8_0, (w, cols, layout, r, row) -> QuantizedDot.widenRow(GGMLType.Q8_0, w, cols, layout, r, row),
+            GGMLType.Q4_0, (w, cols, layout, r, row) -> QuantizedDot.widenRow(GGMLType.Q4_0, w, cols, layout, r, row),
             GGMLType.F16, MatMul::f16Row,
-            GGMLType.F32,
-                    (w, cols, rows, r, row) ->
-                            MemorySegment.copy(w, F32, rowOffset(GGMLType.F32, cols, r), row, 0, cols),
-            GGMLType.BF16, (w, cols, rows, r, row) -> KQuants.bf16Row(w, rowOffset(GGMLType.BF16, cols, r), cols, row),
-            GGMLType.Q4_K,
-                    (w, cols, rows, r, row) -> KQuants.q4kRow(w, rowOffset(GGMLType.Q4_K, cols, r), cols / 256, row),
-            GGMLType.Q5_K,
-                    (w, cols, rows, r, row) -> KQuants.q5kRow(w, rowOffset(GGMLType.Q5_K, cols, r), cols / 256, row),
-            GGMLType.Q6_K,
-                    (w, cols, rows, r, row) -> KQuants.q6kRow(w, rowOffset(GGMLType.Q6_K, cols, r), cols / 256, row)));
+            GGMLType.F32, (w, cols, layout, r, row) -> MemorySegment.copy(w, F32, layout.rowStart(r), row, 0, cols),
+            GGMLType.BF16, (w, cols, layout, r, row) -> KQuants.bf16Row(w, layout.rowStart(r), cols, row),
+            GGMLType.Q4_K, (w, cols, layout, r, row) -> KQuants.q4kRow(w, layout.rowStart(r), cols / 256, row),
+            GGMLType.Q5_K, (w, cols, layout, r, row) -> KQuants.q5kRow(w, layout.rowStart(r), cols / 256, row),
+            GGMLType.Q6_K, (w, cols, layout, r, row) -> KQuants.q6kRow(w, layout.rowStart(r), cols / 256, row)));
 
     static boolean supports(GGMLType type) {
         return WIDENERS.containsKey(type);
-    }
-
-    /** Where row {@code r} of {@code cols} values starts. */
-    private static long rowOffset(GGMLType type, int cols, int r) {
-        return (long) r * (cols / type.blockSize()) * type.blockBytes();
     }
 
     /**
@@ -79,13 +69,15 @@ final class MatMul {
      * cols % 256 == 0 for the k-quants). Tokens [0, oneTokenRows) are single tokens of their sequences: for Q8_0 and
      * Q4_0 they take {@link QuantizedDot}'s integer kernels, the others the float tiles. Without {@code quantized}
      * (float32 activations), Q8_0 and Q4_0 rows all take the float tiles. {@code scratch}: seven arrays
-     * of at least {@code max(cols, 256)} floats, private to the calling thread.
+     * of at least {@code max(cols, 256)} floats, private to the calling thread. {@code w} is in {@code layout}
+     * ({@link RowGroups.Layout#of} for this type and shape).
      */
     static void rows(
             GGMLType type,
             MemorySegment w,
             int cols,
             int rows,
+            RowGroups.Layout layout,
             int r0,
             int r1,
             float[] x,
@@ -96,24 +88,19 @@ final class MatMul {
             Q8Activations quantized) {
         int t0 = 0;
         if (QuantizedDot.handles(type) && quantized != null) {
-            QuantizedDot.rows(type, w, cols, r0, r1, quantized, oneTokenRows, out, rows, scratch);
+            QuantizedDot.rows(type, w, cols, layout, r0, r1, quantized, oneTokenRows, out, rows, scratch);
             if (oneTokenRows == n) return;
             t0 = oneTokenRows;
             x = quantized.values;
         }
         if (n == 1 && t0 == 0 && type == GGMLType.F16) {
             int r = r0;
-            if (RowGroups.applies(type, cols)) {
-                float[] lanes = scratch[6];
-                for (int full = rows - rows % RowGroups.ROWS;
-                        r % RowGroups.ROWS == 0 && r + RowGroups.ROWS <= Math.min(r1, full);
-                        r += RowGroups.ROWS) {
-                    f16Group(w, RowGroups.rowStart(true, 32, cols * 2L, rows, r), cols, x, lanes);
-                    for (int i = 0; i < RowGroups.ROWS; i++) out[r + i] = sum(lanes, i * L);
-                }
+            for (float[] lanes = scratch[6]; layout.groupAt(r) && r + RowGroups.ROWS <= r1; r += RowGroups.ROWS) {
+                f16Group(w, layout.rowStart(r), cols, x, lanes);
+                for (int i = 0; i < RowGroups.ROWS; i++) out[r + i] = sum(lanes, i * L);
             }
             for (; r < r1; r++) {
-                f16Row(w, cols, rows, r, scratch[0]);
+                f16Row(w, cols, layout, r, scratch[0]);
                 out[r] = dot(scratch[0], cols, x, 0);
             }
             return;
@@ -146,11 +133,13 @@ final class MatMul {
             float[] third = scratch[2];
             float[] fourth = scratch[3];
             for (; r + 4 <= r1; r += 4) {
-                if (!widenGroup(type, w, cols, rows, r, row, next, third, fourth)) {
-                    widenRow(type, w, cols, rows, r, row);
-                    widenRow(type, w, cols, rows, r + 1, next);
-                    widenRow(type, w, cols, rows, r + 2, third);
-                    widenRow(type, w, cols, rows, r + 3, fourth);
+                if (layout.groupAt(r)) {
+                    widenGroup(type, w, cols, layout.rowStart(r), row, next, third, fourth);
+                } else {
+                    widenRow(type, w, cols, layout, r, row);
+                    widenRow(type, w, cols, layout, r + 1, next);
+                    widenRow(type, w, cols, layout, r + 2, third);
+                    widenRow(type, w, cols, layout, r + 3, fourth);
                 }
                 int t = t0;
                 for (; t + 4 <= n; t += 4) {
@@ -167,8 +156,8 @@ final class MatMul {
             }
         }
         for (; r + 2 <= r1; r += 2) {
-            widenRow(type, w, cols, rows, r, row);
-            widenRow(type, w, cols, rows, r + 1, next);
+            widenRow(type, w, cols, layout, r, row);
+            widenRow(type, w, cols, layout, r + 1, next);
             int t = t0;
             for (; t + 4 <= n; t += 4) dot2x4(row, next, cols, x, t * cols, out, t * rows + r, rows, lanes);
             for (; t + 2 <= n; t += 2) dot2x2(row, next, cols, x, t * cols, out, t * rows + r, rows, lanes);
@@ -178,42 +167,32 @@ final class MatMul {
             }
         }
         for (; r < r1; r++) {
-            widenRow(type, w, cols, rows, r, row);
+            widenRow(type, w, cols, layout, r, row);
             for (int t = t0; t < n; t++) out[t * rows + r] = dot(row, cols, x, t * cols);
         }
     }
 
-    /**
-     * Rows r..r+3 widened in one pass over their group where the weights are in {@link RowGroups}' layout and the
-     * four rows are a group; false, widening nothing, otherwise.
-     */
-    private static boolean widenGroup(
-            GGMLType type, MemorySegment w, int cols, int rows, int r, float[] w0, float[] w1, float[] w2, float[] w3) {
-        if (!RowGroups.applies(type, cols)
-                || r % RowGroups.ROWS != 0
-                || r + RowGroups.ROWS > rows - rows % RowGroups.ROWS) {
-            return false;
-        }
+    /** The four rows of the group ({@link RowGroups}) of Q8_0 or F16 weights at {@code base}, in one pass over it. */
+    private static void widenGroup(
+            GGMLType type, MemorySegment w, int cols, long base, float[] w0, float[] w1, float[] w2, float[] w3) {
         if (type == GGMLType.Q8_0) {
-            long rowBytes = (long) cols / 32 * type.blockBytes();
-            QuantizedDot.widenQ8Group(
-                    w, RowGroups.rowStart(true, type.blockBytes(), rowBytes, rows, r), cols / 32, w0, w1, w2, w3);
-            return true;
+            QuantizedDot.widenQ8Group(w, base, cols / 32, w0, w1, w2, w3);
+            return;
         }
-        long off = RowGroups.rowStart(true, 32, cols * 2L, rows, r);
+        long off = base;
         for (int c = 0; c < cols; c += 16, off += RowGroups.ROWS * 32) {
             halvesToFloats(w, off, w0, c);
             halvesToFloats(w, off + 32, w1, c);
             halvesToFloats(w, off + 64, w2, c);
             halvesToFloats(w, off + 96, w3, c);
         }
-        return true;
     }
 
-    private static void widenRow(GGMLType type, MemorySegment w, int cols, int rows, int r, float[] row) {
+    private static void widenRow(
+            GGMLType type, MemorySegment w, int cols, RowGroups.Layout layout, int r, float[] row) {
         RowWidener widener = WIDENERS.get(type);
         if (widener == null) throw new IllegalArgumentException("no matmul kernel for weight type " + type);
-        widener.widen(w, cols, rows, r, row);
+        widener.widen(w, cols, layout, r, row);
     }
 
     // ---- F16 and F32: the row widened to floats, plain dot products; a tail shorter than a vector is scalar ----
@@ -223,14 +202,13 @@ final class MatMul {
      * the arithmetic described at {@link #HALVES}, else with a plain loop over {@code Float.float16ToFloat}, which
      * C2 compiles to the CPU's half-to-float conversion (vcvtph2ps), four lanes wide.
      */
-    private static void f16Row(MemorySegment w, int cols, int rows, int r, float[] row) {
-        if (RowGroups.applies(GGMLType.F16, cols)) {
-            long base = RowGroups.rowStart(true, 32, cols * 2L, rows, r);
-            long step = RowGroups.unitStep(true, 32, rows, r);
+    private static void f16Row(MemorySegment w, int cols, RowGroups.Layout layout, int r, float[] row) {
+        long base = layout.rowStart(r);
+        if (layout.grouped()) {
+            long step = layout.unitStep(r);
             for (int i = 0; i < cols; i += 16, base += step) halvesToFloats(w, base, row, i);
             return;
         }
-        long base = rowOffset(GGMLType.F16, cols, r);
         for (int i = 0; i < cols; i++) row[i] = Float.float16ToFloat(w.get(I16, base + 2L * i));
     }
 

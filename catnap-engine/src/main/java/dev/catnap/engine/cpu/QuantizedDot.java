@@ -67,12 +67,13 @@ final class QuantizedDot {
      * token and from L1 for the others; from three tokens on, with exact float tiles (2 rows x 3 tokens, 4 x 3 with
      * 512-bit vectors: same bits, more multiply-adds per cycle) and the integer kernels for the one or two tokens
      * left over. {@code scratch}: seven arrays of at least {@code max(cols, 256)} floats, private to the calling
-     * thread. With 512-bit vectors {@code w} is in {@link RowGroups}' layout where that applies to the type.
+     * thread. {@code w} is in {@code layout} (the 256-bit kernels take only the file's).
      */
     static void rows(
             GGMLType type,
             MemorySegment w,
             int cols,
+            RowGroups.Layout layout,
             int r0,
             int r1,
             Q8Activations x,
@@ -84,7 +85,7 @@ final class QuantizedDot {
         boolean q8 = type == GGMLType.Q8_0;
         long rowBytes = (long) blocks * (q8 ? Q8_BYTES : Q4_BYTES);
         if (WIDE) {
-            wideRows(q8, w, cols, r0, r1, x, n, out, stride, scratch);
+            wideRows(q8, w, cols, layout, r0, r1, x, n, out, stride, scratch);
             return;
         }
         int tiled = usesTiles(n) ? n - n % 3 : 0;
@@ -392,6 +393,7 @@ final class QuantizedDot {
             boolean q8,
             MemorySegment w,
             int cols,
+            RowGroups.Layout layout,
             int r0,
             int r1,
             Q8Activations x,
@@ -400,10 +402,6 @@ final class QuantizedDot {
             int stride,
             float[][] scratch) {
         int blocks = cols / 32;
-        int blockBytes = q8 ? Q8_BYTES : Q4_BYTES;
-        long rowBytes = (long) blocks * blockBytes;
-        int rows = stride;
-        boolean grouped = RowGroups.applies(q8 ? GGMLType.Q8_0 : GGMLType.Q4_0, cols);
         int tiled = usesTiles(n) ? n - n % 3 : 0;
         float[] lanes = scratch[6];
         int r = r0;
@@ -411,69 +409,63 @@ final class QuantizedDot {
             float[] wq0 = scratch[0], wq1 = scratch[1], wq2 = scratch[2], wq3 = scratch[3];
             float[] wd = scratch[4], scales = scratch[5];
             for (; r + 4 <= r1; r += 4) {
-                wideSpreadRow(q8, w, blockBytes, rows, r, blocks, wq0, wd, 0);
-                wideSpreadRow(q8, w, blockBytes, rows, r + 1, blocks, wq1, wd, blocks);
-                wideSpreadRow(q8, w, blockBytes, rows, r + 2, blocks, wq2, wd, 2 * blocks);
-                wideSpreadRow(q8, w, blockBytes, rows, r + 3, blocks, wq3, wd, 3 * blocks);
+                wideSpreadRow(q8, w, layout, r, blocks, wq0, wd, 0);
+                wideSpreadRow(q8, w, layout, r + 1, blocks, wq1, wd, blocks);
+                wideSpreadRow(q8, w, layout, r + 2, blocks, wq2, wd, 2 * blocks);
+                wideSpreadRow(q8, w, layout, r + 3, blocks, wq3, wd, 3 * blocks);
                 for (int t = 0; t < tiled; t += 3) {
                     tileScales(wd, 4, x.d, t, blocks, scales);
                     wideTile4x3(
                             wq0, wq1, wq2, wq3, scales, blocks, x.spread, t, cols, out, t * stride + r, stride, lanes);
                 }
-                boolean group =
-                        grouped && r % RowGroups.ROWS == 0 && r + RowGroups.ROWS <= rows - rows % RowGroups.ROWS;
-                for (int t = tiled; group && t < n; t++) {
-                    // the one or two tokens left over: the group's four chains at once, as for single tokens below
-                    wideQ8Group(
-                            w,
-                            RowGroups.rowStart(true, blockBytes, rowBytes, rows, r),
-                            blocks,
-                            x.q,
-                            x.d,
-                            t * cols,
-                            t * blocks,
-                            lanes);
-                    for (int i = 0; i < RowGroups.ROWS; i++) out[t * stride + r + i] = MatMul.sum(lanes, i * 16);
-                }
-                for (int i = 0; !group && i < 4; i++) {
-                    long base = RowGroups.rowStart(grouped, blockBytes, rowBytes, rows, r + i),
-                            step = RowGroups.unitStep(grouped, blockBytes, rows, r + i);
-                    for (int t = tiled; t < n; t++) {
-                        out[t * stride + r + i] = wideDot(q8, w, base, step, blocks, x, t, cols, lanes);
-                    }
+                // the one or two tokens left over
+                for (int t = tiled; t < n; t++) {
+                    if (layout.groupAt(r))
+                        wideGroupDots(w, layout.rowStart(r), blocks, x, t, cols, out, stride, r, lanes);
+                    else
+                        for (int i = r; i < r + 4; i++)
+                            out[t * stride + i] = wideDot(q8, w, layout, i, blocks, x, t, cols, lanes);
                 }
             }
         }
         // A group's four rows at once, tokens inner: the group is one stream, read from memory for the first token
         // and from L1 for the others, and its four chains of FMAs overlap.
-        int full = grouped ? rows - rows % RowGroups.ROWS : 0;
-        for (; r % RowGroups.ROWS == 0 && r + RowGroups.ROWS <= Math.min(r1, full); r += RowGroups.ROWS) {
-            long base = RowGroups.rowStart(true, blockBytes, rowBytes, rows, r);
-            for (int t = 0; t < n; t++) {
-                wideQ8Group(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
-                for (int i = 0; i < RowGroups.ROWS; i++) out[t * stride + r + i] = MatMul.sum(lanes, i * 16);
-            }
+        for (; layout.groupAt(r) && r + RowGroups.ROWS <= r1; r += RowGroups.ROWS) {
+            for (int t = 0; t < n; t++) wideGroupDots(w, layout.rowStart(r), blocks, x, t, cols, out, stride, r, lanes);
         }
         for (; r < r1; r++) {
-            long base = RowGroups.rowStart(grouped, blockBytes, rowBytes, rows, r),
-                    step = RowGroups.unitStep(grouped, blockBytes, rows, r);
-            for (int t = 0; t < n; t++) {
-                out[t * stride + r] = wideDot(q8, w, base, step, blocks, x, t, cols, lanes);
-            }
+            for (int t = 0; t < n; t++) out[t * stride + r] = wideDot(q8, w, layout, r, blocks, x, t, cols, lanes);
         }
     }
 
-    /** Row {@code base} against token t with the integer kernels, their lanes handed over as {@link #dot}'s are. */
+    /** Rows r..r+3, the Q8_0 group at {@code base}, against token t: out[t * stride + r + i]. */
+    private static void wideGroupDots(
+            MemorySegment w,
+            long base,
+            int blocks,
+            Q8Activations x,
+            int t,
+            int cols,
+            float[] out,
+            int stride,
+            int r,
+            float[] lanes) {
+        wideQ8Group(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
+        for (int i = 0; i < RowGroups.ROWS; i++) out[t * stride + r + i] = MatMul.sum(lanes, i * 16);
+    }
+
+    /** Row r against token t with the integer kernels, their lanes handed over as {@link #dot}'s are. */
     private static float wideDot(
             boolean q8,
             MemorySegment w,
-            long base,
-            long step,
+            RowGroups.Layout layout,
+            int r,
             int blocks,
             Q8Activations x,
             int t,
             int cols,
             float[] lanes) {
+        long base = layout.rowStart(r), step = layout.unitStep(r);
         if (q8) wideQ8Dot(w, base, step, blocks, x.q, x.d, t * cols, t * blocks, lanes);
         else wideQ4Dot(w, base, step, blocks, x.q, x.d, t * cols, t * blocks, lanes);
         return MatMul.sum(lanes, 0);
@@ -564,10 +556,8 @@ final class QuantizedDot {
     }
 
     private static void wideSpreadRow(
-            boolean q8, MemorySegment w, int blockBytes, int rows, int r, int blocks, float[] wq, float[] wd, int wdo) {
-        boolean grouped = RowGroups.applies(q8 ? GGMLType.Q8_0 : GGMLType.Q4_0, blocks * 32);
-        long base = RowGroups.rowStart(grouped, blockBytes, (long) blocks * blockBytes, rows, r),
-                step = RowGroups.unitStep(grouped, blockBytes, rows, r);
+            boolean q8, MemorySegment w, RowGroups.Layout layout, int r, int blocks, float[] wq, float[] wd, int wdo) {
+        long base = layout.rowStart(r), step = layout.unitStep(r);
         for (int b = 0; b < blocks; b++) {
             long off = base + b * step;
             wd[wdo + b] = Float.float16ToFloat(w.get(I16, off));
@@ -669,11 +659,8 @@ final class QuantizedDot {
      * Row {@code r}'s weights as floats, {@code d * q}: exact, since an 8-bit integer times an F16 scale needs at
      * most 19 significant bits.
      */
-    static void widenRow(GGMLType type, MemorySegment w, int cols, int rows, int r, float[] row) {
-        int blockBytes = type == GGMLType.Q8_0 ? Q8_BYTES : Q4_BYTES;
-        boolean grouped = RowGroups.applies(type, cols);
-        long base = RowGroups.rowStart(grouped, blockBytes, (long) (cols / 32) * blockBytes, rows, r);
-        long step = RowGroups.unitStep(grouped, blockBytes, rows, r);
+    static void widenRow(GGMLType type, MemorySegment w, int cols, RowGroups.Layout layout, int r, float[] row) {
+        long base = layout.rowStart(r), step = layout.unitStep(r);
         if (type == GGMLType.Q8_0) widenQ8Row(w, base, step, cols / 32, row);
         else widenQ4Row(w, base, step, cols / 32, row);
     }

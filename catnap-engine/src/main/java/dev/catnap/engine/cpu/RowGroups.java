@@ -27,51 +27,67 @@ final class RowGroups {
 
     private RowGroups() {}
 
-    /** Whether the backend hands the kernels weights of {@code type} with rows of {@code cols} in this layout. */
+    /**
+     * Whether the backend hands the kernels weights of {@code type} with rows of {@code cols} in this layout: on
+     * 512-bit CPUs, Q8_0 rows of whole blocks and F16 rows of whole 16-half units.
+     */
     static boolean applies(GGMLType type, int cols) {
         if (MatMul.F.length() != 16) return false;
-        return type == GGMLType.Q8_0 || (type == GGMLType.F16 && cols % 16 == 0);
-    }
-
-    static int unitBytes(GGMLType type) {
-        return type == GGMLType.F16 ? 32 : type.blockBytes();
+        return (type == GGMLType.Q8_0 && cols % 32 == 0) || (type == GGMLType.F16 && cols % 16 == 0);
     }
 
     /**
-     * Copies rows {@code [r0, r1)} of {@code plain} (the file's layout) into {@code grouped}, this layout; {@code
-     * r0} is a multiple of {@link #ROWS}.
+     * Where the rows of one matrix of {@code rows} rows of {@code rowBytes} start, and how far apart a row's units of
+     * {@code unitBytes} are: in this layout if {@code grouped}, else in the file's (row after row, units adjacent).
      */
-    static void group(GGMLType type, MemorySegment plain, MemorySegment grouped, int cols, int rows, int r0, int r1) {
-        int unitBytes = unitBytes(type);
-        long rowBytes = (long) cols * type.blockBytes() / type.blockSize();
-        long units = rowBytes / unitBytes;
-        int full = rows - rows % ROWS;
+    record Layout(boolean grouped, int unitBytes, long rowBytes, int rows) {
+        /** The layout in which the backend hands the kernels a [cols, rows] matrix of {@code type}. */
+        static Layout of(GGMLType type, int cols, int rows) {
+            int unitBytes = type == GGMLType.F16 ? 32 : type.blockBytes();
+            return new Layout(applies(type, cols), unitBytes, (long) cols / type.blockSize() * type.blockBytes(), rows);
+        }
+
+        /** Rows before this one are in full groups. */
+        private int fullRows() {
+            return grouped ? rows - rows % ROWS : 0;
+        }
+
+        long rowStart(int r) {
+            return r < fullRows() ? (r - r % ROWS) * rowBytes + (r % ROWS) * (long) unitBytes : r * rowBytes;
+        }
+
+        /** Bytes from one unit of row {@code r} to its next. */
+        long unitStep(int r) {
+            return r < fullRows() ? ROWS * (long) unitBytes : unitBytes;
+        }
+
+        /** Whether rows r..r+3 are one group, which a group kernel can read in one pass. */
+        boolean groupAt(int r) {
+            return r % ROWS == 0 && r + ROWS <= fullRows();
+        }
+    }
+
+    /**
+     * Copies rows {@code [r0, r1)} of {@code plain} (the file's layout) into {@code into}, in {@code layout}, which
+     * is grouped; {@code r0} is a multiple of {@link #ROWS}.
+     */
+    static void group(Layout layout, MemorySegment plain, MemorySegment into, int r0, int r1) {
+        int unitBytes = layout.unitBytes();
+        long rowBytes = layout.rowBytes(), units = rowBytes / unitBytes;
         for (int r = r0; r < r1; r++) {
-            if (r >= full) {
-                MemorySegment.copy(plain, r * rowBytes, grouped, r * rowBytes, rowBytes);
+            long from = r * rowBytes, to = layout.rowStart(r), step = layout.unitStep(r);
+            if (step == unitBytes) {
+                MemorySegment.copy(plain, from, into, to, rowBytes);
                 continue;
             }
-            long from = r * rowBytes, to = rowStart(true, unitBytes, rowBytes, rows, r);
-            long step = ROWS * (long) unitBytes;
             // Eight bytes at a time (and the two of a Q8_0 block's 34 left over): a MemorySegment.copy per unit cost
             // 5 seconds for a 1B model's Q8_0 weights, this loop a fraction of that.
             for (long u = 0; u < units; u++) {
                 long src = from + u * unitBytes, dst = to + u * step;
                 int k = 0;
-                for (; k + 8 <= unitBytes; k += 8) grouped.set(I64, dst + k, plain.get(I64, src + k));
-                for (; k < unitBytes; k += 2) grouped.set(I16, dst + k, plain.get(I16, src + k));
+                for (; k + 8 <= unitBytes; k += 8) into.set(I64, dst + k, plain.get(I64, src + k));
+                for (; k < unitBytes; k += 2) into.set(I16, dst + k, plain.get(I16, src + k));
             }
         }
-    }
-
-    /** Where row {@code r}'s first unit starts: in this layout if {@code grouped}, else in the file's. */
-    static long rowStart(boolean grouped, int unitBytes, long rowBytes, int rows, int r) {
-        if (!grouped || r >= rows - rows % ROWS) return r * rowBytes;
-        return (r - r % ROWS) * rowBytes + (r % ROWS) * (long) unitBytes;
-    }
-
-    /** Bytes from one unit of row {@code r} to its next, in the layout of {@link #rowStart}. */
-    static long unitStep(boolean grouped, int unitBytes, int rows, int r) {
-        return grouped && r < rows - rows % ROWS ? ROWS * (long) unitBytes : unitBytes;
     }
 }

@@ -27,18 +27,22 @@ class GroupedWeightsTest {
             value = GGMLType.class,
             names = {"Q8_0", "F16"})
     void everyUnitLandsWhereTheKernelsReadIt(GGMLType type) {
-        int blockBytes = RowGroups.unitBytes(type);
-        long rowBytes = (long) COLS * type.blockBytes() / type.blockSize();
+        // grouped whatever this CPU's vectors, so that the layout is checked everywhere
+        var file = RowGroups.Layout.of(type, COLS, ROWS);
+        var layout = new RowGroups.Layout(true, file.unitBytes(), file.rowBytes(), ROWS);
+        int blockBytes = layout.unitBytes();
+        long rowBytes = layout.rowBytes();
         MemorySegment plain = Arena.ofAuto().allocate(ROWS * rowBytes);
         var random = new SplittableRandom(3);
         for (long i = 0; i < plain.byteSize(); i++) plain.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
         MemorySegment grouped = Arena.ofAuto().allocate(plain.byteSize());
         // in two pieces, as the backend's threads fill it
-        RowGroups.group(type, plain, grouped, COLS, ROWS, 0, 4);
-        RowGroups.group(type, plain, grouped, COLS, ROWS, 4, ROWS);
+        RowGroups.group(layout, plain, grouped, 0, 4);
+        RowGroups.group(layout, plain, grouped, 4, ROWS);
         for (int r = 0; r < ROWS; r++) {
-            long start = RowGroups.rowStart(true, blockBytes, rowBytes, ROWS, r);
-            long step = RowGroups.unitStep(true, blockBytes, ROWS, r);
+            long start = layout.rowStart(r);
+            long step = layout.unitStep(r);
+            assertThat(layout.groupAt(r)).as("%s group at row %d", type, r).isEqualTo(r == 0 || r == 4);
             assertThat(step).as("%s row %d", type, r).isEqualTo(r < 8 ? 4L * blockBytes : blockBytes);
             for (int b = 0; b < rowBytes / blockBytes; b++) {
                 MemorySegment want = plain.asSlice(r * rowBytes + (long) b * blockBytes, blockBytes);
