@@ -11,9 +11,9 @@ import java.util.Locale;
 /**
  * Native memory for weights the CPU backend copies ({@link RowGroups}), in 2 MiB pages where the system lends them:
  * on Linux, a private anonymous mapping marked {@code MADV_HUGEPAGE}, which transparent huge pages in their usual
- * {@code madvise} mode then back with 2 MiB pages. Both the copy and the kernels gain: first touching 1.1 GiB cost
- * 3.5-5 s in 4 KiB pages on a VM whose every page fault is slow, 2 s in 2 MiB ones; and reading weights across
- * fewer page boundaries needs fewer TLB walks. Elsewhere, or if the calls fail, the arena's own memory.
+ * {@code madvise} mode then back with 2 MiB pages. The copy gains: first touching 1.1 GiB cost 3.5-5 s in 4 KiB
+ * pages on a VM whose every page fault is slow, 2 s in 2 MiB ones. (The kernels may gain too, with fewer page
+ * boundaries to cross; that was not measured on its own.) Elsewhere, or if the calls fail, the arena's own memory.
  */
 final class HugePages {
     private static final long HUGE = 2L << 20;
