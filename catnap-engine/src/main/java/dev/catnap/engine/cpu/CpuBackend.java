@@ -27,6 +27,11 @@ public final class CpuBackend implements Backend {
 
     private final boolean roundActivations;
 
+    /** The rows of prompts of the current product, transposed for {@link PromptTiles}, and their block scales. */
+    private float[] transposed = new float[0];
+
+    private float[] transposedScales = new float[0];
+
     /** Weights in the kernels' layout where it differs from the file's ({@link RowGroups}), by tensor (identity: the model keeps its tensors). */
     private final Map<GGUFTensor, MemorySegment> groupedWeights = new IdentityHashMap<>();
 
@@ -50,7 +55,7 @@ public final class CpuBackend implements Backend {
         this.roundActivations = roundActivations;
         if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
         this.pool = new ComputeThreads(threads);
-        this.rowScratch = new float[threads][7][0];
+        this.rowScratch = new float[threads][MatMul.SCRATCH][0];
         this.scoreScratch = new float[threads][0];
     }
 
@@ -90,13 +95,14 @@ public final class CpuBackend implements Backend {
         var data = layout.grouped() ? grouped(w, layout) : w.data();
         boolean rounded = roundActivations && QuantizedDot.handles(type);
         if (rounded) quantized.quantize(type, x, n, cols, oneTokenRows);
+        var prompt = oneTokenRows < n ? transposePromptRows(rounded, x, n, cols, oneTokenRows) : null;
         pool.run(chunks, (c, worker) -> {
             int r0 = c * size;
             int r1 = Math.min(rows, r0 + size);
             float[][] scratch = rowScratch[worker];
             if (scratch[0].length < cols) {
-                // 256: the sixteen 16-lane sums of the float tiles (MatMul.finish)
-                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[Math.max(cols, 256)];
+                // 1024: the running sums of the prompt tiles (PromptTiles.ROWS x PromptTiles.TOKENS)
+                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[Math.max(cols, 1024)];
             }
             MatMul.rows(
                     type,
@@ -111,8 +117,32 @@ public final class CpuBackend implements Backend {
                     oneTokenRows,
                     out,
                     scratch,
-                    rounded ? quantized : null);
+                    rounded ? quantized : null,
+                    prompt);
         });
+    }
+
+    /**
+     * Rows [oneTokenRows, n), the rows of prompts, transposed for {@link PromptTiles}, by all threads (each a block
+     * of tokens and a share of the columns): the rounded activations' integers and scales if {@code rounded}, else
+     * {@code x}.
+     */
+    private PromptTiles.Transposed transposePromptRows(boolean rounded, float[] x, int n, int cols, int oneTokenRows) {
+        int count = n - oneTokenRows;
+        int size = PromptTiles.size(count, cols);
+        if (transposed.length < size) transposed = new float[size];
+        int scales = PromptTiles.tokenBlocks(count) * PromptTiles.columnBlocks(cols) * PromptTiles.TOKENS;
+        if (rounded && transposedScales.length < scales) transposedScales = new float[scales];
+        float[] xt = transposed, xs = transposedScales;
+        int parts = pool.threads();
+        int share = ((cols + parts - 1) / parts + 63) & ~63;
+        pool.run(PromptTiles.tokenBlocks(count) * parts, (c, worker) -> {
+            int b = c / parts, from = (c % parts) * share, to = Math.min(cols, from + share);
+            if (from >= to) return;
+            if (rounded) PromptTiles.transpose(quantized.q, quantized.d, oneTokenRows, n, cols, b, from, to, xt, xs);
+            else PromptTiles.transpose(x, oneTokenRows, n, cols, b, from, to, xt);
+        });
+        return new PromptTiles.Transposed(xt, rounded ? xs : null, oneTokenRows, count);
     }
 
     /**

@@ -17,12 +17,13 @@ import jdk.incubator.vector.VectorSpecies;
  * Weight-times-activations kernels, reading the weights straight from the mapped file.
  *
  * <p>One token (decoding a single sequence) uses a direct kernel per type: each 32-value block is loaded, widened
- * to floats in registers, scaled, and multiplied into the accumulator. Several tokens (prompts, batched decoding)
+ * to floats in registers, scaled, and multiplied into the accumulator. Several decoding tokens (batched decoding)
  * first widen and scale one weight row into a small per-thread buffer, then run every token against it four at a
  * time: the widening is paid once per row instead of once per token, and the inner loop is one load and one FMA per
  * token and vector. For F32, F16 and BF16 weights and the k-quants, both paths compute the same weight values and the
- * same FMAs in the same order, so a token's result does not depend on which tokens share its batch; for Q8_0 and
- * Q4_0 the two paths agree to float rounding (see {@link QuantizedDot}).
+ * same FMAs in the same order, so a decoding token's result does not depend on which tokens share its batch; for
+ * Q8_0 and Q4_0 see {@link QuantizedDot}. The rows of prompts take {@link PromptTiles}, whose sums are their own
+ * and agree with these to float rounding.
  *
  * <p>BF16 and the k-quants (Q4_K, Q5_K, Q6_K) follow the same two paths; their kernels are in {@link KQuants}.
  * Their activations stay float32 (ggml rounds them to Q8_K), so their logits agree with llama.cpp's to about 1e-2.
@@ -67,10 +68,12 @@ final class MatMul {
     /**
      * out[t * rows + r] for r in [r0, r1), t in [0, n). Quantized types need whole blocks per row (cols % 32 == 0,
      * cols % 256 == 0 for the k-quants). Tokens [0, oneTokenRows) are single tokens of their sequences: for Q8_0 and
-     * Q4_0 they take {@link QuantizedDot}'s integer kernels, the others the float tiles. Without {@code quantized}
-     * (float32 activations), Q8_0 and Q4_0 rows all take the float tiles. {@code scratch}: seven arrays
-     * of at least {@code max(cols, 256)} floats, private to the calling thread. {@code w} is in {@code layout}
-     * ({@link RowGroups.Layout#of} for this type and shape).
+     * Q4_0 they take {@link QuantizedDot}'s integer kernels (without {@code quantized}, float32 activations, the
+     * float tiles), the others the float tiles or a type's one-token kernel. The other tokens are rows of prompts,
+     * {@link PromptTiles}' work, from {@code prompt}: those rows of {@code x}, or of the rounded activations,
+     * transposed. {@code scratch}: {@link #SCRATCH} arrays of at least {@code
+     * max(cols, 1024)} floats, private to the calling thread. {@code w} is in {@code layout} ({@link
+     * RowGroups.Layout#of} for this type and shape).
      */
     static void rows(
             GGMLType type,
@@ -85,15 +88,38 @@ final class MatMul {
             int oneTokenRows,
             float[] out,
             float[][] scratch,
-            Q8Activations quantized) {
-        int t0 = 0;
-        if (QuantizedDot.handles(type) && quantized != null) {
-            QuantizedDot.rows(type, w, cols, layout, r0, r1, quantized, oneTokenRows, out, rows, scratch);
-            if (oneTokenRows == n) return;
-            t0 = oneTokenRows;
-            x = quantized.values;
+            Q8Activations quantized,
+            PromptTiles.Transposed prompt) {
+        if (oneTokenRows > 0) {
+            if (QuantizedDot.handles(type) && quantized != null) {
+                QuantizedDot.rows(type, w, cols, layout, r0, r1, quantized, oneTokenRows, out, rows, scratch);
+            } else {
+                oneTokenRows(type, w, cols, rows, layout, r0, r1, x, oneTokenRows, out, scratch);
+            }
         }
-        if (n == 1 && t0 == 0 && type == GGMLType.F16) {
+        if (oneTokenRows < n) {
+            PromptTiles.rows(type, w, cols, layout, r0, r1, prompt, out, rows, scratch);
+        }
+    }
+
+    /** Per-thread scratch arrays {@link #rows} needs. */
+    static final int SCRATCH = PromptTiles.FIRST_SCRATCH + PromptTiles.SCRATCH;
+
+    /** The single tokens [0, n) of their sequences, for weights without integer kernels. */
+    private static void oneTokenRows(
+            GGMLType type,
+            MemorySegment w,
+            int cols,
+            int rows,
+            RowGroups.Layout layout,
+            int r0,
+            int r1,
+            float[] x,
+            int n,
+            float[] out,
+            float[][] scratch) {
+        int t0 = 0;
+        if (n == 1 && type == GGMLType.F16) {
             int r = r0;
             for (float[] lanes = scratch[6]; layout.groupAt(r) && r + RowGroups.ROWS <= r1; r += RowGroups.ROWS) {
                 f16Group(w, layout.rowStart(r), cols, x, lanes);
@@ -105,21 +131,21 @@ final class MatMul {
             }
             return;
         }
-        if (n == 1 && t0 == 0 && type == GGMLType.BF16) {
+        if (n == 1 && type == GGMLType.BF16) {
             for (int r = r0; r < r1; r++) out[r] = KQuants.bf16Dot(w, r * (long) cols * 2, cols, x, 0);
             return;
         }
-        if (n == 1 && t0 == 0 && type == GGMLType.Q4_K) {
+        if (n == 1 && type == GGMLType.Q4_K) {
             for (int r = r0; r < r1; r++)
                 out[r] = KQuants.q4kDot(w, r * (cols / 256L) * KQuants.Q4K_BYTES, cols / 256, x, 0);
             return;
         }
-        if (n == 1 && t0 == 0 && type == GGMLType.Q5_K) {
+        if (n == 1 && type == GGMLType.Q5_K) {
             for (int r = r0; r < r1; r++)
                 out[r] = KQuants.q5kDot(w, r * (cols / 256L) * KQuants.Q5K_BYTES, cols / 256, x, 0);
             return;
         }
-        if (n == 1 && t0 == 0 && type == GGMLType.Q6_K) {
+        if (n == 1 && type == GGMLType.Q6_K) {
             for (int r = r0; r < r1; r++)
                 out[r] = KQuants.q6kDot(w, r * (cols / 256L) * KQuants.Q6K_BYTES, cols / 256, x, 0);
             return;
@@ -169,6 +195,31 @@ final class MatMul {
         for (; r < r1; r++) {
             widenRow(type, w, cols, layout, r, row);
             for (int t = t0; t < n; t++) out[t * rows + r] = dot(row, cols, x, t * cols);
+        }
+    }
+
+    /**
+     * Rows r..r+count-1 widened into into[from + i], a group of four in one pass where the layout has them.
+     */
+    static void widenRows(
+            GGMLType type,
+            MemorySegment w,
+            int cols,
+            RowGroups.Layout layout,
+            int r,
+            int count,
+            float[][] into,
+            int from) {
+        int i = 0;
+        while (i < count) {
+            if (i + RowGroups.ROWS <= count && layout.groupAt(r + i)) {
+                int o = from + i;
+                widenGroup(type, w, cols, layout.rowStart(r + i), into[o], into[o + 1], into[o + 2], into[o + 3]);
+                i += RowGroups.ROWS;
+            } else {
+                widenRow(type, w, cols, layout, r + i, into[from + i]);
+                i++;
+            }
         }
     }
 

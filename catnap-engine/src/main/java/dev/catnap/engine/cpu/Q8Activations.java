@@ -15,9 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Each row is kept as {@code q} (shorts) and {@code d}, which the integer kernels of {@link QuantizedDot}
  * multiply; single tokens also as {@code spread}, the same integers as floats in those kernels' lane order, for
- * the exact tiles; prompt rows as {@code values = d * q} (exact: an 8-bit integer times an F16 needs 19 bits), for
- * {@link MatMul}'s float tiles. One instance belongs to one
- * backend and is refilled by every product; it is not for concurrent use.
+ * the exact tiles; prompt rows are transposed from {@code q} and {@code d} for {@link PromptTiles}. One instance
+ * belongs to one backend and is refilled by every product; it is not for concurrent use.
  */
 final class Q8Activations {
     static final int BLOCK = 32;
@@ -26,21 +25,19 @@ final class Q8Activations {
 
     short[] q = new short[0];
     float[] d = new float[0];
-    float[] values = new float[0];
     float[] spread = new float[0];
     private int n;
     private int cols;
 
     /**
      * Quantizes rows {@code [0, n)} of width {@code cols} (a multiple of 32) of {@code x} for a product with {@code
-     * type} weights; rows {@code [0, oneTokenRows)} are also spread for {@link QuantizedDot}'s exact tiles of that type when there are enough of them, and the
-     * others kept as floats for {@link MatMul}'s tiles.
+     * type} weights; rows {@code [0, oneTokenRows)} are also spread for {@link QuantizedDot}'s exact tiles of that type
+     * when there are enough of them.
      */
     void quantize(GGMLType type, float[] x, int n, int cols, int oneTokenRows) {
         int count = n * cols;
         if (q.length < count) q = new short[count];
         if (d.length < count / BLOCK) d = new float[count / BLOCK];
-        if (oneTokenRows < n && values.length < count) values = new float[count];
         boolean spreads = QuantizedDot.usesTiles(oneTokenRows);
         if (spreads && spread.length < oneTokenRows * cols) spread = new float[oneTokenRows * cols];
         this.n = n;
@@ -48,10 +45,6 @@ final class Q8Activations {
         for (int b = 0, blocks = count / BLOCK; b < blocks; b++) quantizeBlock(x, b * BLOCK, b);
         if (spreads) {
             for (int o = 0; o < oneTokenRows * cols; o += BLOCK) QuantizedDot.spreadBlock(type, q, o, spread, o);
-        }
-        for (int b = oneTokenRows * cols / BLOCK; b < count / BLOCK; b++) {
-            float db = d[b];
-            for (int i = b * BLOCK; i < (b + 1) * BLOCK; i++) values[i] = q[i] * db;
         }
     }
 

@@ -21,12 +21,11 @@ import jdk.incubator.vector.VectorSpecies;
  * about half the instructions of widening every weight to a float, and the activations read per block shrink from
  * 128 bytes to 64. Three or more such tokens use float tiles that give the same bits ({@link #tile2x3}).
  *
- * <p>Rows of prompts go through {@link MatMul}'s float tiles instead, over {@link #widenRow} and the rounded
- * activations as floats: the float FMA units do more multiply-adds per cycle than the 16-bit path once a row is
- * widened. Those products are the same numbers, summed in another order, so the two forms agree to float rounding
- * (about 1e-7 relative), not bit for bit. Keeping them bit-identical would need the tiles to scale every block of
- * every row and token pair separately, which measured 35-40% slower than the plain tiles. Which form a row takes
- * depends on its own kind (a decoding sequence's one token, or a row of a prompt), never on the rest of the batch.
+ * <p>Rows of prompts go through {@link PromptTiles} instead, over {@link #widenIntegers} and the rounded activations'
+ * integers: the same exact block sums and the same scale FMA per block, with the block sums formed in another order
+ * (exact either way) and each block sum as one float rather than in lanes, so the two forms agree to float rounding
+ * (about 1e-7 relative), not bit for bit. Which form a row takes depends on its own kind (a decoding sequence's one
+ * token, or a row of a prompt), never on the rest of the batch.
  *
  * <p>Q4_0 uses 256-bit vectors on every CPU (a block's 32 values in two halves); Q8_0 uses 512-bit ones where the CPU
  * has them ({@link #WIDE}: one block per vector, 16 lanes, exact tiles of 4 rows x 3 tokens in the 32 registers).
@@ -671,6 +670,69 @@ final class QuantizedDot {
      */
     private static void widenQ8Row(MemorySegment w, long base, long step, int blocks, float[] row) {
         for (int b = 0; b < blocks; b++) widenQ8Block(w, base + b * step, row, b * 32);
+    }
+
+    /**
+     * Rows r..r+count-1 as their integers, for {@link PromptTiles}' exact block sums: row m's values as floats into
+     * {@code into[from + m]}, its block scales into {@code scales[m * blocks ..]}. A Q8_0 group ({@link RowGroups})
+     * is read in one pass.
+     */
+    static void widenIntegers(
+            GGMLType type,
+            MemorySegment w,
+            int cols,
+            RowGroups.Layout layout,
+            int r,
+            int count,
+            float[][] into,
+            int from,
+            float[] scales) {
+        int blocks = cols / 32;
+        int m = 0;
+        while (m < count) {
+            if (type == GGMLType.Q8_0 && m + RowGroups.ROWS <= count && layout.groupAt(r + m)) {
+                long off = layout.rowStart(r + m);
+                for (int b = 0; b < blocks; b++) {
+                    for (int i = 0; i < RowGroups.ROWS; i++, off += Q8_BYTES) {
+                        scales[(m + i) * blocks + b] = Float.float16ToFloat(w.get(I16, off));
+                        q8Integers(w, off, into[from + m + i], b * 32);
+                    }
+                }
+                m += RowGroups.ROWS;
+                continue;
+            }
+            long base = layout.rowStart(r + m), step = layout.unitStep(r + m);
+            float[] row = into[from + m];
+            for (int b = 0; b < blocks; b++) {
+                long off = base + b * step;
+                scales[m * blocks + b] = Float.float16ToFloat(w.get(I16, off));
+                if (type == GGMLType.Q8_0) q8Integers(w, off, row, b * 32);
+                else q4Integers(w, off, row, b * 32);
+            }
+            m++;
+        }
+    }
+
+    /** A Q8_0 block's 32 integers as floats into {@code row[o .. o+32)}. */
+    private static void q8Integers(MemorySegment w, long off, float[] row, int o) {
+        for (int k = 0; k < 32; k += WL) {
+            ((FloatVector) ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE)
+                            .convertShape(VectorOperators.B2F, MatMul.F, 0))
+                    .intoArray(row, o + k);
+        }
+    }
+
+    /** A Q4_0 block's 32 integers (nibbles less 8) as floats into {@code row[o .. o+32)}. */
+    private static void q4Integers(MemorySegment w, long off, float[] row, int o) {
+        for (int k = 0; k < 16; k += WL) {
+            ByteVector packed = ByteVector.fromMemorySegment(BL, w, off + 2 + k, LE);
+            ((FloatVector) packed.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, MatMul.F, 0))
+                    .intoArray(row, o + k);
+            ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4)
+                            .sub((byte) 8)
+                            .convertShape(VectorOperators.B2F, MatMul.F, 0))
+                    .intoArray(row, o + 16 + k);
+        }
     }
 
     /** The block at {@code off} as floats into {@code row[o .. o+32)}; its vectors stay inside. */

@@ -117,8 +117,13 @@ class GroupedWeightsTest {
         }
     }
 
+    /**
+     * F16 groups: a decoding token alone (the four-row group kernel) gets the bits it gets among other decoding tokens
+     * (the float tiles over widened rows); as a prompt row ({@link PromptTiles}) it gets the same sum to float
+     * rounding.
+     */
     @Test
-    void halfPrecisionGroupsGiveEveryRowTheSameBitsAloneAsInAPrompt() {
+    void halfPrecisionGroupsGiveEveryDecodingRowTheSameBitsAloneAsInABatch() {
         var random = new SplittableRandom(17);
         MemorySegment data = Arena.ofAuto().allocate(ROWS * COLS * 2L);
         float[] dense = new float[ROWS * COLS];
@@ -131,20 +136,25 @@ class GroupedWeightsTest {
         int n = 4;
         float[] x = new float[n * COLS];
         for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+        float[] decoding = new float[n * ROWS];
         float[] prompt = new float[n * ROWS];
         try (var backend = new CpuBackend(1)) {
+            backend.matmul(w, x, decoding, n, n);
             backend.matmul(w, x, prompt, n, 0);
             for (int t = 0; t < n; t++) {
                 float[] alone = new float[ROWS];
                 backend.matmul(w, java.util.Arrays.copyOfRange(x, t * COLS, (t + 1) * COLS), alone, 1, 1);
                 for (int r = 0; r < ROWS; r++) {
-                    assertThat(alone[r]).as("token %d row %d", t, r).isEqualTo(prompt[t * ROWS + r]);
+                    assertThat(alone[r]).as("token %d row %d", t, r).isEqualTo(decoding[t * ROWS + r]);
                     double ref = 0, magnitude = 0;
                     for (int c = 0; c < COLS; c++) {
                         ref += (double) dense[r * COLS + c] * x[t * COLS + c];
                         magnitude += Math.abs((double) dense[r * COLS + c] * x[t * COLS + c]);
                     }
                     assertThat((double) alone[r]).isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                    assertThat((double) prompt[t * ROWS + r])
+                            .as("prompt token %d row %d", t, r)
+                            .isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
                 }
             }
         }
