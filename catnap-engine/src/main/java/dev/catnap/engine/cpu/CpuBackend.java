@@ -101,8 +101,9 @@ public final class CpuBackend implements Backend {
             int r1 = Math.min(rows, r0 + size);
             float[][] scratch = rowScratch[worker];
             if (scratch[0].length < cols) {
-                // 1024: the running sums of the prompt tiles (PromptTiles.ROWS x PromptTiles.TOKENS)
-                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[Math.max(cols, 1024)];
+                // 256: the sixteen 16-lane sums of the float tiles (MatMul.finish); the prompt tiles' own needs
+                int floats = Math.max(256, PromptTiles.scratchFloats(cols));
+                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[floats];
             }
             MatMul.rows(
                     type,

@@ -72,7 +72,7 @@ final class MatMul {
      * float tiles), the others the float tiles or a type's one-token kernel. The other tokens are rows of prompts,
      * {@link PromptTiles}' work, from {@code prompt}: those rows of {@code x}, or of the rounded activations,
      * transposed. {@code scratch}: {@link #SCRATCH} arrays of at least {@code
-     * max(cols, 1024)} floats, private to the calling thread. {@code w} is in {@code layout} ({@link
+     * max(256, PromptTiles.scratchFloats(cols))} floats, private to the calling thread. {@code w} is in {@code layout} ({@link
      * RowGroups.Layout#of} for this type and shape).
      */
     static void rows(

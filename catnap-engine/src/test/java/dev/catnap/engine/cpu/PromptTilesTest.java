@@ -16,13 +16,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The rows of prompts ({@link PromptTiles}) over shapes that reach every edge: 37 rows (a block of 16, then four-row
- * tiles and single rows), 320 columns (two passes of column blocks), and prompts that end inside a full token block,
+ * The rows of prompts ({@link PromptTiles}) over shapes that reach every edge: 70 rows (a one-token product is one
+ * chunk: a row block of 64, then a four-row tile and two single rows), 320 columns (several passes of column blocks), and prompts that end inside a full token block,
  * inside a one-vector block, or exactly on a block's end.
  */
 class PromptTilesTest {
     private static final int COLS = 320;
-    private static final int ROWS = 37;
+    private static final int ROWS = 70;
 
     @ParameterizedTest
     @EnumSource(
