@@ -151,6 +151,9 @@ final class PromptTiles {
                 for (int c0 = 0; c0 < blocks; c0 += PASS) {
                     int c1 = Math.min(blocks, c0 + PASS);
                     int i = 0;
+                    // the one-vector tile takes eight rows where it can: four chains of FMAs wait on each other
+                    for (; narrow && i + 8 <= rowCount; i += 8)
+                        tile8x1(scratch, u + i, dw, blocks, c0, c1, cols, x, xb, sb, acc, i);
                     for (; i + 4 <= rowCount; i += 4) {
                         float[] u0 = scratch[u + i], u1 = scratch[u + i + 1];
                         float[] u2 = scratch[u + i + 2], u3 = scratch[u + i + 3];
@@ -310,6 +313,78 @@ final class PromptTiles {
                         .intoArray(acc, o2);
                 a3.fma(s.mul(dw[d + 3 * blocks]), FloatVector.fromArray(F, acc, o3))
                         .intoArray(acc, o3);
+            }
+        }
+    }
+
+    /**
+     * {@link #tile4x1} for rows i..i+7 (widened in {@code rows[w0 ..]}): eight chains of FMAs, as many as the two FMA
+     * units keep in flight; four left a one-vector block of 8 tokens 1.6 times slower than the dot-product tiles
+     * before it ({@code MatMulBenchmark}, F16, 8 tokens).
+     */
+    private static void tile8x1(
+            float[][] rows,
+            int w0,
+            float[] dw,
+            int blocks,
+            int c0,
+            int c1,
+            int cols,
+            Transposed x,
+            int xb,
+            int sb,
+            float[] acc,
+            int i) {
+        float[] xt = x.x();
+        float[] u0 = rows[w0 + 0];
+        float[] u1 = rows[w0 + 1];
+        float[] u2 = rows[w0 + 2];
+        float[] u3 = rows[w0 + 3];
+        float[] u4 = rows[w0 + 4];
+        float[] u5 = rows[w0 + 5];
+        float[] u6 = rows[w0 + 6];
+        float[] u7 = rows[w0 + 7];
+        int o = i * TOKENS;
+        for (int c = c0; c < c1; c++) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int k = c * BLOCK, end = Math.min(cols, k + BLOCK); k < end; k++) {
+                FloatVector v = FloatVector.fromArray(F, xt, xb + k * TOKENS);
+                a0 = v.fma(FloatVector.broadcast(F, u0[k]), a0);
+                a1 = v.fma(FloatVector.broadcast(F, u1[k]), a1);
+                a2 = v.fma(FloatVector.broadcast(F, u2[k]), a2);
+                a3 = v.fma(FloatVector.broadcast(F, u3[k]), a3);
+                a4 = v.fma(FloatVector.broadcast(F, u4[k]), a4);
+                a5 = v.fma(FloatVector.broadcast(F, u5[k]), a5);
+                a6 = v.fma(FloatVector.broadcast(F, u6[k]), a6);
+                a7 = v.fma(FloatVector.broadcast(F, u7[k]), a7);
+            }
+            if (dw == null) {
+                FloatVector.fromArray(F, acc, o).add(a0).intoArray(acc, o);
+                FloatVector.fromArray(F, acc, o + 1 * TOKENS).add(a1).intoArray(acc, o + 1 * TOKENS);
+                FloatVector.fromArray(F, acc, o + 2 * TOKENS).add(a2).intoArray(acc, o + 2 * TOKENS);
+                FloatVector.fromArray(F, acc, o + 3 * TOKENS).add(a3).intoArray(acc, o + 3 * TOKENS);
+                FloatVector.fromArray(F, acc, o + 4 * TOKENS).add(a4).intoArray(acc, o + 4 * TOKENS);
+                FloatVector.fromArray(F, acc, o + 5 * TOKENS).add(a5).intoArray(acc, o + 5 * TOKENS);
+                FloatVector.fromArray(F, acc, o + 6 * TOKENS).add(a6).intoArray(acc, o + 6 * TOKENS);
+                FloatVector.fromArray(F, acc, o + 7 * TOKENS).add(a7).intoArray(acc, o + 7 * TOKENS);
+            } else {
+                FloatVector s = FloatVector.fromArray(F, x.scales(), sb + c * TOKENS);
+                int d = i * blocks + c;
+                a0.fma(s.mul(dw[d]), FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+                a1.fma(s.mul(dw[d + 1 * blocks]), FloatVector.fromArray(F, acc, o + 1 * TOKENS))
+                        .intoArray(acc, o + 1 * TOKENS);
+                a2.fma(s.mul(dw[d + 2 * blocks]), FloatVector.fromArray(F, acc, o + 2 * TOKENS))
+                        .intoArray(acc, o + 2 * TOKENS);
+                a3.fma(s.mul(dw[d + 3 * blocks]), FloatVector.fromArray(F, acc, o + 3 * TOKENS))
+                        .intoArray(acc, o + 3 * TOKENS);
+                a4.fma(s.mul(dw[d + 4 * blocks]), FloatVector.fromArray(F, acc, o + 4 * TOKENS))
+                        .intoArray(acc, o + 4 * TOKENS);
+                a5.fma(s.mul(dw[d + 5 * blocks]), FloatVector.fromArray(F, acc, o + 5 * TOKENS))
+                        .intoArray(acc, o + 5 * TOKENS);
+                a6.fma(s.mul(dw[d + 6 * blocks]), FloatVector.fromArray(F, acc, o + 6 * TOKENS))
+                        .intoArray(acc, o + 6 * TOKENS);
+                a7.fma(s.mul(dw[d + 7 * blocks]), FloatVector.fromArray(F, acc, o + 7 * TOKENS))
+                        .intoArray(acc, o + 7 * TOKENS);
             }
         }
     }
