@@ -118,7 +118,6 @@ final class MatMul {
             int n,
             float[] out,
             float[][] scratch) {
-        int t0 = 0;
         if (n == 1 && type == GGMLType.F16) {
             int r = r0;
             for (float[] lanes = scratch[6]; layout.groupAt(r) && r + RowGroups.ROWS <= r1; r += RowGroups.ROWS) {
@@ -155,19 +154,12 @@ final class MatMul {
         float[] next = scratch[1];
         float[] lanes = scratch[6];
         int r = r0;
-        if (n - t0 >= 4) {
+        if (n >= 4) {
             float[] third = scratch[2];
             float[] fourth = scratch[3];
             for (; r + 4 <= r1; r += 4) {
-                if (layout.groupAt(r)) {
-                    widenGroup(type, w, cols, layout.rowStart(r), row, next, third, fourth);
-                } else {
-                    widenRow(type, w, cols, layout, r, row);
-                    widenRow(type, w, cols, layout, r + 1, next);
-                    widenRow(type, w, cols, layout, r + 2, third);
-                    widenRow(type, w, cols, layout, r + 3, fourth);
-                }
-                int t = t0;
+                widenRows(type, w, cols, layout, r, 4, scratch, 0);
+                int t = 0;
                 for (; t + 4 <= n; t += 4) {
                     dot4x4(row, next, third, fourth, cols, x, t * cols, out, t * rows + r, rows, lanes);
                 }
@@ -184,7 +176,7 @@ final class MatMul {
         for (; r + 2 <= r1; r += 2) {
             widenRow(type, w, cols, layout, r, row);
             widenRow(type, w, cols, layout, r + 1, next);
-            int t = t0;
+            int t = 0;
             for (; t + 4 <= n; t += 4) dot2x4(row, next, cols, x, t * cols, out, t * rows + r, rows, lanes);
             for (; t + 2 <= n; t += 2) dot2x2(row, next, cols, x, t * cols, out, t * rows + r, rows, lanes);
             for (; t < n; t++) {
@@ -194,7 +186,7 @@ final class MatMul {
         }
         for (; r < r1; r++) {
             widenRow(type, w, cols, layout, r, row);
-            for (int t = t0; t < n; t++) out[t * rows + r] = dot(row, cols, x, t * cols);
+            for (int t = 0; t < n; t++) out[t * rows + r] = dot(row, cols, x, t * cols);
         }
     }
 
