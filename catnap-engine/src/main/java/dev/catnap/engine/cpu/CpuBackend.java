@@ -132,7 +132,7 @@ public final class CpuBackend implements Backend {
         int count = n - oneTokenRows;
         int size = PromptTiles.size(count, cols);
         if (transposed.length < size) transposed = new float[size];
-        int scales = PromptTiles.tokenBlocks(count) * PromptTiles.columnBlocks(cols) * PromptTiles.TOKENS;
+        int scales = PromptTiles.scalesSize(count, cols);
         if (rounded && transposedScales.length < scales) transposedScales = new float[scales];
         float[] xt = transposed, xs = transposedScales;
         int parts = pool.threads();

@@ -67,6 +67,11 @@ final class PromptTiles {
         return tokenBlocks(count) * TOKENS * cols;
     }
 
+    /** Floats of the transposed block scales for {@code count} tokens of {@code cols}. */
+    static int scalesSize(int count, int cols) {
+        return tokenBlocks(count) * columnBlocks(cols) * TOKENS;
+    }
+
     static int tokenBlocks(int count) {
         return (count + TOKENS - 1) / TOKENS;
     }
@@ -151,14 +156,15 @@ final class PromptTiles {
                 for (int c0 = 0; c0 < blocks; c0 += PASS) {
                     int c1 = Math.min(blocks, c0 + PASS);
                     int i = 0;
-                    // the one-vector tile takes eight rows where it can: four chains of FMAs wait on each other
-                    for (; narrow && i + 8 <= rowCount; i += 8)
-                        tile8x1(scratch, u + i, dw, blocks, c0, c1, cols, x, xb, sb, acc, i);
-                    for (; i + 4 <= rowCount; i += 4) {
-                        float[] u0 = scratch[u + i], u1 = scratch[u + i + 1];
-                        float[] u2 = scratch[u + i + 2], u3 = scratch[u + i + 3];
-                        if (narrow) tile4x1(u0, u1, u2, u3, dw, blocks, c0, c1, cols, x, xb, sb, acc, i);
-                        else tile4x4(u0, u1, u2, u3, dw, blocks, c0, c1, cols, x, xb, sb, acc, i);
+                    if (narrow) {
+                        for (; i + 8 <= rowCount; i += 8)
+                            tile8x1(scratch, u + i, dw, blocks, c0, c1, cols, x, xb, sb, acc, i);
+                    } else {
+                        for (; i + 4 <= rowCount; i += 4) {
+                            float[] u0 = scratch[u + i], u1 = scratch[u + i + 1];
+                            float[] u2 = scratch[u + i + 2], u3 = scratch[u + i + 3];
+                            tile4x4(u0, u1, u2, u3, dw, blocks, c0, c1, cols, x, xb, sb, acc, i);
+                        }
                     }
                     for (; i < rowCount; i++) {
                         single(scratch[u + i], dw, blocks, c0, c1, cols, x, xb, sb, narrow ? L : TOKENS, acc, i);
@@ -272,55 +278,10 @@ final class PromptTiles {
         }
     }
 
-    /** {@link #tile4x4} for a last token block of at most one vector of tokens: a quarter of the padding. */
-    private static void tile4x1(
-            float[] w0,
-            float[] w1,
-            float[] w2,
-            float[] w3,
-            float[] dw,
-            int blocks,
-            int c0,
-            int c1,
-            int cols,
-            Transposed x,
-            int xb,
-            int sb,
-            float[] acc,
-            int i) {
-        float[] xt = x.x();
-        int o0 = i * TOKENS, o1 = o0 + TOKENS, o2 = o1 + TOKENS, o3 = o2 + TOKENS;
-        for (int c = c0; c < c1; c++) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int k = c * BLOCK, end = Math.min(cols, k + BLOCK); k < end; k++) {
-                FloatVector v = FloatVector.fromArray(F, xt, xb + k * TOKENS);
-                a0 = v.fma(FloatVector.broadcast(F, w0[k]), a0);
-                a1 = v.fma(FloatVector.broadcast(F, w1[k]), a1);
-                a2 = v.fma(FloatVector.broadcast(F, w2[k]), a2);
-                a3 = v.fma(FloatVector.broadcast(F, w3[k]), a3);
-            }
-            if (dw == null) {
-                FloatVector.fromArray(F, acc, o0).add(a0).intoArray(acc, o0);
-                FloatVector.fromArray(F, acc, o1).add(a1).intoArray(acc, o1);
-                FloatVector.fromArray(F, acc, o2).add(a2).intoArray(acc, o2);
-                FloatVector.fromArray(F, acc, o3).add(a3).intoArray(acc, o3);
-            } else {
-                FloatVector s = FloatVector.fromArray(F, x.scales(), sb + c * TOKENS);
-                int d = i * blocks + c;
-                a0.fma(s.mul(dw[d]), FloatVector.fromArray(F, acc, o0)).intoArray(acc, o0);
-                a1.fma(s.mul(dw[d + blocks]), FloatVector.fromArray(F, acc, o1)).intoArray(acc, o1);
-                a2.fma(s.mul(dw[d + 2 * blocks]), FloatVector.fromArray(F, acc, o2))
-                        .intoArray(acc, o2);
-                a3.fma(s.mul(dw[d + 3 * blocks]), FloatVector.fromArray(F, acc, o3))
-                        .intoArray(acc, o3);
-            }
-        }
-    }
-
     /**
-     * {@link #tile4x1} for rows i..i+7 (widened in {@code rows[w0 ..]}): eight chains of FMAs, as many as the two FMA
-     * units keep in flight; four left a one-vector block of 8 tokens 1.6 times slower than the dot-product tiles
-     * before it ({@code MatMulBenchmark}, F16, 8 tokens).
+     * {@link #tile4x4} for rows i..i+7 (widened in {@code rows[w0 ..]}) and a last token block of at most one vector
+     * of tokens (a quarter of the padding): eight chains of FMAs, as many as the two FMA units keep in flight; four
+     * rows left a one-vector block of 8 tokens 1.6 times slower ({@code MatMulBenchmark}, F16, 8 tokens).
      */
     private static void tile8x1(
             float[][] rows,
