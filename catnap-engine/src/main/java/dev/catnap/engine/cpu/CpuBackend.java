@@ -100,10 +100,9 @@ public final class CpuBackend implements Backend {
             int r0 = c * size;
             int r1 = Math.min(rows, r0 + size);
             float[][] scratch = rowScratch[worker];
-            if (scratch[0].length < cols) {
-                // 256: the sixteen 16-lane sums of the float tiles (MatMul.finish); the prompt tiles' own needs
-                int floats = Math.max(256, PromptTiles.scratchFloats(cols));
-                for (int i = 0; i < scratch.length; i++) scratch[i] = new float[floats];
+            for (int i = 0; i < scratch.length; i++) {
+                int need = MatMul.scratchFloats(i, cols);
+                if (scratch[i].length < need) scratch[i] = new float[need];
             }
             MatMul.rows(
                     type,

@@ -71,8 +71,8 @@ final class MatMul {
      * Q4_0 they take {@link QuantizedDot}'s integer kernels (without {@code quantized}, float32 activations, the
      * float tiles), the others the float tiles or a type's one-token kernel. The other tokens are rows of prompts,
      * {@link PromptTiles}' work, from {@code prompt}: those rows of {@code x}, or of the rounded activations,
-     * transposed. {@code scratch}: {@link #SCRATCH} arrays of at least {@code
-     * max(256, PromptTiles.scratchFloats(cols))} floats, private to the calling thread. {@code w} is in {@code layout} ({@link
+     * transposed. {@code scratch}: {@link #SCRATCH} arrays of {@link #scratchFloats}
+     * floats each, private to the calling thread. {@code w} is in {@code layout} ({@link
      * RowGroups.Layout#of} for this type and shape).
      */
     static void rows(
@@ -104,6 +104,15 @@ final class MatMul {
 
     /** Per-thread scratch arrays {@link #rows} needs. */
     static final int SCRATCH = PromptTiles.FIRST_SCRATCH + PromptTiles.SCRATCH;
+
+    /**
+     * Floats scratch array {@code index} needs for rows of {@code cols}: at least 256 for the one-token tiles (the
+     * sixteen 16-lane sums of {@link #finish}), then what {@link PromptTiles} asks for its own.
+     */
+    static int scratchFloats(int index, int cols) {
+        int first = PromptTiles.FIRST_SCRATCH;
+        return index < first ? Math.max(cols, 256) : PromptTiles.scratchFloats(index - first, cols);
+    }
 
     /** The single tokens [0, n) of their sequences, for weights without integer kernels. */
     private static void oneTokenRows(

@@ -41,10 +41,15 @@ final class PromptTiles {
     /** The per-thread scratch arrays this uses: the widened rows, the running sums, the rows' block scales. */
     static final int SCRATCH = ROWS + 2;
 
-    /** Floats each per-thread scratch array needs for rows of {@code cols}: a widened row, the sums, the scales. */
-    static int scratchFloats(int cols) {
-        return Math.max(cols, Math.max(ROWS * TOKENS, ROWS * columnBlocks(cols)));
+    /**
+     * Floats that this class's scratch array {@code index} (from 0, counted from {@link #FIRST_SCRATCH}) needs for
+     * rows of {@code cols}: a widened row, then the running sums, then the rows' block scales.
+     */
+    static int scratchFloats(int index, int cols) {
+        if (index < ROWS) return cols;
+        return index == ROWS ? ROWS * TOKENS : ROWS * columnBlocks(cols);
     }
+
     /**
      * Blocks per pass over a row block: a pass's slices of the transposed activations (64 columns x {@link #TOKENS}
      * tokens, 16 KiB with 512-bit vectors) and of the widened rows (16 KiB) stay in L1 while the block's tiles use
@@ -124,8 +129,8 @@ final class PromptTiles {
 
     /**
      * out[t * stride + r] for r in [r0, r1) of {@code w} ({@code type}, in {@code layout}) and the tokens of {@code
-     * x}. {@code scratch}: the calling thread's own arrays of at least {@link #scratchFloats} floats; this
-     * uses {@link #SCRATCH} of them from {@link #FIRST_SCRATCH}.
+     * x}. {@code scratch}: the calling thread's own arrays, {@link #SCRATCH} of them from {@link
+     * #FIRST_SCRATCH}, each of at least {@link #scratchFloats} floats.
      */
     static void rows(
             GGMLType type,
