@@ -174,8 +174,10 @@ public final class CpuBackend implements Backend {
             if (done != null) return done;
             long start = System.nanoTime();
             MemorySegment plain = w.data();
-            MemorySegment copy = hugePages == null ? null : hugePages.allocate(groupedArena, plain.byteSize());
-            if (copy == null) copy = groupedArena.allocate(plain.byteSize(), 64);
+            long size = plain.byteSize() + RowGroups.PLACEMENT_SLACK;
+            MemorySegment block = hugePages == null ? null : hugePages.allocate(groupedArena, size);
+            if (block == null) block = groupedArena.allocate(size, 64);
+            MemorySegment copy = RowGroups.place(block, plain.byteSize());
             MemorySegment into = copy;
             int rows = layout.rows();
             int groups = (rows + RowGroups.ROWS - 1) / RowGroups.ROWS;
