@@ -32,6 +32,9 @@ public final class CpuBackend implements Backend {
 
     private float[] transposedScales = new float[0];
 
+    /** The chunk results of the current {@link SharedKvAttention} call. */
+    private float[] partials = new float[0];
+
     /** Weights in the kernels' layout where it differs from the file's ({@link RowGroups}), by tensor (identity: the model keeps its tensors). */
     private final Map<GGUFTensor, MemorySegment> groupedWeights = new IdentityHashMap<>();
 
@@ -323,10 +326,14 @@ public final class CpuBackend implements Backend {
         int group = heads / kvHeads;
         int kvWidth = kvHeads * headDim;
         int outWidth = heads * headDim;
-        int tasks = n * heads;
         long work = 0;
         for (int t = 0; t < n; t++) work += (long) lengths[t] * outWidth * 2;
         boolean serial = work < PARALLEL_WORK;
+        if (SharedKvAttention.applies(heads, kvHeads)) {
+            sharedKvAttention(q, qWidth, qOffset, n, keys, values, lengths, heads, group, headDim, scale, out, serial);
+            return;
+        }
+        int tasks = n * heads;
         pool.run(serial ? 1 : tasks, (c, worker) -> {
             int from = serial ? 0 : c;
             int to = serial ? tasks : c + 1;
@@ -349,6 +356,88 @@ public final class CpuBackend implements Backend {
                         scoreScratch[worker]);
             }
         });
+    }
+
+    /**
+     * {@link #attention} with {@link SharedKvAttention}: every chunk of keys of every row and set of heads on the
+     * threads, then the chunks of each row and set merged.
+     */
+    private void sharedKvAttention(
+            float[] q,
+            int qWidth,
+            int qOffset,
+            int n,
+            float[][] keys,
+            float[][] values,
+            int[] lengths,
+            int heads,
+            int group,
+            int headDim,
+            float scale,
+            float[] out,
+            boolean serial) {
+        // set s of a row: K/V head s / perKv, its query heads from (s / perKv) * group + (s % perKv) * HEADS
+        int perKv = SharedKvAttention.setsPerKvHead(group), sets = heads / group * perKv;
+        int kvWidth = heads / group * headDim, outWidth = heads * headDim;
+        // the first chunk of each row's first set; a row's sets follow each other, each with the row's chunks
+        int[] first = new int[n + 1];
+        for (int t = 0; t < n; t++) first[t + 1] = first[t] + sets * SharedKvAttention.chunks(lengths[t]);
+        int slots = first[n], size = SharedKvAttention.partialFloats(headDim);
+        if (partials.length < (long) slots * size) partials = new float[slots * size];
+        float[] p = partials;
+        int need = SharedKvAttention.scratchFloats(headDim);
+        pool.run(serial ? 1 : slots, (c, worker) -> {
+            if (scoreScratch[worker].length < need) scoreScratch[worker] = new float[need];
+            for (int slot = serial ? 0 : c, to = serial ? slots : c + 1; slot < to; slot++) {
+                int t = rowOf(first, slot), chunks = SharedKvAttention.chunks(lengths[t]);
+                int set = (slot - first[t]) / chunks, chunk = (slot - first[t]) % chunks;
+                int kvHead = set / perKv, h0 = kvHead * group + (set % perKv) * SharedKvAttention.HEADS;
+                int from = chunk * SharedKvAttention.CHUNK;
+                SharedKvAttention.chunk(
+                        q,
+                        t * qWidth + qOffset + h0 * headDim,
+                        Math.min(SharedKvAttention.HEADS, (kvHead + 1) * group - h0),
+                        keys[t],
+                        values[t],
+                        from,
+                        Math.min(lengths[t], from + SharedKvAttention.CHUNK),
+                        kvHead * headDim,
+                        kvWidth,
+                        headDim,
+                        scale,
+                        p,
+                        slot * size,
+                        scoreScratch[worker]);
+            }
+        });
+        int tasks = n * sets;
+        pool.run(serial ? 1 : tasks, (c, worker) -> {
+            if (scoreScratch[worker].length < need) scoreScratch[worker] = new float[need];
+            for (int task = serial ? 0 : c, to = serial ? tasks : c + 1; task < to; task++) {
+                int t = task / sets, set = task % sets, chunks = SharedKvAttention.chunks(lengths[t]);
+                int kvHead = set / perKv, h0 = kvHead * group + (set % perKv) * SharedKvAttention.HEADS;
+                SharedKvAttention.merge(
+                        p,
+                        (first[t] + set * chunks) * size,
+                        chunks,
+                        headDim,
+                        Math.min(SharedKvAttention.HEADS, (kvHead + 1) * group - h0),
+                        out,
+                        t * outWidth + h0 * headDim,
+                        scoreScratch[worker]);
+            }
+        });
+    }
+
+    /** The row whose slots, from {@code first[t]} to {@code first[t + 1]}, hold {@code slot}. */
+    private static int rowOf(int[] first, int slot) {
+        int lo = 0, hi = first.length - 2;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (first[mid] <= slot) lo = mid;
+            else hi = mid - 1;
+        }
+        return lo;
     }
 
     private static void attendOne(
