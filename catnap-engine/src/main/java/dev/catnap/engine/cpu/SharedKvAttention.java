@@ -106,30 +106,31 @@ final class SharedKvAttention {
 
     /**
      * The {@code count} chunk results at {@code partials[po ..]}, in key order, merged into the heads' outputs: head
-     * h0+m (m below {@code width}) at {@code out[oo + m * headDim ..]}. {@code scratch}: {@link #HEADS} floats or more,
-     * the thread's own.
+     * h0+m (m below {@code width}) at {@code out[oo + m * headDim ..]}. Each chunk's weight (e to the power of its
+     * largest score less the overall largest) is computed once and applied to all its sums. {@code scratch}: at least
+     * {@code headDim * HEADS} floats, the thread's own.
      */
     static void merge(
             float[] partials, int po, int count, int headDim, int width, float[] out, int oo, float[] scratch) {
         int size = partialFloats(headDim);
         FloatVector max = FloatVector.fromArray(F, partials, po);
         for (int c = 1; c < count; c++) max = max.max(FloatVector.fromArray(F, partials, po + c * size));
+        java.util.Arrays.fill(scratch, 0, headDim * HEADS, 0f);
         FloatVector total = FloatVector.zero(F);
         for (int c = 0; c < count; c++) {
             int o = po + c * size;
             FloatVector w = exp(FloatVector.fromArray(F, partials, o).sub(max));
             total = FloatVector.fromArray(F, partials, o + HEADS).fma(w, total);
+            for (int i = 0; i < headDim; i++) {
+                FloatVector.fromArray(F, partials, o + (2 + i) * HEADS)
+                        .fma(w, FloatVector.fromArray(F, scratch, i * HEADS))
+                        .intoArray(scratch, i * HEADS);
+            }
         }
         FloatVector inv = FloatVector.broadcast(F, 1f).div(total);
         for (int i = 0; i < headDim; i++) {
-            FloatVector sum = FloatVector.zero(F);
-            for (int c = 0; c < count; c++) {
-                int o = po + c * size;
-                FloatVector w = exp(FloatVector.fromArray(F, partials, o).sub(max));
-                sum = FloatVector.fromArray(F, partials, o + (2 + i) * HEADS).fma(w, sum);
-            }
-            sum.mul(inv).intoArray(scratch, 0);
-            for (int m = 0; m < width; m++) out[oo + m * headDim + i] = scratch[m];
+            FloatVector.fromArray(F, scratch, i * HEADS).mul(inv).intoArray(scratch, i * HEADS);
+            for (int m = 0; m < width; m++) out[oo + m * headDim + i] = scratch[i * HEADS + m];
         }
     }
 
