@@ -330,31 +330,26 @@ public final class CpuBackend implements Backend {
         for (int t = 0; t < n; t++) work += (long) lengths[t] * outWidth * 2;
         boolean serial = work < PARALLEL_WORK;
         if (SharedKvAttention.applies(heads, kvHeads)) {
-            sharedKvAttention(q, qWidth, qOffset, n, keys, values, lengths, heads, group, headDim, scale, out, serial);
+            sharedKvAttention(
+                    q, qWidth, qOffset, n, keys, values, lengths, heads, group, kvWidth, headDim, scale, out, serial);
             return;
         }
-        int tasks = n * heads;
-        pool.run(serial ? 1 : tasks, (c, worker) -> {
-            int from = serial ? 0 : c;
-            int to = serial ? tasks : c + 1;
-            for (int task = from; task < to; task++) {
-                int t = task / heads, h = task % heads;
-                if (scoreScratch[worker].length < lengths[t])
-                    scoreScratch[worker] = new float[Math.max(lengths[t], 256)];
-                attendOne(
-                        q,
-                        t * qWidth + qOffset + h * headDim,
-                        keys[t],
-                        values[t],
-                        lengths[t],
-                        (h / group) * headDim,
-                        kvWidth,
-                        headDim,
-                        scale,
-                        out,
-                        t * outWidth + h * headDim,
-                        scoreScratch[worker]);
-            }
+        forEachTask(n * heads, serial, (task, worker) -> {
+            int t = task / heads, h = task % heads;
+            if (scoreScratch[worker].length < lengths[t]) scoreScratch[worker] = new float[Math.max(lengths[t], 256)];
+            attendOne(
+                    q,
+                    t * qWidth + qOffset + h * headDim,
+                    keys[t],
+                    values[t],
+                    lengths[t],
+                    (h / group) * headDim,
+                    kvWidth,
+                    headDim,
+                    scale,
+                    out,
+                    t * outWidth + h * headDim,
+                    scoreScratch[worker]);
         });
     }
 
@@ -372,13 +367,12 @@ public final class CpuBackend implements Backend {
             int[] lengths,
             int heads,
             int group,
+            int kvWidth,
             int headDim,
             float scale,
             float[] out,
             boolean serial) {
-        // set s of a row: K/V head s / perKv, its query heads from (s / perKv) * group + (s % perKv) * HEADS
-        int perKv = SharedKvAttention.setsPerKvHead(group), sets = heads / group * perKv;
-        int kvWidth = heads / group * headDim, outWidth = heads * headDim;
+        int sets = heads / group * SharedKvAttention.setsPerKvHead(group), outWidth = heads * headDim;
         // the first chunk of each row's first set; a row's sets follow each other, each with the row's chunks
         int[] first = new int[n + 1];
         for (int t = 0; t < n; t++) first[t + 1] = first[t] + sets * SharedKvAttention.chunks(lengths[t]);
@@ -386,46 +380,47 @@ public final class CpuBackend implements Backend {
         if (partials.length < (long) slots * size) partials = new float[slots * size];
         float[] p = partials;
         int need = SharedKvAttention.scratchFloats(headDim);
-        pool.run(serial ? 1 : slots, (c, worker) -> {
+        forEachTask(slots, serial, (slot, worker) -> {
             if (scoreScratch[worker].length < need) scoreScratch[worker] = new float[need];
-            for (int slot = serial ? 0 : c, to = serial ? slots : c + 1; slot < to; slot++) {
-                int t = rowOf(first, slot), chunks = SharedKvAttention.chunks(lengths[t]);
-                int set = (slot - first[t]) / chunks, chunk = (slot - first[t]) % chunks;
-                int kvHead = set / perKv, h0 = kvHead * group + (set % perKv) * SharedKvAttention.HEADS;
-                int from = chunk * SharedKvAttention.CHUNK;
-                SharedKvAttention.chunk(
-                        q,
-                        t * qWidth + qOffset + h0 * headDim,
-                        Math.min(SharedKvAttention.HEADS, (kvHead + 1) * group - h0),
-                        keys[t],
-                        values[t],
-                        from,
-                        Math.min(lengths[t], from + SharedKvAttention.CHUNK),
-                        kvHead * headDim,
-                        kvWidth,
-                        headDim,
-                        scale,
-                        p,
-                        slot * size,
-                        scoreScratch[worker]);
-            }
+            int t = rowOf(first, slot), chunks = SharedKvAttention.chunks(lengths[t]);
+            int set = (slot - first[t]) / chunks, from = (slot - first[t]) % chunks * SharedKvAttention.CHUNK;
+            int h0 = SharedKvAttention.firstHead(set, group);
+            SharedKvAttention.chunk(
+                    q,
+                    t * qWidth + qOffset + h0 * headDim,
+                    SharedKvAttention.width(set, group),
+                    keys[t],
+                    values[t],
+                    from,
+                    Math.min(lengths[t], from + SharedKvAttention.CHUNK),
+                    h0 / group * headDim,
+                    kvWidth,
+                    headDim,
+                    scale,
+                    p,
+                    slot * size,
+                    scoreScratch[worker]);
         });
-        int tasks = n * sets;
-        pool.run(serial ? 1 : tasks, (c, worker) -> {
+        forEachTask(n * sets, serial, (task, worker) -> {
             if (scoreScratch[worker].length < need) scoreScratch[worker] = new float[need];
-            for (int task = serial ? 0 : c, to = serial ? tasks : c + 1; task < to; task++) {
-                int t = task / sets, set = task % sets, chunks = SharedKvAttention.chunks(lengths[t]);
-                int kvHead = set / perKv, h0 = kvHead * group + (set % perKv) * SharedKvAttention.HEADS;
-                SharedKvAttention.merge(
-                        p,
-                        (first[t] + set * chunks) * size,
-                        chunks,
-                        headDim,
-                        Math.min(SharedKvAttention.HEADS, (kvHead + 1) * group - h0),
-                        out,
-                        t * outWidth + h0 * headDim,
-                        scoreScratch[worker]);
-            }
+            int t = task / sets, set = task % sets, chunks = SharedKvAttention.chunks(lengths[t]);
+            int h0 = SharedKvAttention.firstHead(set, group);
+            SharedKvAttention.merge(
+                    p,
+                    (first[t] + set * chunks) * size,
+                    chunks,
+                    headDim,
+                    SharedKvAttention.width(set, group),
+                    out,
+                    t * outWidth + h0 * headDim,
+                    scoreScratch[worker]);
+        });
+    }
+
+    /** Tasks [0, tasks) on the threads, one chunk each, or all on the calling thread if {@code serial}. */
+    private void forEachTask(int tasks, boolean serial, ComputeThreads.Body body) {
+        pool.run(serial ? 1 : tasks, (c, worker) -> {
+            for (int task = serial ? 0 : c, to = serial ? tasks : c + 1; task < to; task++) body.run(task, worker);
         });
     }
 

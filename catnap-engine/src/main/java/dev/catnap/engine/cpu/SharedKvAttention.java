@@ -51,6 +51,21 @@ final class SharedKvAttention {
         return (group + HEADS - 1) / HEADS;
     }
 
+    /**
+     * The first query head of set {@code set} of a row's sets, numbered K/V head by K/V head ({@link #setsPerKvHead}
+     * of them each); its K/V head is this head divided by {@code group}.
+     */
+    static int firstHead(int set, int group) {
+        int perKv = setsPerKvHead(group);
+        return set / perKv * group + set % perKv * HEADS;
+    }
+
+    /** The query heads in set {@code set}: {@link #HEADS}, or fewer in the last set of a K/V head. */
+    static int width(int set, int group) {
+        int first = firstHead(set, group);
+        return Math.min(HEADS, (first / group + 1) * group - first);
+    }
+
     static int chunks(int len) {
         return (len + CHUNK - 1) / CHUNK;
     }
