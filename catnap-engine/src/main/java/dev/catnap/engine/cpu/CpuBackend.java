@@ -424,15 +424,10 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    /** The row whose slots, from {@code first[t]} to {@code first[t + 1]}, hold {@code slot}. */
+    /** The row whose slots, from {@code first[t]} to {@code first[t + 1]} (increasing), hold {@code slot}. */
     private static int rowOf(int[] first, int slot) {
-        int lo = 0, hi = first.length - 2;
-        while (lo < hi) {
-            int mid = (lo + hi + 1) >>> 1;
-            if (first[mid] <= slot) lo = mid;
-            else hi = mid - 1;
-        }
-        return lo;
+        int i = java.util.Arrays.binarySearch(first, 0, first.length - 1, slot);
+        return i >= 0 ? i : -i - 2;
     }
 
     private static void attendOne(
