@@ -97,6 +97,50 @@ class MatMulTest {
         }
     }
 
+    /**
+     * One backend, products of 64, 192, 320, 2048 and again 64 columns: its per-thread scratch arrays (widened rows, the
+     * prompt tiles' running sums and block scales) grow with the columns, each on its own. Every product, with
+     * single tokens and prompt rows in it, is checked against a double reference. (From 64 to 192 columns the
+     * widened rows still fit the one-token tiles' 256 floats while the block scales outgrow theirs.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"Q8_0", "F16"})
+    void oneBackendServesProductsOfGrowingWidth(String name) {
+        var type = dev.catnap.engine.gguf.GGMLType.valueOf(name);
+        var random = new SplittableRandom(17);
+        int rows = 40, n = 20, single = 2;
+        try (var backend = new CpuBackend(2)) {
+            for (int cols : new int[] {64, 192, 320, 2048, 64}) {
+                float[] values = new float[rows * cols];
+                for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
+                byte[] encoded = dev.catnap.engine.gguf.Quantize.quantize(type, values);
+                MemorySegment data = Arena.ofAuto().allocate(encoded.length, 64);
+                data.copyFrom(MemorySegment.ofArray(encoded));
+                var w = new GGUFTensor("w" + cols, type, new long[] {cols, rows}, data);
+                float[] dense = new float[rows * cols];
+                dev.catnap.engine.gguf.Dequantize.dequantize(type, data, 0, dense, 0, dense.length);
+                float[] x = new float[n * cols];
+                for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+                float[] out = new float[n * rows];
+                backend.matmul(w, x, out, n, single);
+                for (int t = 0; t < n; t++) {
+                    float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
+                    float[] xr = type == dev.catnap.engine.gguf.GGMLType.F16 ? xt : roundedToQ8(xt);
+                    for (int r = 0; r < rows; r++) {
+                        double ref = 0, magnitude = 0;
+                        for (int c = 0; c < cols; c++) {
+                            ref += (double) dense[r * cols + c] * xr[c];
+                            magnitude += Math.abs((double) dense[r * cols + c] * xr[c]);
+                        }
+                        assertThat((double) out[t * rows + r])
+                                .as("%d columns, token %d, row %d", cols, t, r)
+                                .isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-6 * (1 + magnitude)));
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"q8_0", "q4_0"})
     void withoutRoundingActivationsStayFloat32(String type) throws Exception {
