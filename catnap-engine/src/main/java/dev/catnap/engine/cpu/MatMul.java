@@ -213,7 +213,7 @@ final class MatMul {
             int from) {
         int i = 0;
         while (i < count) {
-            if (i + RowGroups.ROWS <= count && layout.groupAt(r + i)) {
+            if (i + RowGroups.ROWS <= count && layout.kind() == RowGroups.Kind.UNITS && layout.groupAt(r + i)) {
                 int o = from + i;
                 widenGroup(type, w, cols, layout.rowStart(r + i), into[o], into[o + 1], into[o + 2], into[o + 3]);
                 i += RowGroups.ROWS;

@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Each row is kept as {@code q} (shorts) and {@code d}, which the integer kernels of {@link QuantizedDot}
  * multiply; single tokens also as {@code spread}, the same integers as floats in those kernels' lane order, for
- * the exact tiles; prompt rows are transposed from {@code q} and {@code d} for {@link PromptTiles}. One instance
+ * the exact tiles, and before Q4_0 weights in pairs as {@code pairs}; prompt rows are transposed from {@code q} and {@code d} for {@link PromptTiles}. One instance
  * belongs to one backend and is refilled by every product; it is not for concurrent use.
  */
 final class Q8Activations {
@@ -26,6 +26,9 @@ final class Q8Activations {
     short[] q = new short[0];
     float[] d = new float[0];
     float[] spread = new float[0];
+    /** Single tokens arranged for Q4_0 weights in {@link RowGroups.Kind#Q4_PAIRS}: {@link QuantizedDot#q4PairActivations}. */
+    short[] pairs = new short[0];
+
     private int n;
     private int cols;
 
@@ -45,6 +48,11 @@ final class Q8Activations {
         for (int b = 0, blocks = count / BLOCK; b < blocks; b++) quantizeBlock(x, b * BLOCK, b);
         if (spreads) {
             for (int o = 0; o < oneTokenRows * cols; o += BLOCK) QuantizedDot.spreadBlock(type, q, o, spread, o);
+        }
+        if (type == GGMLType.Q4_0 && RowGroups.applies(type, cols)) {
+            int per = QuantizedDot.pairShorts(cols);
+            if (pairs.length < oneTokenRows * per) pairs = new short[oneTokenRows * per];
+            for (int t = 0; t < oneTokenRows; t++) QuantizedDot.q4PairActivations(q, t * cols, cols, pairs, t * per);
         }
     }
 

@@ -27,8 +27,10 @@ import jdk.incubator.vector.VectorSpecies;
  * (about 1e-7 relative), not bit for bit. Which form a row takes depends on its own kind (a decoding sequence's one
  * token, or a row of a prompt), never on the rest of the batch.
  *
- * <p>Q4_0 uses 256-bit vectors on every CPU (a block's 32 values in two halves); Q8_0 uses 512-bit ones where the CPU
- * has them ({@link #WIDE}: one block per vector, 16 lanes, exact tiles of 4 rows x 3 tokens in the 32 registers).
+ * <p>Q8_0 uses 512-bit vectors where the CPU has them ({@link #WIDE}: one block per vector, 16 lanes, exact tiles of
+ * 4 rows x 3 tokens in the 32 registers). Q4_0 forms each block's 16 lanes in 256-bit vectors from the file's layout
+ * (lane j: elements j and j+16), and on 512-bit CPUs from {@link RowGroups}' pairs, two blocks per 512-bit vector,
+ * the same lanes to the bit ({@link #q4PairGroup}).
  * The two widths add a block's products in different lanes, so their results differ from each other by float
  * rounding; on one CPU every Q8_0 product takes one width, and the batch invariance holds.
  */
@@ -51,6 +53,7 @@ final class QuantizedDot {
     private static final VectorSpecies<Float> FW = FloatVector.SPECIES_512;
     private static final VectorSpecies<Short> SW = ShortVector.SPECIES_512;
     private static final VectorSpecies<Byte> BW = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Integer> IW = IntVector.SPECIES_512;
 
     private QuantizedDot() {}
 
@@ -62,7 +65,7 @@ final class QuantizedDot {
      * out[t * stride + r] for r in [r0, r1) and tokens [0, n) of {@code x}, the single tokens of their sequences:
      * with the integer kernels, rows outer (two at a time with 256-bit vectors, so that their chains of dependent
      * FMAs overlap; with 512-bit ones, Q8_0 a {@link RowGroups} group of four rows at a time, one stream from memory
-     * with four chains, and Q4_0 one row at a time) and tokens inner, so that the rows come from memory for the first
+     * with four chains, and Q4_0 a group of four rows in pairs of blocks) and tokens inner, so that the rows come from memory for the first
      * token and from L1 for the others; from three tokens on, with exact float tiles (2 rows x 3 tokens, 4 x 3 with
      * 512-bit vectors: same bits, more multiply-adds per cycle) and the integer kernels for the one or two tokens
      * left over. {@code scratch}: seven arrays of at least {@code max(cols, 256)} floats, private to the calling
@@ -419,8 +422,7 @@ final class QuantizedDot {
                 }
                 // the one or two tokens left over
                 for (int t = tiled; t < n; t++) {
-                    if (layout.groupAt(r))
-                        wideGroupDots(w, layout.rowStart(r), blocks, x, t, cols, out, stride, r, lanes);
+                    if (layout.groupAt(r)) wideGroupDots(w, layout, r, blocks, x, t, cols, out, stride, lanes);
                     else
                         for (int i = r; i < r + 4; i++)
                             out[t * stride + i] = wideDot(q8, w, layout, i, blocks, x, t, cols, lanes);
@@ -430,26 +432,33 @@ final class QuantizedDot {
         // A group's four rows at once, tokens inner: the group is one stream, read from memory for the first token
         // and from L1 for the others, and its four chains of FMAs overlap.
         for (; layout.groupAt(r) && r + RowGroups.ROWS <= r1; r += RowGroups.ROWS) {
-            for (int t = 0; t < n; t++) wideGroupDots(w, layout.rowStart(r), blocks, x, t, cols, out, stride, r, lanes);
+            for (int t = 0; t < n; t++) wideGroupDots(w, layout, r, blocks, x, t, cols, out, stride, lanes);
         }
         for (; r < r1; r++) {
             for (int t = 0; t < n; t++) out[t * stride + r] = wideDot(q8, w, layout, r, blocks, x, t, cols, lanes);
         }
     }
 
-    /** Rows r..r+3, the Q8_0 group at {@code base}, against token t: out[t * stride + r + i]. */
+    /** Rows r..r+3, a group of the layout, against token t: out[t * stride + r + i]. */
     private static void wideGroupDots(
             MemorySegment w,
-            long base,
+            RowGroups.Layout layout,
+            int r,
             int blocks,
             Q8Activations x,
             int t,
             int cols,
             float[] out,
             int stride,
-            int r,
             float[] lanes) {
-        wideQ8Group(w, base, blocks, x.q, x.d, t * cols, t * blocks, lanes);
+        if (layout.kind() == RowGroups.Kind.Q4_PAIRS) {
+            for (int i = 0; i < RowGroups.ROWS; i++) {
+                q4PairScales(w, layout.scalesStart(r + i), blocks, x.d, t * blocks, lanes, PAIR_SCALES + i * blocks);
+            }
+            q4PairGroup(w, layout.pairsStart(r), blocks, x.pairs, t * pairShorts(cols), lanes);
+        } else {
+            wideQ8Group(w, layout.rowStart(r), blocks, x.q, x.d, t * cols, t * blocks, lanes);
+        }
         for (int i = 0; i < RowGroups.ROWS; i++) out[t * stride + r + i] = MatMul.sum(lanes, i * 16);
     }
 
@@ -464,10 +473,221 @@ final class QuantizedDot {
             int t,
             int cols,
             float[] lanes) {
+        if (layout.kind() == RowGroups.Kind.Q4_PAIRS) {
+            q4PairScales(w, layout.scalesStart(r), blocks, x.d, t * blocks, lanes, PAIR_SCALES);
+            q4PairDot(w, layout.pairsStart(r), layout.pairStep(r), blocks, x.pairs, t * pairShorts(cols), lanes);
+            return MatMul.sum(lanes, 0);
+        }
         long base = layout.rowStart(r), step = layout.unitStep(r);
         if (q8) wideQ8Dot(w, base, step, blocks, x.q, x.d, t * cols, t * blocks, lanes);
         else wideQ4Dot(w, base, step, blocks, x.q, x.d, t * cols, t * blocks, lanes);
         return MatMul.sum(lanes, 0);
+    }
+
+    // ---- Q4_0 in RowGroups' pairs: two blocks per 512-bit pass ----
+
+    /**
+     * Where the kernels of {@link RowGroups.Kind#Q4_PAIRS} keep a row's block scales (times the token's) in their
+     * {@code lanes} array, after the 64 floats of four rows' lanes: {@code cols / 8} floats for four rows, within the
+     * {@code max(cols, 256)} of a scratch array.
+     */
+    static final int PAIR_SCALES = 64;
+
+    /** Shorts per token of {@link Q8Activations#pairs}: 96 per 64 values. */
+    static int pairShorts(int cols) {
+        return cols / 2 * 3;
+    }
+
+    /**
+     * A token's rounded activations {@code q[qo .. qo+cols)} arranged for {@link #q4PairGroup}: per pair of blocks,
+     * 96 shorts at {@code dst[o + 96k]}. The kernel widens a pair's 32 packed bytes to 16-bit lanes {@code s} (lane
+     * 2j: byte j of the first block, 2j+1: of the second; each byte {@code 16 * high + low}) and forms {@code s * XL
+     * + (s >>> 4) * XH' + C}: with XL the values of the low nibbles (elements j of both blocks, interleaved alike), XH'
+     * those of the high ones (elements j+16) less 16 XL, so that the high nibble's share of {@code s * XL} cancels,
+     * and C = -8 (XL + XH) for the nibbles' offset of 8. Lane 2j is then the first block's e_j x_j + e_{j+16} x_{j+16},
+     * the file-layout kernel's lane j, exactly: the products wrap in 16 bits, the sum does not need to.
+     */
+    static void q4PairActivations(short[] q, int qo, int cols, short[] dst, int o) {
+        for (int k = 0; k < cols / 64; k++, qo += 64, o += 96) {
+            ShortVector low = interleave(ShortVector.fromArray(S, q, qo), ShortVector.fromArray(S, q, qo + 32));
+            ShortVector high = interleave(ShortVector.fromArray(S, q, qo + 16), ShortVector.fromArray(S, q, qo + 48));
+            low.intoArray(dst, o);
+            high.sub(low.lanewise(VectorOperators.LSHL, 4)).intoArray(dst, o + 32);
+            low.add(high).mul((short) -8).intoArray(dst, o + 64);
+        }
+    }
+
+    /** Lanes 2j of {@code even}'s lane j, 2j+1 of {@code odd}'s. */
+    private static ShortVector interleave(ShortVector even, ShortVector odd) {
+        IntVector e = (IntVector) even.convertShape(VectorOperators.S2I, IW, 0);
+        IntVector o = (IntVector) odd.convertShape(VectorOperators.S2I, IW, 0);
+        return e.and(0xFFFF).or(o.lanewise(VectorOperators.LSHL, 16)).reinterpretAsShorts();
+    }
+
+    /**
+     * sc[so + b] = the F16 block scale b of a row (at {@code at}) times the token's {@code xd[bo + b]}: the products
+     * the file-layout kernel forms, sixteen at a time. A finite half's bits shifted into a float's place are its
+     * value times 2^-112 (subnormal halves becoming subnormal floats), so multiplying by 2^112 is the exact
+     * conversion; sixteen that hold an infinity or NaN take the scalar conversion from there on.
+     */
+    static void q4PairScales(MemorySegment w, long at, int blocks, float[] xd, int bo, float[] sc, int so) {
+        int b = 0;
+        for (; b + 16 <= blocks; b += 16) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, at + 2L * b, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, IW, 0);
+            if (h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00).anyTrue()) break;
+            IntVector bits = h.and(0x8000)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .or(h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13));
+            bits.reinterpretAsFloats()
+                    .mul(0x1p112f)
+                    .mul(FloatVector.fromArray(FW, xd, bo + b))
+                    .intoArray(sc, so + b);
+        }
+        for (; b < blocks; b++) sc[so + b] = Float.float16ToFloat(w.get(I16, at + 2L * b)) * xd[bo + b];
+    }
+
+    /**
+     * The four rows of a pairs group (their pairs from {@code pairs}, 128 bytes per pair) against one token's {@code
+     * xp[xo ..]} ({@link #q4PairActivations}), with row i's scales at {@code lanes[PAIR_SCALES + i * blocks ..]}
+     * ({@link #q4PairScales}): row i's lanes into {@code lanes[16i .. 16i+16)}, the bits of {@link #wideQ4Dot}. Every
+     * vector operation is spelled out here: with the widening in a helper, C2 left the helper out of line in a model's
+     * process (a vector returned by a call is boxed), and decoding ran at two thirds of the old kernel's speed.
+     */
+    static void q4PairGroup(MemorySegment w, long pairs, int blocks, short[] xp, int xo, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(FW), a1 = a0, a2 = a0, a3 = a0;
+        int s0 = PAIR_SCALES, s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
+        for (int k = 0, count = blocks / 2; k < count; k++) {
+            int o = xo + 96 * k, b = 2 * k;
+            ShortVector xl = ShortVector.fromArray(SW, xp, o);
+            ShortVector xh = ShortVector.fromArray(SW, xp, o + 32);
+            ShortVector c = ShortVector.fromArray(SW, xp, o + 64);
+            long at = pairs + k * 128L;
+            ShortVector v = (ShortVector)
+                    ByteVector.fromMemorySegment(BW, w, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SW, 0);
+            IntVector p = v.mul(xl)
+                    .add(v.lanewise(VectorOperators.LSHR, 4).mul(xh))
+                    .add(c)
+                    .reinterpretAsInts();
+            a0 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16)
+                            .lanewise(VectorOperators.ASHR, 16)
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[s0 + b]), a0);
+            a0 = ((FloatVector) p.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[s0 + b + 1]), a0);
+            v = (ShortVector) ByteVector.fromMemorySegment(BW, w, at + 32, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SW, 0);
+            p = v.mul(xl)
+                    .add(v.lanewise(VectorOperators.LSHR, 4).mul(xh))
+                    .add(c)
+                    .reinterpretAsInts();
+            a1 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16)
+                            .lanewise(VectorOperators.ASHR, 16)
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[s1 + b]), a1);
+            a1 = ((FloatVector) p.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[s1 + b + 1]), a1);
+            v = (ShortVector) ByteVector.fromMemorySegment(BW, w, at + 64, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SW, 0);
+            p = v.mul(xl)
+                    .add(v.lanewise(VectorOperators.LSHR, 4).mul(xh))
+                    .add(c)
+                    .reinterpretAsInts();
+            a2 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16)
+                            .lanewise(VectorOperators.ASHR, 16)
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[s2 + b]), a2);
+            a2 = ((FloatVector) p.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[s2 + b + 1]), a2);
+            v = (ShortVector) ByteVector.fromMemorySegment(BW, w, at + 96, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SW, 0);
+            p = v.mul(xl)
+                    .add(v.lanewise(VectorOperators.LSHR, 4).mul(xh))
+                    .add(c)
+                    .reinterpretAsInts();
+            a3 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16)
+                            .lanewise(VectorOperators.ASHR, 16)
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[s3 + b]), a3);
+            a3 = ((FloatVector) p.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[s3 + b + 1]), a3);
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 16);
+        a2.intoArray(lanes, 32);
+        a3.intoArray(lanes, 48);
+    }
+
+    /** {@link #q4PairGroup} for one row, its pairs {@code step} bytes apart; its scales at {@code lanes[PAIR_SCALES ..]}. */
+    static void q4PairDot(MemorySegment w, long pairs, long step, int blocks, short[] xp, int xo, float[] lanes) {
+        FloatVector a = FloatVector.zero(FW);
+        for (int k = 0, count = blocks / 2; k < count; k++) {
+            int o = xo + 96 * k, b = PAIR_SCALES + 2 * k;
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BW, w, pairs + k * step, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, SW, 0);
+            IntVector p = v.mul(ShortVector.fromArray(SW, xp, o))
+                    .add(v.lanewise(VectorOperators.LSHR, 4).mul(ShortVector.fromArray(SW, xp, o + 32)))
+                    .add(ShortVector.fromArray(SW, xp, o + 64))
+                    .reinterpretAsInts();
+            a = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16)
+                            .lanewise(VectorOperators.ASHR, 16)
+                            .convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[b]), a);
+            a = ((FloatVector) p.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                    .fma(FloatVector.broadcast(FW, lanes[b + 1]), a);
+        }
+        a.intoArray(lanes, 0);
+    }
+
+    /** A pair's 32 packed bytes, zero-extended to 16-bit lanes. */
+    private static ShortVector pairBytes(MemorySegment w, long at) {
+        return (ShortVector)
+                ByteVector.fromMemorySegment(BW, w, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SW, 0);
+    }
+
+    /**
+     * A pair's values (nibbles less 8) as floats: the first block's 32 times {@code d0} into {@code row[o .. o+32)},
+     * the second's times {@code d1} into {@code row[o+32 .. o+64)}, in element order. Times 1 they are the integers
+     * of the exact tiles and of {@link PromptTiles}; times the block scales the widened weights (exact either way).
+     */
+    private static void q4PairValues(MemorySegment w, long at, float d0, float d1, float[] row, int o) {
+        ShortVector v = pairBytes(w, at);
+        IntVector low = v.and((short) 0x0F).sub((short) 8).reinterpretAsInts();
+        IntVector high = v.lanewise(VectorOperators.LSHR, 4).sub((short) 8).reinterpretAsInts();
+        ((FloatVector) low.lanewise(VectorOperators.LSHL, 16)
+                        .lanewise(VectorOperators.ASHR, 16)
+                        .convert(VectorOperators.I2F, 0))
+                .mul(d0)
+                .intoArray(row, o);
+        ((FloatVector) high.lanewise(VectorOperators.LSHL, 16)
+                        .lanewise(VectorOperators.ASHR, 16)
+                        .convert(VectorOperators.I2F, 0))
+                .mul(d0)
+                .intoArray(row, o + 16);
+        ((FloatVector) low.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                .mul(d1)
+                .intoArray(row, o + 32);
+        ((FloatVector) high.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                .mul(d1)
+                .intoArray(row, o + 48);
+    }
+
+    /** Row r's integers ({@link #q4PairValues} times 1) into {@code row}, its block scales into {@code wd[wdo ..]}. */
+    private static void q4PairIntegers(
+            MemorySegment w, RowGroups.Layout layout, int r, int blocks, float[] row, float[] wd, int wdo) {
+        long scales = layout.scalesStart(r), pairs = layout.pairsStart(r), step = layout.pairStep(r);
+        for (int b = 0; b < blocks; b++) wd[wdo + b] = Float.float16ToFloat(w.get(I16, scales + 2L * b));
+        for (int k = 0; k < blocks / 2; k++) q4PairValues(w, pairs + k * step, 1f, 1f, row, 64 * k);
+    }
+
+    /** Row r's weights, {@code d * (nibble - 8)}, into {@code row}. */
+    private static void q4PairWidened(MemorySegment w, RowGroups.Layout layout, int r, int blocks, float[] row) {
+        long scales = layout.scalesStart(r), pairs = layout.pairsStart(r), step = layout.pairStep(r);
+        for (int k = 0; k < blocks / 2; k++) {
+            float d0 = Float.float16ToFloat(w.get(I16, scales + 4L * k));
+            float d1 = Float.float16ToFloat(w.get(I16, scales + 4L * k + 2));
+            q4PairValues(w, pairs + k * step, d0, d1, row, 64 * k);
+        }
     }
 
     static void wideQ4Dot(
@@ -556,6 +776,10 @@ final class QuantizedDot {
 
     private static void wideSpreadRow(
             boolean q8, MemorySegment w, RowGroups.Layout layout, int r, int blocks, float[] wq, float[] wd, int wdo) {
+        if (layout.kind() == RowGroups.Kind.Q4_PAIRS) {
+            q4PairIntegers(w, layout, r, blocks, wq, wd, wdo);
+            return;
+        }
         long base = layout.rowStart(r), step = layout.unitStep(r);
         for (int b = 0; b < blocks; b++) {
             long off = base + b * step;
@@ -659,6 +883,10 @@ final class QuantizedDot {
      * most 19 significant bits.
      */
     static void widenRow(GGMLType type, MemorySegment w, int cols, RowGroups.Layout layout, int r, float[] row) {
+        if (layout.kind() == RowGroups.Kind.Q4_PAIRS) {
+            q4PairWidened(w, layout, r, cols / 32, row);
+            return;
+        }
         long base = layout.rowStart(r), step = layout.unitStep(r);
         if (type == GGMLType.Q8_0) widenQ8Row(w, base, step, cols / 32, row);
         else widenQ4Row(w, base, step, cols / 32, row);
@@ -699,6 +927,11 @@ final class QuantizedDot {
                     }
                 }
                 m += RowGroups.ROWS;
+                continue;
+            }
+            if (layout.kind() == RowGroups.Kind.Q4_PAIRS) {
+                q4PairIntegers(w, layout, r + m, blocks, into[from + m], scales, m * blocks);
+                m++;
                 continue;
             }
             long base = layout.rowStart(r + m), step = layout.unitStep(r + m);

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** Q8_0 and F16 weights in the four-row groups of {@link RowGroups}, which the 512-bit kernels read. */
+/** Q8_0, F16 and Q4_0 weights in the four-row groups of {@link RowGroups}, which the 512-bit kernels read. */
 class GroupedWeightsTest {
     // 11 rows: two full groups and three rows after them, which keep the file's layout.
     private static final int COLS = 128;
@@ -29,7 +29,7 @@ class GroupedWeightsTest {
     void everyUnitLandsWhereTheKernelsReadIt(GGMLType type) {
         // grouped whatever this CPU's vectors, so that the layout is checked everywhere
         var file = RowGroups.Layout.of(type, COLS, ROWS);
-        var layout = new RowGroups.Layout(true, file.unitBytes(), file.rowBytes(), ROWS);
+        var layout = new RowGroups.Layout(RowGroups.Kind.UNITS, file.unitBytes(), file.rowBytes(), ROWS);
         int blockBytes = layout.unitBytes();
         long rowBytes = layout.rowBytes();
         MemorySegment plain = Arena.ofAuto().allocate(ROWS * rowBytes);
@@ -55,18 +55,81 @@ class GroupedWeightsTest {
     }
 
     @Test
-    void groupedRowsGiveTheBitsOfTheRowByRowKernel() {
-        assumeTrue(RowGroups.applies(GGMLType.Q8_0, COLS), "only 512-bit CPUs group Q8_0 weights");
+    void q4PairsHoldEveryScaleAndByteWhereTheKernelsReadThem() {
+        int blockBytes = GGMLType.Q4_0.blockBytes(), blocks = COLS / 32;
+        long rowBytes = (long) blocks * blockBytes;
+        var layout = new RowGroups.Layout(RowGroups.Kind.Q4_PAIRS, blockBytes, rowBytes, ROWS);
+        MemorySegment plain = Arena.ofAuto().allocate(ROWS * rowBytes);
+        var random = new SplittableRandom(5);
+        for (long i = 0; i < plain.byteSize(); i++) plain.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+        MemorySegment paired = Arena.ofAuto().allocate(plain.byteSize());
+        RowGroups.group(layout, plain, paired, 0, 8);
+        RowGroups.group(layout, plain, paired, 8, ROWS);
+        var seen = new java.util.BitSet();
+        for (int r = 0; r < ROWS; r++) {
+            assertThat(layout.groupAt(r)).as("group at row %d", r).isEqualTo(r == 0 || r == 4);
+            // rows 8..10 are the last group, of three rows
+            assertThat(layout.pairStep(r)).as("row %d", r).isEqualTo(r < 8 ? 128L : 96L);
+            for (int b = 0; b < blocks; b++) {
+                long from = r * rowBytes + (long) b * blockBytes;
+                long scale = layout.scalesStart(r) + 2L * b;
+                assertThat(paired.get(ValueLayout.JAVA_SHORT_UNALIGNED, scale))
+                        .as("row %d scale %d", r, b)
+                        .isEqualTo(plain.get(ValueLayout.JAVA_SHORT_UNALIGNED, from));
+                seen.set((int) scale, (int) scale + 2);
+                for (int j = 0; j < 16; j++) {
+                    long at = layout.pairsStart(r) + (b / 2) * layout.pairStep(r) + 2 * j + b % 2;
+                    assertThat(paired.get(ValueLayout.JAVA_BYTE, at))
+                            .as("row %d block %d byte %d", r, b, j)
+                            .isEqualTo(plain.get(ValueLayout.JAVA_BYTE, from + 2 + j));
+                    seen.set((int) at);
+                }
+            }
+        }
+        assertThat(seen.cardinality())
+                .as("every byte of the copy is some block's")
+                .isEqualTo((int) plain.byteSize());
+    }
+
+    @Test
+    void q4PairScalesConvertEveryHalfAsTheScalarConversionDoes() {
+        int count = 1 << 16;
+        MemorySegment halves = Arena.ofAuto().allocate(2L * count);
+        for (int h = 0; h < count; h++) halves.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * h, (short) h);
+        var random = new SplittableRandom(23);
+        float[] xd = new float[count];
+        for (int i = 0; i < count; i++) xd[i] = (float) random.nextDouble(-2, 2);
+        float[] sc = new float[count + 3];
+        // in rows of 64 blocks, as the kernels call it, and as one row with a tail of 16 past its last full vector
+        for (int at = 0; at < count; at += 64) QuantizedDot.q4PairScales(halves, 2L * at, 64, xd, at, sc, 3 + at);
+        for (int h = 0; h < count; h++) {
+            float want = Float.float16ToFloat((short) h) * xd[h];
+            assertThat(Float.floatToIntBits(sc[3 + h])).as("half %04x", h).isEqualTo(Float.floatToIntBits(want));
+        }
+        java.util.Arrays.fill(sc, 0f);
+        QuantizedDot.q4PairScales(halves, 2L * 1000, 40, xd, 1000, sc, 0);
+        for (int b = 0; b < 40; b++) {
+            float want = Float.float16ToFloat((short) (1000 + b)) * xd[1000 + b];
+            assertThat(sc[b]).as("block %d", b).isEqualTo(want);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(
+            value = GGMLType.class,
+            names = {"Q8_0", "Q4_0"})
+    void groupedRowsGiveTheBitsOfTheRowByRowKernel(GGMLType type) {
+        assumeTrue(RowGroups.applies(type, COLS), "only 512-bit CPUs group Q8_0 and Q4_0 weights");
         var random = new SplittableRandom(11);
         float[] values = new float[ROWS * COLS];
         for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
-        MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(GGMLType.Q8_0, values));
+        MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(type, values));
         MemorySegment data = Arena.ofAuto().allocate(plain.byteSize());
         data.copyFrom(plain);
-        var w = new GGUFTensor("grouped", GGMLType.Q8_0, new long[] {COLS, ROWS}, data);
+        var w = new GGUFTensor("grouped", type, new long[] {COLS, ROWS}, data);
         float[] dense = new float[ROWS * COLS];
-        Dequantize.dequantize(GGMLType.Q8_0, plain, 0, dense, 0, dense.length);
-        long rowBytes = (long) COLS / 32 * GGMLType.Q8_0.blockBytes();
+        Dequantize.dequantize(type, plain, 0, dense, 0, dense.length);
+        long rowBytes = (long) COLS / 32 * type.blockBytes();
         try (var backend = new CpuBackend(2)) {
             // one and two decoding tokens take the group kernel, four and five the exact tiles and the group kernel
             for (int n : new int[] {1, 2, 4, 5}) {
@@ -75,22 +138,35 @@ class GroupedWeightsTest {
                 float[] out = new float[n * ROWS];
                 backend.matmul(w, x, out, n, n);
                 var q = new Q8Activations();
-                q.quantize(GGMLType.Q8_0, x, n, COLS, 0);
+                q.quantize(type, x, n, COLS, 0);
                 float[] lanes = new float[16];
                 for (int t = 0; t < n; t++) {
                     for (int r = 0; r < ROWS; r++) {
-                        QuantizedDot.wideQ8Dot(
-                                plain,
-                                r * rowBytes,
-                                GGMLType.Q8_0.blockBytes(),
-                                COLS / 32,
-                                q.q,
-                                q.d,
-                                t * COLS,
-                                t * COLS / 32,
-                                lanes);
+                        if (type == GGMLType.Q8_0) {
+                            QuantizedDot.wideQ8Dot(
+                                    plain,
+                                    r * rowBytes,
+                                    type.blockBytes(),
+                                    COLS / 32,
+                                    q.q,
+                                    q.d,
+                                    t * COLS,
+                                    t * COLS / 32,
+                                    lanes);
+                        } else {
+                            QuantizedDot.wideQ4Dot(
+                                    plain,
+                                    r * rowBytes,
+                                    type.blockBytes(),
+                                    COLS / 32,
+                                    q.q,
+                                    q.d,
+                                    t * COLS,
+                                    t * COLS / 32,
+                                    lanes);
+                        }
                         assertThat(out[t * ROWS + r])
-                                .as("n=%d token %d row %d", n, t, r)
+                                .as("%s n=%d token %d row %d", type, n, t, r)
                                 .isEqualTo(MatMul.sum(lanes, 0));
                     }
                 }
@@ -110,8 +186,45 @@ class GroupedWeightsTest {
                         magnitude += Math.abs((double) dense[r * COLS + c] * xr[c]);
                     }
                     assertThat((double) out[t * ROWS + r])
-                            .as("prompt token %d row %d", t, r)
+                            .as("%s prompt token %d row %d", type, t, r)
                             .isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                }
+            }
+        }
+    }
+
+    /** Float32 activations (the CUDA comparison's arithmetic) over Q4_0 pairs: the widened rows, for decoding and prompt rows. */
+    @Test
+    void unroundedProductsOverQ4PairsMatchTheDenseWeights() {
+        assumeTrue(RowGroups.applies(GGMLType.Q4_0, COLS), "only 512-bit CPUs pair Q4_0 weights");
+        var random = new SplittableRandom(29);
+        float[] values = new float[ROWS * COLS];
+        for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
+        MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(GGMLType.Q4_0, values));
+        MemorySegment data = Arena.ofAuto().allocate(plain.byteSize());
+        data.copyFrom(plain);
+        var w = new GGUFTensor("paired", GGMLType.Q4_0, new long[] {COLS, ROWS}, data);
+        float[] dense = new float[ROWS * COLS];
+        Dequantize.dequantize(GGMLType.Q4_0, plain, 0, dense, 0, dense.length);
+        try (var backend = new CpuBackend(2, false)) {
+            for (int n : new int[] {1, 5}) {
+                for (int oneTokenRows : new int[] {n, 0}) {
+                    float[] x = new float[n * COLS];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+                    float[] out = new float[n * ROWS];
+                    backend.matmul(w, x, out, n, oneTokenRows);
+                    for (int t = 0; t < n; t++) {
+                        for (int r = 0; r < ROWS; r++) {
+                            double ref = 0, magnitude = 0;
+                            for (int c = 0; c < COLS; c++) {
+                                ref += (double) dense[r * COLS + c] * x[t * COLS + c];
+                                magnitude += Math.abs((double) dense[r * COLS + c] * x[t * COLS + c]);
+                            }
+                            assertThat((double) out[t * ROWS + r])
+                                    .as("n=%d one-token rows %d token %d row %d", n, oneTokenRows, t, r)
+                                    .isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                        }
+                    }
                 }
             }
         }
