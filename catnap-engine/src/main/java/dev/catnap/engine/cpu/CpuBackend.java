@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -36,7 +37,10 @@ public final class CpuBackend implements Backend {
     private float[] partials = new float[0];
 
     /** Weights in the kernels' layout where it differs from the file's ({@link RowGroups}), by tensor (identity: the model keeps its tensors). */
-    private final Map<GGUFTensor, MemorySegment> groupedWeights = new IdentityHashMap<>();
+    private final Map<GGUFTensor, Grouped> groupedWeights = new IdentityHashMap<>();
+
+    /** A copy in the kernels' layout, and whether its F16 weights are all finite ({@link RowGroups#finiteHalves}). */
+    private record Grouped(MemorySegment data, boolean finiteHalves) {}
 
     private final Arena groupedArena = Arena.ofShared();
 
@@ -94,8 +98,10 @@ public final class CpuBackend implements Backend {
         int chunks = (rows + chunkRows - 1) / chunkRows;
         if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
         int size = chunks == 1 ? rows : chunkRows;
-        var layout = RowGroups.Layout.of(type, cols, rows);
-        var data = layout.grouped() ? grouped(w, layout) : w.data();
+        var fileLayout = RowGroups.Layout.of(type, cols, rows);
+        Grouped copy = fileLayout.grouped() ? grouped(w, fileLayout) : null;
+        var data = copy == null ? w.data() : copy.data();
+        var layout = copy != null && copy.finiteHalves() ? fileLayout.withFiniteHalves() : fileLayout;
         boolean rounded = roundActivations && QuantizedDot.handles(type);
         if (rounded) quantized.quantize(type, x, n, cols, oneTokenRows);
         var prompt = oneTokenRows < n ? transposePromptRows(rounded, x, n, cols, oneTokenRows) : null;
@@ -171,9 +177,9 @@ public final class CpuBackend implements Backend {
      * and kept until {@link #close}. The file's pages of it are then released: the copy takes their place in memory,
      * and a tensor also read for other uses (a tied embedding table) pages back in what those read.
      */
-    private MemorySegment grouped(GGUFTensor w, RowGroups.Layout layout) {
+    private Grouped grouped(GGUFTensor w, RowGroups.Layout layout) {
         synchronized (groupedWeights) {
-            MemorySegment done = groupedWeights.get(w);
+            Grouped done = groupedWeights.get(w);
             if (done != null) return done;
             long start = System.nanoTime();
             MemorySegment plain = w.data();
@@ -186,14 +192,20 @@ public final class CpuBackend implements Backend {
             int groups = (rows + RowGroups.ROWS - 1) / RowGroups.ROWS;
             int perChunk = Math.max(1, groups / (pool.threads() * 4));
             int chunks = (groups + perChunk - 1) / perChunk;
+            boolean halves = w.type() == GGMLType.F16;
+            var nonFinite = new AtomicBoolean();
             pool.run(chunks, (c, worker) -> {
-                int r0 = c * perChunk * RowGroups.ROWS;
-                RowGroups.group(layout, plain, into, r0, Math.min(rows, r0 + perChunk * RowGroups.ROWS));
+                int r0 = c * perChunk * RowGroups.ROWS, r1 = Math.min(rows, r0 + perChunk * RowGroups.ROWS);
+                RowGroups.group(layout, plain, into, r0, r1);
+                // while the rows are in cache
+                long rowBytes = layout.rowBytes();
+                if (halves && !RowGroups.finiteHalves(plain, r0 * rowBytes, r1 * rowBytes)) nonFinite.set(true);
             });
             if (plain.isMapped()) plain.unload();
-            groupedWeights.put(w, copy);
+            var grouped = new Grouped(copy, halves && !nonFinite.get());
+            groupedWeights.put(w, grouped);
             copied = new Copied(copied.bytes() + copy.byteSize(), copied.nanos() + System.nanoTime() - start);
-            return copy;
+            return grouped;
         }
     }
 

@@ -67,14 +67,20 @@ final class RowGroups {
 
     /**
      * Where the rows of one matrix of {@code rows} rows of {@code rowBytes} are, in {@code kind}; a row's units (of
-     * {@code unitBytes}) are its blocks, or 16 halves of F16.
+     * {@code unitBytes}) are its blocks, or 16 halves of F16. {@code finiteHalves}: F16 weights without infinities or
+     * NaNs, as checked when they were copied.
      */
-    record Layout(Kind kind, int unitBytes, long rowBytes, int rows) {
+    record Layout(Kind kind, int unitBytes, long rowBytes, int rows, boolean finiteHalves) {
         /** The layout in which the backend hands the kernels a [cols, rows] matrix of {@code type}. */
         static Layout of(GGMLType type, int cols, int rows) {
             int unitBytes = type == GGMLType.F16 ? 32 : type.blockBytes();
             Kind kind = applies(type, cols) ? kindOf(type, cols) : Kind.FILE;
-            return new Layout(kind, unitBytes, (long) cols / type.blockSize() * type.blockBytes(), rows);
+            return new Layout(kind, unitBytes, (long) cols / type.blockSize() * type.blockBytes(), rows, false);
+        }
+
+        /** This layout over F16 weights that {@link #finiteHalves} found finite, which the kernels convert faster. */
+        Layout withFiniteHalves() {
+            return new Layout(kind, unitBytes, rowBytes, rows, true);
         }
 
         /** Whether this is not the file's layout, so that the backend holds a copy. */
@@ -209,4 +215,19 @@ final class RowGroups {
     private static final VectorSpecies<Byte> PACKED = ByteVector.SPECIES_128;
     private static final VectorSpecies<Short> PAIRED = ShortVector.SPECIES_256;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /** Whether the halves in {@code [from, to)} of {@code plain} (F16 weights) are all finite: no exponent of all ones. */
+    static boolean finiteHalves(MemorySegment plain, long from, long to) {
+        long o = from;
+        for (; o + 64 <= to; o += 64) {
+            ShortVector v = ShortVector.fromMemorySegment(ShortVector.SPECIES_512, plain, o, LE);
+            if (v.and((short) 0x7C00)
+                    .compare(VectorOperators.EQ, (short) 0x7C00)
+                    .anyTrue()) return false;
+        }
+        for (; o + 2 <= to; o += 2) {
+            if ((plain.get(I16, o) & 0x7C00) == 0x7C00) return false;
+        }
+        return true;
+    }
 }

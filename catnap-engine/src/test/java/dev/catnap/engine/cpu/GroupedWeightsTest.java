@@ -29,7 +29,7 @@ class GroupedWeightsTest {
     void everyUnitLandsWhereTheKernelsReadIt(GGMLType type) {
         // grouped whatever this CPU's vectors, so that the layout is checked everywhere
         var file = RowGroups.Layout.of(type, COLS, ROWS);
-        var layout = new RowGroups.Layout(RowGroups.Kind.UNITS, file.unitBytes(), file.rowBytes(), ROWS);
+        var layout = new RowGroups.Layout(RowGroups.Kind.UNITS, file.unitBytes(), file.rowBytes(), ROWS, false);
         int blockBytes = layout.unitBytes();
         long rowBytes = layout.rowBytes();
         MemorySegment plain = Arena.ofAuto().allocate(ROWS * rowBytes);
@@ -58,7 +58,7 @@ class GroupedWeightsTest {
     void q4PairsHoldEveryScaleAndByteWhereTheKernelsReadThem() {
         int blockBytes = GGMLType.Q4_0.blockBytes(), blocks = COLS / 32;
         long rowBytes = (long) blocks * blockBytes;
-        var layout = new RowGroups.Layout(RowGroups.Kind.Q4_PAIRS, blockBytes, rowBytes, ROWS);
+        var layout = new RowGroups.Layout(RowGroups.Kind.Q4_PAIRS, blockBytes, rowBytes, ROWS, false);
         MemorySegment plain = Arena.ofAuto().allocate(ROWS * rowBytes);
         var random = new SplittableRandom(5);
         for (long i = 0; i < plain.byteSize(); i++) plain.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
@@ -188,6 +188,84 @@ class GroupedWeightsTest {
                     assertThat((double) out[t * ROWS + r])
                             .as("%s prompt token %d row %d", type, t, r)
                             .isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                }
+            }
+        }
+    }
+
+    @Test
+    void everyFiniteHalfWidensToItsFloatInBothConversions() {
+        MemorySegment halves = Arena.ofAuto().allocate(2L * 65536);
+        int count = 0;
+        for (int h = 0; h < 65536; h++) {
+            if ((h & 0x7C00) != 0x7C00) halves.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * count++, (short) h);
+        }
+        assertThat(count % 16).isZero();
+        float[] fast = new float[16], full = new float[16];
+        for (int i = 0; i < count; i += 16) {
+            MatMul.halvesToFloats(halves, 2L * i, true, fast, 0);
+            MatMul.halvesToFloats(halves, 2L * i, false, full, 0);
+            for (int j = 0; j < 16; j++) {
+                short h = halves.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * (i + j));
+                int want = Float.floatToRawIntBits(Float.float16ToFloat(h));
+                assertThat(Float.floatToRawIntBits(fast[j])).as("half %04x", h).isEqualTo(want);
+                assertThat(Float.floatToRawIntBits(full[j])).as("half %04x", h).isEqualTo(want);
+            }
+        }
+    }
+
+    @Test
+    void finiteHalvesFindsAnInfinityOrNaNAnywhere() {
+        int count = 200; // three 32-half vectors and a tail of 8
+        MemorySegment halves = Arena.ofAuto().allocate(2L * count);
+        var random = new SplittableRandom(31);
+        for (int i = 0; i < count; i++) {
+            short h = Float.floatToFloat16((float) random.nextGaussian());
+            halves.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, h);
+        }
+        halves.set(ValueLayout.JAVA_SHORT_UNALIGNED, 20, (short) 0x7BFF); // the largest finite half
+        halves.set(ValueLayout.JAVA_SHORT_UNALIGNED, 22, (short) 0x0001); // the smallest subnormal
+        assertThat(RowGroups.finiteHalves(halves, 0, 2L * count)).isTrue();
+        for (int at : new int[] {0, 31, 32, 95, 96, 195, 199}) {
+            for (short bad : new short[] {(short) 0x7C00, (short) 0xFC00, (short) 0x7E00, (short) 0xFC01}) {
+                short kept = halves.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * at);
+                halves.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * at, bad);
+                assertThat(RowGroups.finiteHalves(halves, 0, 2L * count))
+                        .as("%04x at %d", bad, at)
+                        .isFalse();
+                // outside the range looked at
+                assertThat(RowGroups.finiteHalves(halves, 2L * (at + 1), 2L * count))
+                        .isTrue();
+                halves.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * at, kept);
+            }
+        }
+    }
+
+    /** An infinite F16 weight still gives its row an infinite sum: such a matrix takes the full conversion. */
+    @Test
+    void aMatrixWithAnInfiniteHalfKeepsItsInfinity() {
+        var random = new SplittableRandom(37);
+        MemorySegment data = Arena.ofAuto().allocate(ROWS * COLS * 2L);
+        for (int i = 0; i < ROWS * COLS; i++) {
+            data.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i, Float.floatToFloat16((float) random.nextGaussian()));
+        }
+        data.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * (2 * COLS + 5), (short) 0x7C00);
+        var w = new GGUFTensor("infinite", GGMLType.F16, new long[] {COLS, ROWS}, data);
+        float[] x = new float[2 * COLS];
+        for (int i = 0; i < x.length; i++) x[i] = 0.5f + (float) random.nextDouble();
+        try (var backend = new CpuBackend(1)) {
+            for (int oneTokenRows : new int[] {1, 0}) {
+                float[] out = new float[2 * ROWS];
+                backend.matmul(w, x, out, 2, oneTokenRows);
+                for (int t = 0; t < 2; t++) {
+                    for (int r = 0; r < ROWS; r++) {
+                        float v = out[t * ROWS + r];
+                        if (r == 2) assertThat(v).as("token %d row 2", t).isEqualTo(Float.POSITIVE_INFINITY);
+                        else
+                            assertThat(Float.isFinite(v))
+                                    .as("token %d row %d: %s", t, r, v)
+                                    .isTrue();
+                    }
                 }
             }
         }
