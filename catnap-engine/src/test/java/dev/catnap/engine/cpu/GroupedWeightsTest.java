@@ -142,29 +142,11 @@ class GroupedWeightsTest {
                 float[] lanes = new float[16];
                 for (int t = 0; t < n; t++) {
                     for (int r = 0; r < ROWS; r++) {
-                        if (type == GGMLType.Q8_0) {
-                            QuantizedDot.wideQ8Dot(
-                                    plain,
-                                    r * rowBytes,
-                                    type.blockBytes(),
-                                    COLS / 32,
-                                    q.q,
-                                    q.d,
-                                    t * COLS,
-                                    t * COLS / 32,
-                                    lanes);
-                        } else {
-                            QuantizedDot.wideQ4Dot(
-                                    plain,
-                                    r * rowBytes,
-                                    type.blockBytes(),
-                                    COLS / 32,
-                                    q.q,
-                                    q.d,
-                                    t * COLS,
-                                    t * COLS / 32,
-                                    lanes);
-                        }
+                        long base = r * rowBytes;
+                        int xo = t * COLS, bo = t * COLS / 32, blocks = COLS / 32, step = type.blockBytes();
+                        if (type == GGMLType.Q8_0)
+                            QuantizedDot.wideQ8Dot(plain, base, step, blocks, q.q, q.d, xo, bo, lanes);
+                        else QuantizedDot.wideQ4Dot(plain, base, step, blocks, q.q, q.d, xo, bo, lanes);
                         assertThat(out[t * ROWS + r])
                                 .as("%s n=%d token %d row %d", type, n, t, r)
                                 .isEqualTo(MatMul.sum(lanes, 0));
