@@ -67,8 +67,8 @@ final class QuantizedDot {
      * FMAs overlap; with 512-bit ones, Q8_0 a {@link RowGroups} group of four rows at a time, one stream from memory
      * with four chains, and Q4_0 a group of four rows in pairs of blocks) and tokens inner, so that the rows come from memory for the first
      * token and from L1 for the others; from three tokens on, with exact float tiles (2 rows x 3 tokens, 4 x 3 with
-     * 512-bit vectors: same bits, more multiply-adds per cycle) and the integer kernels for the one or two tokens
-     * left over. {@code scratch}: seven arrays of at least {@code max(cols, 256)} floats, private to the calling
+     * 512-bit vectors: same bits, more multiply-adds per cycle) and, for the one or two tokens left over, the integer
+     * kernels (4 x 1 tiles over the same spread rows with 512-bit vectors). {@code scratch}: seven arrays of at least {@code max(cols, 256)} floats, private to the calling
      * thread. {@code w} is in {@code layout} (the 256-bit kernels take only the file's).
      */
     static void rows(
@@ -99,7 +99,7 @@ final class QuantizedDot {
                 spreadRow(q8, w, r * rowBytes, blocks, wq0, wd, 0);
                 spreadRow(q8, w, (r + 1) * rowBytes, blocks, wq1, wd, blocks);
                 for (int t = 0; t < tiled; t += 3) {
-                    tileScales(wd, 2, x.d, t, blocks, scales);
+                    tileScales(wd, 2, x.d, t, 3, blocks, scales);
                     tile2x3(wq0, wq1, scales, blocks, x.spread, t, cols, out, t * stride + r, stride, lanes);
                 }
                 for (int t = tiled; t < n; t++) {
@@ -308,15 +308,10 @@ final class QuantizedDot {
     }
 
     /**
-     * The six pairs' block scales, {@code d_weight * d_activation} for rows i of {@code wd} (row i's scales at
-     * {@code i * blocks}) and tokens t+j: pair (i, j) at {@code (i * 3 + j) * blocks}. The same products as the
+     * A tile's block scales, {@code d_weight * d_activation} for rows i of {@code wd} (row i's scales at {@code i *
+     * blocks}) and tokens t+j, j < {@code tokens}: pair (i, j) at {@code (i * tokens + j) * blocks}. The same products as the
      * integer kernels take, computed eight blocks at a time, so that the tile's inner loop only loads them.
      */
-    private static void tileScales(float[] wd, int tileRows, float[] xd, int t, int blocks, float[] scales) {
-        tileScales(wd, tileRows, xd, t, 3, blocks, scales);
-    }
-
-    /** {@link #tileScales} for {@code tokens} tokens: pair (i, j) at {@code (i * tokens + j) * blocks}. */
     private static void tileScales(
             float[] wd, int tileRows, float[] xd, int t, int tokens, int blocks, float[] scales) {
         for (int i = 0; i < tileRows; i++) {
@@ -417,16 +412,12 @@ final class QuantizedDot {
             float[] wq0 = scratch[0], wq1 = scratch[1], wq2 = scratch[2], wq3 = scratch[3];
             float[] wd = scratch[4], scales = scratch[5];
             for (; r + 4 <= r1; r += 4) {
-                if (q8 && layout.groupAt(r)) {
-                    wideSpreadGroup(w, layout.rowStart(r), blocks, wq0, wq1, wq2, wq3, wd);
-                } else {
-                    wideSpreadRow(q8, w, layout, r, blocks, wq0, wd, 0);
-                    wideSpreadRow(q8, w, layout, r + 1, blocks, wq1, wd, blocks);
-                    wideSpreadRow(q8, w, layout, r + 2, blocks, wq2, wd, 2 * blocks);
-                    wideSpreadRow(q8, w, layout, r + 3, blocks, wq3, wd, 3 * blocks);
-                }
+                wideSpreadRow(q8, w, layout, r, blocks, wq0, wd, 0);
+                wideSpreadRow(q8, w, layout, r + 1, blocks, wq1, wd, blocks);
+                wideSpreadRow(q8, w, layout, r + 2, blocks, wq2, wd, 2 * blocks);
+                wideSpreadRow(q8, w, layout, r + 3, blocks, wq3, wd, 3 * blocks);
                 for (int t = 0; t < tiled; t += 3) {
-                    tileScales(wd, 4, x.d, t, blocks, scales);
+                    tileScales(wd, 4, x.d, t, 3, blocks, scales);
                     wideTile4x3(
                             wq0, wq1, wq2, wq3, scales, blocks, x.spread, t, cols, out, t * stride + r, stride, lanes);
                 }
@@ -799,47 +790,6 @@ final class QuantizedDot {
                 ((FloatVector) low(packed).convertShape(VectorOperators.S2F, FW, 0)).intoArray(wq, b * 32);
                 ((FloatVector) high(packed).convertShape(VectorOperators.S2F, FW, 0)).intoArray(wq, b * 32 + 16);
             }
-        }
-    }
-
-    /**
-     * The four rows of the Q8_0 group at {@code base} spread as {@link #wideSpreadRow} spreads each (scales of row i
-     * at {@code wd[i * blocks ..]}), in one pass over the group: four passes, each reading every fourth block, left
-     * the first of them waiting on memory for every block (the same as {@link #widenQ8Group}'s).
-     */
-    private static void wideSpreadGroup(
-            MemorySegment w, long base, int blocks, float[] w0, float[] w1, float[] w2, float[] w3, float[] wd) {
-        long off = base;
-        for (int b = 0; b < blocks; b++, off += RowGroups.ROWS * Q8_BYTES) {
-            int o = b * 32;
-            wd[b] = Float.float16ToFloat(w.get(I16, off));
-            IntVector v = wideShorts(w, off + 2).reinterpretAsInts();
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 16)
-                            .lanewise(VectorOperators.ASHR, 16)
-                            .convert(VectorOperators.I2F, 0))
-                    .intoArray(w0, o);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(w0, o + 16);
-            wd[blocks + b] = Float.float16ToFloat(w.get(I16, off + Q8_BYTES));
-            v = wideShorts(w, off + Q8_BYTES + 2).reinterpretAsInts();
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 16)
-                            .lanewise(VectorOperators.ASHR, 16)
-                            .convert(VectorOperators.I2F, 0))
-                    .intoArray(w1, o);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(w1, o + 16);
-            wd[2 * blocks + b] = Float.float16ToFloat(w.get(I16, off + 2 * Q8_BYTES));
-            v = wideShorts(w, off + 2 * Q8_BYTES + 2).reinterpretAsInts();
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 16)
-                            .lanewise(VectorOperators.ASHR, 16)
-                            .convert(VectorOperators.I2F, 0))
-                    .intoArray(w2, o);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(w2, o + 16);
-            wd[3 * blocks + b] = Float.float16ToFloat(w.get(I16, off + 3 * Q8_BYTES));
-            v = wideShorts(w, off + 3 * Q8_BYTES + 2).reinterpretAsInts();
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 16)
-                            .lanewise(VectorOperators.ASHR, 16)
-                            .convert(VectorOperators.I2F, 0))
-                    .intoArray(w3, o);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).intoArray(w3, o + 16);
         }
     }
 
