@@ -37,10 +37,13 @@ public final class CpuBackend implements Backend {
     private float[] partials = new float[0];
 
     /** Weights in the kernels' layout where it differs from the file's ({@link RowGroups}), by tensor (identity: the model keeps its tensors). */
-    private final Map<GGUFTensor, Grouped> groupedWeights = new IdentityHashMap<>();
+    private final Map<GGUFTensor, Weights> groupedWeights = new IdentityHashMap<>();
 
-    /** A copy in the kernels' layout, and whether its F16 weights are all finite ({@link RowGroups#finiteHalves}). */
-    private record Grouped(MemorySegment data, boolean finiteHalves) {}
+    /**
+     * A matrix as the kernels read it: the file's data in the file's layout, or a copy in one of {@link RowGroups}'
+     * (for F16, marked when the copy found every half finite).
+     */
+    private record Weights(MemorySegment data, RowGroups.Layout layout) {}
 
     private final Arena groupedArena = Arena.ofShared();
 
@@ -98,10 +101,9 @@ public final class CpuBackend implements Backend {
         int chunks = (rows + chunkRows - 1) / chunkRows;
         if ((long) rows * cols * n < PARALLEL_WORK) chunks = 1;
         int size = chunks == 1 ? rows : chunkRows;
-        var fileLayout = RowGroups.Layout.of(type, cols, rows);
-        Grouped copy = fileLayout.grouped() ? grouped(w, fileLayout) : null;
-        var data = copy == null ? w.data() : copy.data();
-        var layout = copy != null && copy.finiteHalves() ? fileLayout.withFiniteHalves() : fileLayout;
+        Weights weights = weights(w);
+        var data = weights.data();
+        var layout = weights.layout();
         boolean rounded = roundActivations && QuantizedDot.handles(type);
         if (rounded) quantized.quantize(type, x, n, cols, oneTokenRows);
         var prompt = oneTokenRows < n ? transposePromptRows(rounded, x, n, cols, oneTokenRows) : null;
@@ -159,8 +161,13 @@ public final class CpuBackend implements Backend {
      * that the first product does not pay for it. Products of weights not prepared make their copy on first use.
      */
     void prepare(GGUFTensor w) {
+        weights(w);
+    }
+
+    /** {@code w} in the layout the kernels read on this CPU: the file's data, or the copy {@link #grouped} makes. */
+    private Weights weights(GGUFTensor w) {
         var layout = RowGroups.Layout.of(w.type(), (int) w.dim(0), (int) w.dim(1));
-        if (layout.grouped()) grouped(w, layout);
+        return layout.grouped() ? grouped(w, layout) : new Weights(w.data(), layout);
     }
 
     /** The weights held in the kernels' own layout so far, and the time their copies took. */
@@ -177,9 +184,9 @@ public final class CpuBackend implements Backend {
      * and kept until {@link #close}. The file's pages of it are then released: the copy takes their place in memory,
      * and a tensor also read for other uses (a tied embedding table) pages back in what those read.
      */
-    private Grouped grouped(GGUFTensor w, RowGroups.Layout layout) {
+    private Weights grouped(GGUFTensor w, RowGroups.Layout layout) {
         synchronized (groupedWeights) {
-            Grouped done = groupedWeights.get(w);
+            Weights done = groupedWeights.get(w);
             if (done != null) return done;
             long start = System.nanoTime();
             MemorySegment plain = w.data();
@@ -202,7 +209,7 @@ public final class CpuBackend implements Backend {
                 if (halves && !RowGroups.finiteHalves(plain, r0 * rowBytes, r1 * rowBytes)) nonFinite.set(true);
             });
             if (plain.isMapped()) plain.unload();
-            var grouped = new Grouped(copy, halves && !nonFinite.get());
+            var grouped = new Weights(copy, halves && !nonFinite.get() ? layout.withFiniteHalves() : layout);
             groupedWeights.put(w, grouped);
             copied = new Copied(copied.bytes() + copy.byteSize(), copied.nanos() + System.nanoTime() - start);
             return grouped;
