@@ -638,19 +638,14 @@ final class QuantizedDot {
         a.intoArray(lanes, 0);
     }
 
-    /** A pair's 32 packed bytes, zero-extended to 16-bit lanes. */
-    private static ShortVector pairBytes(MemorySegment w, long at) {
-        return (ShortVector)
-                ByteVector.fromMemorySegment(BW, w, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SW, 0);
-    }
-
     /**
      * A pair's values (nibbles less 8) as floats: the first block's 32 times {@code d0} into {@code row[o .. o+32)},
      * the second's times {@code d1} into {@code row[o+32 .. o+64)}, in element order. Times 1 they are the integers
      * of the exact tiles and of {@link PromptTiles}; times the block scales the widened weights (exact either way).
      */
     private static void q4PairValues(MemorySegment w, long at, float d0, float d1, float[] row, int o) {
-        ShortVector v = pairBytes(w, at);
+        ShortVector v = (ShortVector)
+                ByteVector.fromMemorySegment(BW, w, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, SW, 0);
         IntVector low = v.and((short) 0x0F).sub((short) 8).reinterpretAsInts();
         IntVector high = v.lanewise(VectorOperators.LSHR, 4).sub((short) 8).reinterpretAsInts();
         ((FloatVector) low.lanewise(VectorOperators.LSHL, 16)
