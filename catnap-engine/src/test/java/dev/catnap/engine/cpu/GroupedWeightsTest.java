@@ -11,7 +11,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
-import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -32,9 +31,7 @@ class GroupedWeightsTest {
         var layout = new RowGroups.Layout(RowGroups.Kind.UNITS, file.unitBytes(), file.rowBytes(), ROWS, false);
         int blockBytes = layout.unitBytes();
         long rowBytes = layout.rowBytes();
-        MemorySegment plain = Arena.ofAuto().allocate(ROWS * rowBytes);
-        var random = new SplittableRandom(3);
-        for (long i = 0; i < plain.byteSize(); i++) plain.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+        MemorySegment plain = randomBytes(ROWS * rowBytes, 3);
         MemorySegment grouped = Arena.ofAuto().allocate(plain.byteSize());
         // in two pieces, as the backend's threads fill it
         RowGroups.group(layout, plain, grouped, 0, 4);
@@ -59,9 +56,7 @@ class GroupedWeightsTest {
         int blockBytes = GGMLType.Q4_0.blockBytes(), blocks = COLS / 32;
         long rowBytes = (long) blocks * blockBytes;
         var layout = new RowGroups.Layout(RowGroups.Kind.Q4_PAIRS, blockBytes, rowBytes, ROWS, false);
-        MemorySegment plain = Arena.ofAuto().allocate(ROWS * rowBytes);
-        var random = new SplittableRandom(5);
-        for (long i = 0; i < plain.byteSize(); i++) plain.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+        MemorySegment plain = randomBytes(ROWS * rowBytes, 5);
         MemorySegment paired = Arena.ofAuto().allocate(plain.byteSize());
         RowGroups.group(layout, plain, paired, 0, 8);
         RowGroups.group(layout, plain, paired, 8, ROWS);
@@ -100,7 +95,8 @@ class GroupedWeightsTest {
         float[] xd = new float[count];
         for (int i = 0; i < count; i++) xd[i] = (float) random.nextDouble(-2, 2);
         float[] sc = new float[count + 3];
-        // in rows of 64 blocks, as the kernels call it, and as one row with a tail of 16 past its last full vector
+        // in rows of 64 blocks, as the kernels call it, then one row of 40 blocks: a tail of 8 past its last full
+        // vector
         for (int at = 0; at < count; at += 64) QuantizedDot.q4PairScales(halves, 2L * at, 64, xd, at, sc, 3 + at);
         for (int h = 0; h < count; h++) {
             float want = Float.float16ToFloat((short) h) * xd[h];
@@ -162,14 +158,10 @@ class GroupedWeightsTest {
             for (int t = 0; t < n; t++) {
                 float[] xr = MatMulTest.roundedToQ8(java.util.Arrays.copyOfRange(x, t * COLS, (t + 1) * COLS));
                 for (int r = 0; r < ROWS; r++) {
-                    double ref = 0, magnitude = 0;
-                    for (int c = 0; c < COLS; c++) {
-                        ref += (double) dense[r * COLS + c] * xr[c];
-                        magnitude += Math.abs((double) dense[r * COLS + c] * xr[c]);
-                    }
+                    var ref = DenseProduct.of(dense, r, COLS, xr, 0);
                     assertThat((double) out[t * ROWS + r])
                             .as("%s prompt token %d row %d", type, t, r)
-                            .isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                            .isCloseTo(ref.sum(), ref.tolerance());
                 }
             }
         }
@@ -275,14 +267,10 @@ class GroupedWeightsTest {
                     backend.matmul(w, x, out, n, oneTokenRows);
                     for (int t = 0; t < n; t++) {
                         for (int r = 0; r < ROWS; r++) {
-                            double ref = 0, magnitude = 0;
-                            for (int c = 0; c < COLS; c++) {
-                                ref += (double) dense[r * COLS + c] * x[t * COLS + c];
-                                magnitude += Math.abs((double) dense[r * COLS + c] * x[t * COLS + c]);
-                            }
+                            var ref = DenseProduct.of(dense, r, COLS, x, t * COLS);
                             assertThat((double) out[t * ROWS + r])
                                     .as("n=%d one-token rows %d token %d row %d", n, oneTokenRows, t, r)
-                                    .isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                                    .isCloseTo(ref.sum(), ref.tolerance());
                         }
                     }
                 }
@@ -319,17 +307,21 @@ class GroupedWeightsTest {
                 backend.matmul(w, java.util.Arrays.copyOfRange(x, t * COLS, (t + 1) * COLS), alone, 1, 1);
                 for (int r = 0; r < ROWS; r++) {
                     assertThat(alone[r]).as("token %d row %d", t, r).isEqualTo(decoding[t * ROWS + r]);
-                    double ref = 0, magnitude = 0;
-                    for (int c = 0; c < COLS; c++) {
-                        ref += (double) dense[r * COLS + c] * x[t * COLS + c];
-                        magnitude += Math.abs((double) dense[r * COLS + c] * x[t * COLS + c]);
-                    }
-                    assertThat((double) alone[r]).isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                    var ref = DenseProduct.of(dense, r, COLS, x, t * COLS);
+                    assertThat((double) alone[r]).isCloseTo(ref.sum(), ref.tolerance());
                     assertThat((double) prompt[t * ROWS + r])
                             .as("prompt token %d row %d", t, r)
-                            .isCloseTo(ref, Offset.offset(1e-6 * (1 + magnitude)));
+                            .isCloseTo(ref.sum(), ref.tolerance());
                 }
             }
         }
+    }
+
+    /** {@code size} random bytes, as stand-ins for any type's blocks. */
+    private static MemorySegment randomBytes(long size, int seed) {
+        MemorySegment bytes = Arena.ofAuto().allocate(size);
+        var random = new SplittableRandom(seed);
+        for (long i = 0; i < size; i++) bytes.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+        return bytes;
     }
 }

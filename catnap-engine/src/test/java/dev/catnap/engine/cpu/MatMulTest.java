@@ -81,15 +81,10 @@ class MatMulTest {
                             assertThat(out[t * rows + r])
                                     .as("n=%d, %d one-token rows: token %d row %d", n, single, t, r)
                                     .isEqualTo(alone[r]);
-                            double ref = 0, magnitude = 0;
-                            for (int c = 0; c < cols; c++) {
-                                ref += (double) dense[r * cols + c] * xr[c];
-                                magnitude += Math.abs((double) dense[r * cols + c] * xr[c]);
-                            }
-                            // Float accumulation: the error scales with the sum of the terms' magnitudes.
+                            var ref = DenseProduct.of(dense, r, cols, xr, 0);
                             assertThat((double) alone[r])
                                     .as("%s row %d", oneToken ? "one token" : "prompt row", r)
-                                    .isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-6 * (1 + magnitude)));
+                                    .isCloseTo(ref.sum(), ref.tolerance());
                         }
                     }
                 }
@@ -127,14 +122,10 @@ class MatMulTest {
                     float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
                     float[] xr = type == dev.catnap.engine.gguf.GGMLType.F16 ? xt : roundedToQ8(xt);
                     for (int r = 0; r < rows; r++) {
-                        double ref = 0, magnitude = 0;
-                        for (int c = 0; c < cols; c++) {
-                            ref += (double) dense[r * cols + c] * xr[c];
-                            magnitude += Math.abs((double) dense[r * cols + c] * xr[c]);
-                        }
+                        var ref = DenseProduct.of(dense, r, cols, xr, 0);
                         assertThat((double) out[t * rows + r])
                                 .as("%d columns, token %d, row %d", cols, t, r)
-                                .isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-6 * (1 + magnitude)));
+                                .isCloseTo(ref.sum(), ref.tolerance());
                     }
                 }
             }
@@ -156,14 +147,8 @@ class MatMulTest {
             float[] out = new float[rows];
             backend.matmul(w, x, out, 1, 1);
             for (int r = 0; r < rows; r++) {
-                double ref = 0, magnitude = 0;
-                for (int c = 0; c < cols; c++) {
-                    ref += (double) dense[r * cols + c] * x[c];
-                    magnitude += Math.abs((double) dense[r * cols + c] * x[c]);
-                }
-                assertThat((double) out[r])
-                        .as("row %d", r)
-                        .isCloseTo(ref, org.assertj.core.data.Offset.offset(1e-6 * (1 + magnitude)));
+                var ref = DenseProduct.of(dense, r, cols, x, 0);
+                assertThat((double) out[r]).as("row %d", r).isCloseTo(ref.sum(), ref.tolerance());
             }
         }
     }
