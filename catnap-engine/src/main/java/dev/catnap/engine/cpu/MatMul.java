@@ -369,8 +369,11 @@ final class MatMul {
         a3.intoArray(lanes, 48);
     }
 
-    /** A shifted half's sign, exponent and mantissa: see {@link #f16FiniteGroup}. */
-    private static final int FINITE_BITS = 0x8FFFFFFF;
+    /**
+     * A finite half sign-extended to an int and shifted left by 13, with this mask, is a float 2^112 times too small
+     * (see {@link #f16FiniteGroup}); also the Q4_0 scales' conversion ({@link QuantizedDot#q4PairScales}).
+     */
+    static final int FINITE_BITS = 0x8FFFFFFF;
 
     /**
      * The 16 halves at {@code off} as floats into {@code row[o .. o+16)} (see {@link #HALVES}), in three operations

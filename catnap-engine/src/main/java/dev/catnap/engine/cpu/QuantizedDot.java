@@ -525,20 +525,18 @@ final class QuantizedDot {
 
     /**
      * sc[so + b] = the F16 block scale b of a row (at {@code at}) times the token's {@code xd[bo + b]}: the products
-     * the file-layout kernel forms, sixteen at a time. A finite half's bits shifted into a float's place are its
-     * value times 2^-112 (subnormal halves becoming subnormal floats), so multiplying by 2^112 is the exact
-     * conversion; sixteen that hold an infinity or NaN take the scalar conversion from there on.
+     * the file-layout kernel forms, sixteen at a time, with the conversion of finite halves that F16 products use
+     * ({@link MatMul#FINITE_BITS}); sixteen that hold an infinity or NaN take the scalar conversion from there on.
      */
     static void q4PairScales(MemorySegment w, long at, int blocks, float[] xd, int bo, float[] sc, int so) {
         int b = 0;
         for (; b + 16 <= blocks; b += 16) {
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, w, at + 2L * b, LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_S2I, IW, 0);
+            IntVector h = (IntVector)
+                    ShortVector.fromMemorySegment(S, w, at + 2L * b, LE).convertShape(VectorOperators.S2I, IW, 0);
             if (h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00).anyTrue()) break;
-            IntVector bits = h.and(0x8000)
-                    .lanewise(VectorOperators.LSHL, 16)
-                    .or(h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13));
-            bits.reinterpretAsFloats()
+            h.lanewise(VectorOperators.LSHL, 13)
+                    .and(MatMul.FINITE_BITS)
+                    .reinterpretAsFloats()
                     .mul(0x1p112f)
                     .mul(FloatVector.fromArray(FW, xd, bo + b))
                     .intoArray(sc, so + b);
