@@ -117,6 +117,8 @@ class GroupedWeightsTest {
     void groupedRowsGiveTheBitsOfTheRowByRowKernel(GGMLType type) {
         assumeTrue(RowGroups.applies(type, COLS), "only 512-bit CPUs group Q8_0 and Q4_0 weights");
         var random = new SplittableRandom(11);
+        // 1088 columns: the decoding tiles' column chunks, the last one short, and more tiles than one pass holds
+        decodingTokensGetTheRowByRowBits(type, 1088, random);
         float[] values = new float[ROWS * COLS];
         for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
         MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(type, values));
@@ -125,30 +127,8 @@ class GroupedWeightsTest {
         var w = new GGUFTensor("grouped", type, new long[] {COLS, ROWS}, data);
         float[] dense = new float[ROWS * COLS];
         Dequantize.dequantize(type, plain, 0, dense, 0, dense.length);
-        long rowBytes = (long) COLS / 32 * type.blockBytes();
         try (var backend = new CpuBackend(2)) {
-            // one and two decoding tokens take the group kernel, four and five the exact tiles and the group kernel
-            for (int n : new int[] {1, 2, 4, 5}) {
-                float[] x = new float[n * COLS];
-                for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
-                float[] out = new float[n * ROWS];
-                backend.matmul(w, x, out, n, n);
-                var q = new Q8Activations();
-                q.quantize(type, x, n, COLS, 0);
-                float[] lanes = new float[16];
-                for (int t = 0; t < n; t++) {
-                    for (int r = 0; r < ROWS; r++) {
-                        long base = r * rowBytes;
-                        int xo = t * COLS, bo = t * COLS / 32, blocks = COLS / 32, step = type.blockBytes();
-                        if (type == GGMLType.Q8_0)
-                            QuantizedDot.wideQ8Dot(plain, base, step, blocks, q.q, q.d, xo, bo, lanes);
-                        else QuantizedDot.wideQ4Dot(plain, base, step, blocks, q.q, q.d, xo, bo, lanes);
-                        assertThat(out[t * ROWS + r])
-                                .as("%s n=%d token %d row %d", type, n, t, r)
-                                .isEqualTo(MatMul.sum(lanes, 0));
-                    }
-                }
-            }
+            decodingTokensGetTheRowByRowBits(backend, type, w, plain, COLS, random);
             // prompt rows: the widened rows of the float tiles, from the same layout
             int n = 5;
             float[] x = new float[n * COLS];
@@ -162,6 +142,47 @@ class GroupedWeightsTest {
                     assertThat((double) out[t * ROWS + r])
                             .as("%s prompt token %d row %d", type, t, r)
                             .isCloseTo(ref.sum(), ref.tolerance());
+                }
+            }
+        }
+    }
+
+    /** Decoding tokens of {@code cols} columns over the grouped layout get the bits of the file's row by row kernel. */
+    private static void decodingTokensGetTheRowByRowBits(GGMLType type, int cols, SplittableRandom random) {
+        float[] values = new float[ROWS * cols];
+        for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
+        MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(type, values));
+        MemorySegment data = Arena.ofAuto().allocate(plain.byteSize());
+        data.copyFrom(plain);
+        var w = new GGUFTensor("grouped", type, new long[] {cols, ROWS}, data);
+        try (var backend = new CpuBackend(2)) {
+            decodingTokensGetTheRowByRowBits(backend, type, w, plain, cols, random);
+        }
+    }
+
+    private static void decodingTokensGetTheRowByRowBits(
+            CpuBackend backend, GGMLType type, GGUFTensor w, MemorySegment plain, int cols, SplittableRandom random) {
+        long rowBytes = (long) cols / 32 * type.blockBytes();
+        // one and two decoding tokens take the group kernel, from three on the exact tiles (a leftover token or two
+        // in 4 x 1 tiles), 22 of them in more than one pass
+        for (int n : new int[] {1, 2, 4, 5, 10, 22}) {
+            float[] x = new float[n * cols];
+            for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
+            float[] out = new float[n * ROWS];
+            backend.matmul(w, x, out, n, n);
+            var q = new Q8Activations();
+            q.quantize(type, x, n, cols, 0);
+            float[] lanes = new float[16];
+            for (int t = 0; t < n; t++) {
+                for (int r = 0; r < ROWS; r++) {
+                    long base = r * rowBytes;
+                    int xo = t * cols, bo = t * cols / 32, blocks = cols / 32, step = type.blockBytes();
+                    if (type == GGMLType.Q8_0)
+                        QuantizedDot.wideQ8Dot(plain, base, step, blocks, q.q, q.d, xo, bo, lanes);
+                    else QuantizedDot.wideQ4Dot(plain, base, step, blocks, q.q, q.d, xo, bo, lanes);
+                    assertThat(out[t * ROWS + r])
+                            .as("%s %d columns n=%d token %d row %d", type, cols, n, t, r)
+                            .isEqualTo(MatMul.sum(lanes, 0));
                 }
             }
         }
