@@ -117,28 +117,21 @@ class GroupedWeightsTest {
     void groupedRowsGiveTheBitsOfTheRowByRowKernel(GGMLType type) {
         assumeTrue(RowGroups.applies(type, COLS), "only 512-bit CPUs group Q8_0 and Q4_0 weights");
         var random = new SplittableRandom(11);
-        // 1088 columns: the decoding tiles' column chunks, the last one short, and more tiles than one pass holds
-        decodingTokensGetTheRowByRowBits(type, 1088, random);
-        float[] values = new float[ROWS * COLS];
-        for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
-        MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(type, values));
-        MemorySegment data = Arena.ofAuto().allocate(plain.byteSize());
-        data.copyFrom(plain);
-        var w = new GGUFTensor("grouped", type, new long[] {COLS, ROWS}, data);
-        float[] dense = new float[ROWS * COLS];
-        Dequantize.dequantize(type, plain, 0, dense, 0, dense.length);
+        var m = Matrix.random(type, COLS, random);
         try (var backend = new CpuBackend(2)) {
-            decodingTokensGetTheRowByRowBits(backend, type, w, plain, COLS, random);
+            decodingTokensGetTheRowByRowBits(backend, m, random);
+            // rows of 34 blocks (17 Q4_0 pairs), the width of no other test
+            decodingTokensGetTheRowByRowBits(backend, Matrix.random(type, 1088, random), random);
             // prompt rows: the widened rows of the float tiles, from the same layout
             int n = 5;
             float[] x = new float[n * COLS];
             for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
             float[] out = new float[n * ROWS];
-            backend.matmul(w, x, out, n, 0);
+            backend.matmul(m.tensor(), x, out, n, 0);
             for (int t = 0; t < n; t++) {
                 float[] xr = MatMulTest.roundedToQ8(java.util.Arrays.copyOfRange(x, t * COLS, (t + 1) * COLS));
                 for (int r = 0; r < ROWS; r++) {
-                    var ref = DenseProduct.of(dense, r, COLS, xr, 0);
+                    var ref = DenseProduct.of(m.dense(), r, COLS, xr, 0);
                     assertThat((double) out[t * ROWS + r])
                             .as("%s prompt token %d row %d", type, t, r)
                             .isCloseTo(ref.sum(), ref.tolerance());
@@ -147,29 +140,36 @@ class GroupedWeightsTest {
         }
     }
 
-    /** Decoding tokens of {@code cols} columns over the grouped layout get the bits of the file's row by row kernel. */
-    private static void decodingTokensGetTheRowByRowBits(GGMLType type, int cols, SplittableRandom random) {
-        float[] values = new float[ROWS * cols];
-        for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
-        MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(type, values));
-        MemorySegment data = Arena.ofAuto().allocate(plain.byteSize());
-        data.copyFrom(plain);
-        var w = new GGUFTensor("grouped", type, new long[] {cols, ROWS}, data);
-        try (var backend = new CpuBackend(2)) {
-            decodingTokensGetTheRowByRowBits(backend, type, w, plain, cols, random);
+    /**
+     * A random matrix of {@link #ROWS} rows of {@code cols} in {@code type}: the tensor (its data off the heap, as a
+     * mapped file's), the file's bytes and their dequantized values.
+     */
+    private record Matrix(GGUFTensor tensor, MemorySegment plain, float[] dense) {
+        static Matrix random(GGMLType type, int cols, SplittableRandom random) {
+            float[] values = new float[ROWS * cols];
+            for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
+            MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(type, values));
+            MemorySegment data = Arena.ofAuto().allocate(plain.byteSize());
+            data.copyFrom(plain);
+            float[] dense = new float[values.length];
+            Dequantize.dequantize(type, plain, 0, dense, 0, dense.length);
+            return new Matrix(new GGUFTensor("random", type, new long[] {cols, ROWS}, data), plain, dense);
         }
     }
 
-    private static void decodingTokensGetTheRowByRowBits(
-            CpuBackend backend, GGMLType type, GGUFTensor w, MemorySegment plain, int cols, SplittableRandom random) {
+    /** Decoding tokens over {@code m} in the backend's grouped layout get the bits of the file's row by row kernel. */
+    private static void decodingTokensGetTheRowByRowBits(CpuBackend backend, Matrix m, SplittableRandom random) {
+        GGMLType type = m.tensor().type();
+        int cols = (int) m.tensor().dim(0);
+        MemorySegment plain = m.plain();
         long rowBytes = (long) cols / 32 * type.blockBytes();
-        // one and two decoding tokens take the group kernel, from three on the exact tiles (a leftover token or two
-        // in 4 x 1 tiles), 22 of them in more than one pass
+        // one and two decoding tokens take the group kernel, from three on the exact tiles (4 x 3, and 4 x 1 for the
+        // one or two left over)
         for (int n : new int[] {1, 2, 4, 5, 10, 22}) {
             float[] x = new float[n * cols];
             for (int i = 0; i < x.length; i++) x[i] = (float) random.nextGaussian();
             float[] out = new float[n * ROWS];
-            backend.matmul(w, x, out, n, n);
+            backend.matmul(m.tensor(), x, out, n, n);
             var q = new Q8Activations();
             q.quantize(type, x, n, cols, 0);
             float[] lanes = new float[16];
@@ -271,14 +271,9 @@ class GroupedWeightsTest {
     void unroundedProductsOverQ4PairsMatchTheDenseWeights() {
         assumeTrue(RowGroups.applies(GGMLType.Q4_0, COLS), "only 512-bit CPUs pair Q4_0 weights");
         var random = new SplittableRandom(29);
-        float[] values = new float[ROWS * COLS];
-        for (int i = 0; i < values.length; i++) values[i] = (float) random.nextGaussian();
-        MemorySegment plain = MemorySegment.ofArray(Quantize.quantize(GGMLType.Q4_0, values));
-        MemorySegment data = Arena.ofAuto().allocate(plain.byteSize());
-        data.copyFrom(plain);
-        var w = new GGUFTensor("paired", GGMLType.Q4_0, new long[] {COLS, ROWS}, data);
-        float[] dense = new float[ROWS * COLS];
-        Dequantize.dequantize(GGMLType.Q4_0, plain, 0, dense, 0, dense.length);
+        var m = Matrix.random(GGMLType.Q4_0, COLS, random);
+        var w = m.tensor();
+        float[] dense = m.dense();
         try (var backend = new CpuBackend(2, false)) {
             for (int n : new int[] {1, 5}) {
                 for (int oneTokenRows : new int[] {n, 0}) {
