@@ -65,10 +65,11 @@ final class QuantizedDot {
      * out[t * stride + r] for r in [r0, r1) and tokens [0, n) of {@code x}, the single tokens of their sequences:
      * with the integer kernels, rows outer (two at a time with 256-bit vectors, so that their chains of dependent
      * FMAs overlap; with 512-bit ones, Q8_0 a {@link RowGroups} group of four rows at a time, one stream from memory
-     * with four chains, and Q4_0 a group of four rows in pairs of blocks) and tokens inner, so that the rows come from memory for the first
-     * token and from L1 for the others; from three tokens on, with exact float tiles (2 rows x 3 tokens, 4 x 3 with
-     * 512-bit vectors: same bits, more multiply-adds per cycle) and, for the one or two tokens left over, the integer
-     * kernels (4 x 1 tiles over the same spread rows with 512-bit vectors). {@code scratch}: seven arrays of at least {@code max(cols, 256)} floats, private to the calling
+     * with four chains, and Q4_0 a group of four rows in pairs of blocks) and tokens inner, so that the rows come
+     * from memory for the first token and from L1 for the others; from three tokens on, with exact float tiles (2
+     * rows x 3 tokens, 4 x 3 with 512-bit vectors: same bits, more multiply-adds per cycle) and, for the one or two
+     * tokens left over, the integer kernels (with 512-bit vectors, 4 x 1 tiles over the same spread rows). {@code
+     * scratch}: seven arrays of at least {@code max(cols, 256)} floats, private to the calling
      * thread. {@code w} is in {@code layout} (the 256-bit kernels take only the file's).
      */
     static void rows(
